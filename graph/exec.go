@@ -1,0 +1,223 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// MaxLoopIterations bounds While loops so a bad model cannot spin forever.
+const MaxLoopIterations = 10_000_000
+
+// NodeError is a kernel failure, annotated with the node that failed.
+type NodeError struct {
+	Node string
+	Op   string
+	Err  error
+}
+
+func (e *NodeError) Error() string {
+	return fmt.Sprintf("%s (op %s): %v", e.Node, e.Op, e.Err)
+}
+
+func (e *NodeError) Unwrap() error { return e.Err }
+
+var slotPool = sync.Pool{New: func() any { s := make([]*tensor.Tensor, 0, 64); return &s }}
+
+// Run executes the plan on args (one per feed, in order) and returns the
+// fetched values. It stops early when ctx is done.
+func (p *Plan) Run(ctx context.Context, args []*tensor.Tensor) (out []*tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in %s: %v\n%s", p.name, r, debug.Stack())
+		}
+	}()
+	kctx := &kernels.Context{}
+	return p.run(ctx, kctx, args)
+}
+
+func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(args) != len(p.argSlots) {
+		return nil, fmt.Errorf("%s takes %d inputs, got %d", p.name, len(p.argSlots), len(args))
+	}
+	sp := slotPool.Get().(*[]*tensor.Tensor)
+	slots := *sp
+	if cap(slots) < p.numSlots {
+		slots = make([]*tensor.Tensor, p.numSlots)
+	} else {
+		slots = slots[:p.numSlots]
+	}
+	defer func() {
+		clear(slots)
+		*sp = slots[:0]
+		slotPool.Put(sp)
+	}()
+	for i, s := range p.argSlots {
+		slots[s] = args[i]
+	}
+	var inBuf [8]*tensor.Tensor
+	for si := range p.steps {
+		st := &p.steps[si]
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		in := inBuf[:0]
+		if len(st.in) > len(inBuf) {
+			in = make([]*tensor.Tensor, 0, len(st.in))
+		}
+		for _, s := range st.in {
+			v := slots[s]
+			if v == nil {
+				return nil, &NodeError{Node: st.node.Name, Op: st.node.Op, Err: errors.New("input has no value")}
+			}
+			in = append(in, v)
+		}
+		outs, err := p.exec(ctx, kctx, st, in)
+		if err != nil {
+			var ne *NodeError
+			if errors.As(err, &ne) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return nil, err
+			}
+			return nil, &NodeError{Node: st.node.Name, Op: st.node.Op, Err: err}
+		}
+		if len(outs) < st.nout {
+			return nil, &NodeError{Node: st.node.Name, Op: st.node.Op, Err: fmt.Errorf("produced %d outputs, want %d", len(outs), st.nout)}
+		}
+		for i := 0; i < st.nout; i++ {
+			slots[st.out+i] = outs[i]
+		}
+		for _, s := range st.release {
+			slots[s] = nil
+		}
+	}
+	res := make([]*tensor.Tensor, len(p.retSlots))
+	for i, s := range p.retSlots {
+		if slots[s] == nil {
+			return nil, fmt.Errorf("%s: result %s has no value", p.name, p.retNames[i])
+		}
+		res[i] = slots[s]
+	}
+	return res, nil
+}
+
+func (p *Plan) exec(ctx context.Context, kctx *kernels.Context, st *step, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	switch st.kind {
+	case stepKernel:
+		return st.fn(kctx, in)
+	case stepConst:
+		return []*tensor.Tensor{st.value}, nil
+	case stepNoOp:
+		return nil, nil
+	case stepPlaceholder:
+		return nil, fmt.Errorf("you must feed a value for placeholder tensor '%s'", st.node.Name)
+	case stepResource:
+		t, err := p.sess.resource(st.node, func() (*tensor.Tensor, error) {
+			if st.fn == nil {
+				return kernels.VariableTensor(kernels.NewVariable(nil)), nil
+			}
+			outs, err := st.fn(kctx, in)
+			if err != nil {
+				return nil, err
+			}
+			if len(outs) != 1 {
+				return nil, fmt.Errorf("resource op returned %d outputs", len(outs))
+			}
+			return outs[0], nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{t}, nil
+	case stepCall:
+		return st.callee.run(ctx, kctx, append([]*tensor.Tensor(nil), in...))
+	case stepIf:
+		c, err := truth(in[0])
+		if err != nil {
+			return nil, err
+		}
+		b := st.branch[1]
+		if c {
+			b = st.branch[0]
+		}
+		return b.run(ctx, kctx, append([]*tensor.Tensor(nil), in[1:]...))
+	case stepCase:
+		idx, err := scalarInt(in[0])
+		if err != nil {
+			return nil, err
+		}
+		if idx < 0 || idx >= len(st.branch) {
+			idx = len(st.branch) - 1 // TF runs the last branch as default.
+		}
+		return st.branch[idx].run(ctx, kctx, append([]*tensor.Tensor(nil), in[1:]...))
+	case stepWhile:
+		vars := append([]*tensor.Tensor(nil), in...)
+		for iter := 0; ; iter++ {
+			if iter >= MaxLoopIterations {
+				return nil, fmt.Errorf("While loop exceeded %d iterations", MaxLoopIterations)
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			cv, err := st.cond.run(ctx, kctx, vars)
+			if err != nil {
+				return nil, err
+			}
+			c, err := truth(cv[0])
+			if err != nil {
+				return nil, fmt.Errorf("While condition: %w", err)
+			}
+			if !c {
+				return vars, nil
+			}
+			vars, err = st.body.run(ctx, kctx, vars)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return nil, fmt.Errorf("unknown step kind %d", st.kind)
+}
+
+// truth converts a scalar predicate as TF does: bools directly, numbers as
+// != 0, strings as non-empty; non-scalars are true when non-empty.
+func truth(t *tensor.Tensor) (bool, error) {
+	if len(t.Shape) != 0 {
+		return t.Len() > 0, nil
+	}
+	switch d := t.Data.(type) {
+	case []bool:
+		return d[0], nil
+	case []float32:
+		return d[0] != 0, nil
+	case []float64:
+		return d[0] != 0, nil
+	case []int32:
+		return d[0] != 0, nil
+	case []int64:
+		return d[0] != 0, nil
+	case []uint8:
+		return d[0] != 0, nil
+	case []string:
+		return d[0] != "", nil
+	}
+	return false, fmt.Errorf("cannot use %v as a predicate", t.DType)
+}
+
+func scalarInt(t *tensor.Tensor) (int, error) {
+	switch d := t.Data.(type) {
+	case []int32:
+		if len(d) == 1 {
+			return int(d[0]), nil
+		}
+	case []int64:
+		if len(d) == 1 {
+			return int(d[0]), nil
+		}
+	}
+	return 0, fmt.Errorf("branch index must be an int32 scalar, got %v", t)
+}

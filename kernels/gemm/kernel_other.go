@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package gemm
+
+// hasAsm is false: there is no assembly micro-kernel for this build.
+const hasAsm = false
+
+var asmKernels = goKernels

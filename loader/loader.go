@@ -1,0 +1,385 @@
+// Package loader turns a SavedModel directory into a runnable
+// servable.Model, as TF Serving's SavedModel bundle loader does: it reads
+// saved_model.pb, picks the MetaGraph by tags, translates the TF graph into
+// tfserve's IR, restores the variables from the checkpoint bundle by running
+// the model's own restore op, runs the init op (tables, assets), and compiles
+// one plan per signature.
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader/bundle"
+	"github.com/tfserve/tfserve/loader/savedmodel"
+	"github.com/tfserve/tfserve/loader/tfimport"
+	"github.com/tfserve/tfserve/proto/tfpb"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Options configure Load.
+type Options struct {
+	// Tags select the MetaGraph (default "serve").
+	Tags []string
+	// Logger receives load progress; nil means slog.Default().
+	Logger *slog.Logger
+	// Registry overrides kernel lookup (nil means kernels.Lookup). The
+	// loader still supplies RestoreV2 itself.
+	Registry graph.Registry
+	// Passes rewrite the imported graph before it is compiled (fusion,
+	// engine lowering). They run in order.
+	Passes []Pass
+}
+
+// Pass rewrites an imported model in place.
+type Pass func(m *Imported) error
+
+// Imported is a translated MetaGraph before compilation.
+type Imported struct {
+	Dir       string
+	MetaGraph *tfpb.MetaGraphDef
+	Graph     *graph.Graph
+	Library   graph.Library
+	Ops       map[string]int
+}
+
+// Load reads, translates, restores, initialises and compiles a SavedModel.
+func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	im, err := Import(dir, opts.Tags)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range opts.Passes {
+		if err := p(im); err != nil {
+			return nil, fmt.Errorf("load %s: %w", dir, err)
+		}
+	}
+	m, err := compile(ctx, im, opts)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	log.Info("model loaded", "dir", dir, "signatures", len(m.plans), "nodes", len(im.Graph.Nodes), "functions", len(im.Library))
+	return m, nil
+}
+
+// Import reads a SavedModel and translates its MetaGraph without running
+// anything.
+func Import(dir string, tags []string) (*Imported, error) {
+	sm, err := savedmodel.Read(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	mg, err := savedmodel.MetaGraph(sm, tags)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	if mg.GraphDef == nil {
+		return nil, fmt.Errorf("load %s: meta graph has no graph_def", dir)
+	}
+	var ops *tfpb.OpList
+	if mg.MetaInfoDef != nil {
+		ops = mg.MetaInfoDef.StrippedOpList
+	}
+	res, err := tfimport.Import(mg.GraphDef, ops)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: translate graph: %w", dir, err)
+	}
+	return &Imported{Dir: dir, MetaGraph: mg, Graph: res.Graph, Library: res.Library, Ops: res.Ops}, nil
+}
+
+// Model is a loaded SavedModel. It implements servable.Model.
+type Model struct {
+	sigs  map[string]*servable.Signature
+	plans map[string]*sigPlan
+	sess  *graph.Session
+}
+
+type sigPlan struct {
+	plan    *graph.Plan
+	inputs  []string // aliases, in plan argument order
+	dtypes  []tensor.DType
+	outputs []string // aliases, in plan result order
+}
+
+var _ servable.Model = (*Model)(nil)
+
+// Signatures returns every signature of the MetaGraph.
+func (m *Model) Signatures() map[string]*servable.Signature { return m.sigs }
+
+// Close drops the model's state.
+func (m *Model) Close() error {
+	m.plans = nil
+	m.sess = nil
+	return nil
+}
+
+// parseTensorName splits "node:1" (or "node") into its parts.
+func parseTensorName(s string) (string, int, error) {
+	name, idx := s, 0
+	if i := strings.LastIndexByte(s, ':'); i >= 0 {
+		k, err := strconv.Atoi(s[i+1:])
+		if err != nil || k < 0 {
+			return "", 0, fmt.Errorf("bad tensor name %q", s)
+		}
+		name, idx = s[:i], k
+	}
+	if name == "" {
+		return "", 0, fmt.Errorf("bad tensor name %q", s)
+	}
+	return name, idx, nil
+}
+
+func lookupPort(g *graph.Graph, byName map[string]*graph.Node, tensorName string) (graph.Port, error) {
+	name, idx, err := parseTensorName(tensorName)
+	if err != nil {
+		return graph.Port{}, err
+	}
+	n, ok := byName[name]
+	if !ok {
+		return graph.Port{}, fmt.Errorf("tensor %s: no node %q in the graph", tensorName, name)
+	}
+	if idx >= n.NumOutputs {
+		return graph.Port{}, fmt.Errorf("tensor %s: node %s has %d outputs", tensorName, name, n.NumOutputs)
+	}
+	return graph.Port{Node: n, Out: idx}, nil
+}
+
+func signatures(mg *tfpb.MetaGraphDef) map[string]*servable.Signature {
+	out := map[string]*servable.Signature{}
+	for name, sd := range mg.SignatureDef {
+		s := &servable.Signature{Name: name, MethodName: sd.MethodName, Inputs: map[string]servable.TensorInfo{}, Outputs: map[string]servable.TensorInfo{}}
+		for k, ti := range sd.Inputs {
+			s.Inputs[k] = tensorInfo(ti)
+		}
+		for k, ti := range sd.Outputs {
+			s.Outputs[k] = tensorInfo(ti)
+		}
+		out[name] = s
+	}
+	return out
+}
+
+func tensorInfo(ti *tfpb.TensorInfo) servable.TensorInfo {
+	out := servable.TensorInfo{Name: ti.GetName(), DType: tensor.DType(ti.Dtype)}
+	if ti.TensorShape == nil || ti.TensorShape.UnknownRank {
+		out.UnknownRank = ti.TensorShape != nil && ti.TensorShape.UnknownRank
+		if ti.TensorShape == nil {
+			out.UnknownRank = true
+		}
+		return out
+	}
+	out.Dims = make([]servable.Dim, len(ti.TensorShape.Dim))
+	for i, d := range ti.TensorShape.Dim {
+		out.Dims[i] = servable.Dim{Size: d.Size, Name: d.Name}
+	}
+	return out
+}
+
+func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
+	mg := im.MetaGraph
+	reg := opts.Registry
+	if reg == nil {
+		reg = kernels.Lookup
+	}
+	prefix := filepath.Join(im.Dir, "variables", "variables")
+	var rd *bundle.Reader
+	if _, err := os.Stat(bundle.IndexPath(prefix)); err == nil {
+		r, err := bundle.Open(prefix)
+		if err != nil {
+			return nil, fmt.Errorf("open checkpoint: %w", err)
+		}
+		defer r.Close()
+		rd = r
+	}
+	sessReg := func(op string) (kernels.Builder, bool) {
+		if op == "RestoreV2" || op == "Restore" || op == "RestoreSlice" {
+			return restoreBuilder(rd), true
+		}
+		return reg(op)
+	}
+	sess := graph.NewSession(im.Library, sessReg)
+	byName := map[string]*graph.Node{}
+	for _, n := range im.Graph.Nodes {
+		byName[n.Name] = n
+	}
+
+	missing := &graph.MissingOpsError{Uses: map[string][]string{}}
+	var compileErrs []string
+	note := func(what string, err error) {
+		var me *graph.MissingOpsError
+		if errors.As(err, &me) {
+			for op, uses := range me.Uses {
+				missing.Uses[op] = appendUnique(missing.Uses[op], uses...)
+			}
+			return
+		}
+		compileErrs = append(compileErrs, what+": "+err.Error())
+	}
+
+	// Restore plan.
+	var restore *graph.Plan
+	var restoreFeed graph.Port
+	if sd := mg.SaverDef; sd != nil && sd.RestoreOpName != "" && rd != nil {
+		rn, _, err := parseTensorName(sd.RestoreOpName)
+		if err != nil {
+			return nil, fmt.Errorf("saver_def: %w", err)
+		}
+		target, ok := byName[rn]
+		if !ok {
+			return nil, fmt.Errorf("saver_def: restore op %q not in graph", sd.RestoreOpName)
+		}
+		restoreFeed, err = lookupPort(im.Graph, byName, sd.FilenameTensorName)
+		if err != nil {
+			return nil, fmt.Errorf("saver_def filename: %w", err)
+		}
+		restore, err = sess.Compile("restore", im.Graph, []graph.Port{restoreFeed}, nil, []*graph.Node{target})
+		if err != nil {
+			note("restore", err)
+		}
+	}
+
+	// Init plan: TF2 __saved_model_init_op signature, or TF1 main_op /
+	// legacy_init_op collections. Assets are fed as file paths.
+	var initTargets []*graph.Node
+	if sd, ok := mg.SignatureDef["__saved_model_init_op"]; ok {
+		for _, ti := range sd.Outputs {
+			name, _, err := parseTensorName(ti.GetName())
+			if err == nil && byName[name] != nil {
+				initTargets = append(initTargets, byName[name])
+			}
+		}
+	}
+	for _, key := range []string{"saved_model_main_op", "legacy_init_op", "table_initializer"} {
+		if cd, ok := mg.CollectionDef[key]; ok && cd.GetNodeList() != nil {
+			for _, v := range cd.GetNodeList().Value {
+				name, _, err := parseTensorName(v)
+				if err == nil && byName[name] != nil {
+					initTargets = append(initTargets, byName[name])
+				}
+			}
+		}
+	}
+	var assetFeeds []graph.Port
+	var assetVals []*tensor.Tensor
+	for _, a := range mg.AssetFileDef {
+		p, err := lookupPort(im.Graph, byName, a.GetTensorInfo().GetName())
+		if err != nil {
+			continue
+		}
+		assetFeeds = append(assetFeeds, p)
+		assetVals = append(assetVals, tensor.Scalar(filepath.Join(im.Dir, "assets", a.Filename)))
+	}
+	var initPlan *graph.Plan
+	if len(initTargets) > 0 {
+		p, err := sess.Compile("init", im.Graph, assetFeeds, nil, initTargets)
+		if err != nil {
+			note("init", err)
+		}
+		initPlan = p
+	}
+
+	// Signature plans.
+	m := &Model{sigs: signatures(mg), plans: map[string]*sigPlan{}, sess: sess}
+	names := make([]string, 0, len(mg.SignatureDef))
+	for name := range mg.SignatureDef {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		sd := mg.SignatureDef[name]
+		if name == "__saved_model_init_op" || len(sd.Outputs) == 0 {
+			continue
+		}
+		sp := &sigPlan{}
+		var feeds, fetches []graph.Port
+		var bad error
+		for _, alias := range sortedKeys(sd.Inputs) {
+			p, err := lookupPort(im.Graph, byName, sd.Inputs[alias].GetName())
+			if err != nil {
+				bad = fmt.Errorf("input %s: %w", alias, err)
+				break
+			}
+			feeds = append(feeds, p)
+			sp.inputs = append(sp.inputs, alias)
+			sp.dtypes = append(sp.dtypes, tensor.DType(sd.Inputs[alias].Dtype).Base())
+		}
+		for _, alias := range sortedKeys(sd.Outputs) {
+			if bad != nil {
+				break
+			}
+			p, err := lookupPort(im.Graph, byName, sd.Outputs[alias].GetName())
+			if err != nil {
+				bad = fmt.Errorf("output %s: %w", alias, err)
+				break
+			}
+			fetches = append(fetches, p)
+			sp.outputs = append(sp.outputs, alias)
+		}
+		if bad != nil {
+			compileErrs = append(compileErrs, "signature "+name+": "+bad.Error())
+			continue
+		}
+		plan, err := sess.Compile(name, im.Graph, feeds, fetches, nil)
+		if err != nil {
+			note("signature "+name, err)
+			continue
+		}
+		sp.plan = plan
+		m.plans[name] = sp
+	}
+	if len(missing.Uses) > 0 {
+		return nil, missing
+	}
+	if len(compileErrs) > 0 {
+		return nil, errors.New(strings.Join(compileErrs, "; "))
+	}
+
+	if restore != nil {
+		if _, err := restore.Run(ctx, []*tensor.Tensor{tensor.Scalar(prefix)}); err != nil {
+			return nil, fmt.Errorf("restore variables: %w", err)
+		}
+	}
+	if initPlan != nil {
+		if _, err := initPlan.Run(ctx, assetVals); err != nil {
+			return nil, fmt.Errorf("run init op: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func appendUnique(dst []string, src ...string) []string {
+	seen := map[string]bool{}
+	for _, s := range dst {
+		seen[s] = true
+	}
+	for _, s := range src {
+		if !seen[s] {
+			seen[s] = true
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}

@@ -1,0 +1,150 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader/bundle"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Run evaluates a signature. Errors carry TF status codes.
+func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
+	if signature == "" {
+		signature = "serving_default"
+	}
+	sp, ok := m.plans[signature]
+	if !ok {
+		if _, exists := m.sigs[signature]; exists {
+			return nil, status.Errorf(status.FailedPrecondition, "signature %q cannot be run", signature)
+		}
+		return nil, status.Errorf(status.FailedPrecondition, "Serving signature name: \"%s\" not found in signature def", signature)
+	}
+	for alias := range inputs {
+		if !contains(sp.inputs, alias) {
+			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.inputs, ","))
+		}
+	}
+	args := make([]*tensor.Tensor, len(sp.inputs))
+	for i, alias := range sp.inputs {
+		t, ok := inputs[alias]
+		if !ok {
+			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in request: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.inputs, ","))
+		}
+		if t.DType != sp.dtypes[i] {
+			return nil, status.Errorf(status.InvalidArgument, "Expects arg[%d] to be %s but %s is provided", i, typeName(sp.dtypes[i]), typeName(t.DType))
+		}
+		if err := t.Validate(); err != nil {
+			return nil, status.Errorf(status.InvalidArgument, "input %s: %v", alias, err)
+		}
+		args[i] = t
+	}
+	for _, o := range outputs {
+		if !contains(sp.outputs, o) {
+			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.outputs, ","))
+		}
+	}
+	res, err := sp.plan.Run(ctx, args)
+	if err != nil {
+		return nil, runError(err)
+	}
+	out := make(map[string]*tensor.Tensor, len(res))
+	for i, alias := range sp.outputs {
+		if len(outputs) > 0 && !contains(outputs, alias) {
+			continue
+		}
+		out[alias] = res[i]
+	}
+	return out, nil
+}
+
+// runError maps an execution error to a TF status.
+func runError(err error) error {
+	var se *status.Error
+	switch {
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Errorf(status.DeadlineExceeded, "Deadline exceeded: %v", err)
+	case errors.Is(err, context.Canceled):
+		return status.Errorf(status.Cancelled, "Cancelled: %v", err)
+	}
+	var ke *kernels.Error
+	var ne *graph.NodeError
+	if errors.As(err, &ke) || errors.As(err, &ne) {
+		return status.New(status.InvalidArgument, err.Error())
+	}
+	return status.New(status.Internal, err.Error())
+}
+
+func typeName(d tensor.DType) string {
+	s := strings.ToLower(strings.TrimPrefix(d.String(), "DT_"))
+	switch s {
+	case "float":
+		return "float"
+	case "string":
+		return "string"
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// restoreBuilder returns the RestoreV2 kernel bound to the model's
+// checkpoint: each output is the tensor stored under the matching name.
+func restoreBuilder(rd *bundle.Reader) kernels.Builder {
+	return func(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
+		dtypes, _ := attrs["dtypes"].([]tensor.DType)
+		return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if rd == nil {
+				return nil, fmt.Errorf("model has no variables/ checkpoint to restore from")
+			}
+			if len(in) < 3 {
+				return nil, fmt.Errorf("RestoreV2 needs prefix, tensor_names and shape_and_slices")
+			}
+			names := in[1].Strings()
+			slices := in[2].Strings()
+			if len(names) != len(slices) {
+				return nil, fmt.Errorf("RestoreV2: %d names but %d shape_and_slices", len(names), len(slices))
+			}
+			out := make([]*tensor.Tensor, len(names))
+			for i, name := range names {
+				if slices[i] != "" {
+					return nil, fmt.Errorf("RestoreV2 %s: partitioned (sliced) variables are not supported", name)
+				}
+				t, err := rd.Tensor(name)
+				if err != nil {
+					return nil, fmt.Errorf("restore %s: %w", name, err)
+				}
+				if i < len(dtypes) && dtypes[i] != t.DType {
+					return nil, fmt.Errorf("restore %s: checkpoint holds %v, graph expects %v", name, t.DType, dtypes[i])
+				}
+				out[i] = t
+			}
+			return out, nil
+		}, nil
+	}
+}
+
+// SignatureNames lists the runnable signatures, sorted.
+func (m *Model) SignatureNames() []string {
+	out := make([]string, 0, len(m.plans))
+	for k := range m.plans {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

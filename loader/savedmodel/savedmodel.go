@@ -1,0 +1,112 @@
+// Package savedmodel reads a SavedModel directory's saved_model.pb (binary)
+// or saved_model.pbtxt (text) and selects a MetaGraph by its tags.
+package savedmodel
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfserve/tfserve/proto/tfpb"
+)
+
+// MaxFileSize bounds saved_model.pb; protobuf itself cannot exceed 2 GiB.
+const MaxFileSize = 2 << 30
+
+// DefaultTags is what TF Serving loads when no tags are given.
+var DefaultTags = []string{"serve"}
+
+// Read parses dir/saved_model.pb, or dir/saved_model.pbtxt if there is no
+// binary file.
+func Read(dir string) (*tfpb.SavedModel, error) {
+	pb := filepath.Join(dir, "saved_model.pb")
+	data, err := readBounded(pb)
+	if err == nil {
+		sm := &tfpb.SavedModel{}
+		if err := (proto.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(data, sm); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", pb, err)
+		}
+		return sm, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	txt := filepath.Join(dir, "saved_model.pbtxt")
+	data, err = readBounded(txt)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no saved_model.pb or saved_model.pbtxt in %s", dir)
+		}
+		return nil, err
+	}
+	sm := &tfpb.SavedModel{}
+	if err := (prototext.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, sm); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", txt, err)
+	}
+	return sm, nil
+}
+
+// Parse decodes binary saved_model.pb bytes.
+func Parse(data []byte) (*tfpb.SavedModel, error) {
+	sm := &tfpb.SavedModel{}
+	if err := proto.Unmarshal(data, sm); err != nil {
+		return nil, fmt.Errorf("parse saved_model.pb: %w", err)
+	}
+	return sm, nil
+}
+
+func readBounded(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s is %d bytes, over the 2 GiB protobuf limit", path, st.Size())
+	}
+	return os.ReadFile(path)
+}
+
+// MetaGraph returns the MetaGraphDef whose tag set equals tags (order and
+// duplicates ignored), as TF's loader does.
+func MetaGraph(sm *tfpb.SavedModel, tags []string) (*tfpb.MetaGraphDef, error) {
+	if len(tags) == 0 {
+		tags = DefaultTags
+	}
+	want := tagKey(tags)
+	var avail []string
+	for _, mg := range sm.MetaGraphs {
+		var have []string
+		if mg.MetaInfoDef != nil {
+			have = mg.MetaInfoDef.Tags
+		}
+		if tagKey(have) == want {
+			return mg, nil
+		}
+		avail = append(avail, "{"+strings.Join(have, ",")+"}")
+	}
+	return nil, fmt.Errorf("could not find meta graph def matching supplied tags: { %s }; available: %s",
+		strings.Join(tags, " "), strings.Join(avail, " "))
+}
+
+func tagKey(tags []string) string {
+	set := map[string]bool{}
+	for _, t := range tags {
+		set[t] = true
+	}
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\x00")
+}

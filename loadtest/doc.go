@@ -1,0 +1,21 @@
+// Package loadtest drives load against a TensorFlow-Serving-compatible REST
+// endpoint (tfserve or TF Serving itself) and reports latency percentiles,
+// throughput and errors.
+//
+// A run sends requests to a [Target]. Two load models are offered:
+//
+//   - Closed loop ([RunClosed]): N workers each send a request, wait for the
+//     answer and send the next. Latency is measured from the actual send.
+//   - Open loop ([RunOpen]): requests are started at a constant rate whatever
+//     the server does. Latency is measured from each request's scheduled send
+//     time, so a stalled server or a stalled client shows up in the
+//     percentiles (no coordinated omission). HTTP targets use vegeta's
+//     attacker; other targets use vegeta's pacer with a goroutine per request.
+//
+// Request bodies come from a JSON file, a JSONL file (one body per line,
+// cycled), or are generated from a model's metadata signature
+// ([ParseMetadata], [GenerateBodies]).
+//
+// Latencies go into HDR histograms (github.com/HdrHistogram/hdrhistogram-go).
+// [Main] implements the cmd/loadtest command line.
+package loadtest

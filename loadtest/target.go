@@ -1,0 +1,178 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/valyala/fasthttp"
+)
+
+// Target sends one request and reports its outcome: the protocol status
+// ("200", "503" for HTTP) when an answer came back, or a transport error when
+// none did. A Target must be safe for concurrent use. A gRPC target can
+// implement it next to [HTTPTarget].
+type Target interface {
+	Do(ctx context.Context) (status string, err error)
+}
+
+// vegetaTarget is implemented by targets that vegeta's attacker can drive
+// for open-loop runs.
+type vegetaTarget interface {
+	vegetaTargeter() vegeta.Targeter
+	vegetaClient() *http.Client
+}
+
+// HTTPOptions configures an HTTPTarget.
+type HTTPOptions struct {
+	// Header is added to every request; Content-Type defaults to
+	// application/json.
+	Header http.Header
+	// Timeout bounds each request; 0 means 30s.
+	Timeout time.Duration
+}
+
+// HTTPTarget POSTs request bodies, round robin, to one URL. Closed-loop runs
+// use a fasthttp client (Do); open-loop runs use vegeta's attacker with a
+// net/http client.
+type HTTPTarget struct {
+	url     string
+	bodies  *Bodies
+	header  http.Header
+	timeout time.Duration
+	fast    *fasthttp.Client
+	std     *http.Client
+}
+
+var _ Target = (*HTTPTarget)(nil)
+
+// NewHTTPTarget returns a target that POSTs bodies to rawURL.
+func NewHTTPTarget(rawURL string, bodies *Bodies, opt HTTPOptions) (*HTTPTarget, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("target url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("target url %q: scheme must be http or https", rawURL)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("target url %q: no host", rawURL)
+	}
+	if bodies == nil {
+		return nil, errors.New("target: no request bodies")
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 30 * time.Second
+	}
+	hdr := opt.Header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	if hdr.Get("Content-Type") == "" {
+		hdr.Set("Content-Type", "application/json")
+	}
+	t := &HTTPTarget{
+		url:     rawURL,
+		bodies:  bodies,
+		header:  hdr,
+		timeout: opt.Timeout,
+		fast: &fasthttp.Client{
+			Name:                          "tfserve-loadtest",
+			MaxConnsPerHost:               1 << 16,
+			ReadTimeout:                   opt.Timeout,
+			WriteTimeout:                  opt.Timeout,
+			MaxIdleConnDuration:           time.Minute,
+			DisablePathNormalizing:        true,
+			DisableHeaderNamesNormalizing: true,
+		},
+		std: &http.Client{
+			Timeout: opt.Timeout,
+			Transport: &http.Transport{
+				Proxy:               nil,
+				DialContext:         (&net.Dialer{Timeout: opt.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+				MaxIdleConns:        0,
+				MaxIdleConnsPerHost: 1 << 14,
+				IdleConnTimeout:     time.Minute,
+				DisableCompression:  true,
+			},
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+	return t, nil
+}
+
+// URL returns the target URL.
+func (t *HTTPTarget) URL() string { return t.url }
+
+// Do POSTs the next body and returns the HTTP status code as a string.
+func (t *HTTPTarget) Do(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(t.url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	for k, vs := range t.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.SetBodyRaw(t.bodies.Next())
+	deadline := time.Now().Add(t.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := t.fast.DoDeadline(req, resp, deadline); err != nil {
+		return "", err
+	}
+	return strconv.Itoa(resp.StatusCode()), nil
+}
+
+func (t *HTTPTarget) vegetaTargeter() vegeta.Targeter {
+	return func(tgt *vegeta.Target) error {
+		tgt.Method = http.MethodPost
+		tgt.URL = t.url
+		tgt.Body = t.bodies.Next()
+		tgt.Header = t.header
+		return nil
+	}
+}
+
+func (t *HTTPTarget) vegetaClient() *http.Client { return t.std }
+
+// ErrorKey turns a transport error message into a short, stable key for
+// the errors map: addresses and ports are dropped for the common cases.
+func ErrorKey(msg string) string {
+	l := strings.ToLower(msg)
+	switch {
+	case strings.Contains(l, "connection refused"):
+		return "connection refused"
+	case strings.Contains(l, "connection reset"):
+		return "connection reset"
+	case strings.Contains(l, "broken pipe"):
+		return "broken pipe"
+	case strings.Contains(l, "no such host"):
+		return "no such host"
+	case strings.Contains(l, "timeout"), strings.Contains(l, "deadline exceeded"), strings.Contains(l, "timed out"):
+		return "timeout"
+	case strings.Contains(l, "context canceled"):
+		return "canceled"
+	case strings.Contains(l, "server closed connection"), strings.Contains(l, "connection closed"):
+		return "connection closed"
+	case strings.Contains(l, "eof"):
+		return "EOF"
+	case msg == "":
+		return "unknown error"
+	}
+	return truncate(msg, 120)
+}
