@@ -37,7 +37,7 @@ type Index struct {
 	exactNorm []float32 // [n] ‖x‖² of the stored vectors (squared_l2 only)
 
 	kern    kernelSet
-	scratch syncPool
+	scratch *sync.Pool
 }
 
 // Dim returns the dimension of the vectors.
@@ -74,7 +74,7 @@ func Build(data []float32, n, dim int, cfg Config) (*Index, error) {
 			return nil, fmt.Errorf("ann: build: datapoint %d has a non-finite value", i/dim)
 		}
 	}
-	ix := &Index{measure: cfg.DistanceMeasure, dim: dim, n: n, kern: defaultKernels()}
+	ix := newIndex(cfg.DistanceMeasure, dim, n)
 	x := data
 	if cfg.DistanceMeasure == Cosine {
 		x = make([]float32, len(data))
@@ -193,30 +193,7 @@ func (ix *Index) layout(assign []int32, codes []uint8, vecs []float32, asInt8 bo
 			g++
 		}
 	}
-	ix.centerNorms = make([]float32, L)
-	for l := 0; l < L; l++ {
-		c := ix.centers[l*dim : (l+1)*dim]
-		ix.centerNorms[l] = ix.kern.dot(c, c)
-	}
-	if ix.measure == SquaredL2 {
-		ix.reconNorms = make([]float32, n)
-		pdim := ix.nblocks * ix.dpb
-		rec := make([]float32, pdim)
-		for l := 0; l < L; l++ {
-			for p := ix.leafStart[l]; p < ix.leafStart[l+1]; p++ {
-				id := int(ix.ids[p])
-				clear(rec)
-				copy(rec, ix.centers[l*dim:(l+1)*dim])
-				for b := 0; b < ix.nblocks; b++ {
-					c := ix.codebook[(b*centersPerBlock+int(codes[id*ix.nblocks+b]))*ix.dpb:]
-					for j := 0; j < ix.dpb; j++ {
-						rec[b*ix.dpb+j] += c[j]
-					}
-				}
-				ix.reconNorms[p] = ix.kern.dot(rec[:dim], rec[:dim])
-			}
-		}
-	}
+	ix.finishQuantized()
 	if vecs != nil {
 		pv := make([]float32, n*dim)
 		for p, id := range ix.ids {
@@ -312,4 +289,6 @@ func normalize(v []float32) {
 	}
 }
 
-type syncPool = sync.Pool
+func newIndex(m DistanceMeasure, dim, n int) *Index {
+	return &Index{measure: m, dim: dim, n: n, kern: defaultKernels(), scratch: new(sync.Pool)}
+}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 )
 
@@ -122,10 +123,10 @@ func TestRecall(t *testing.T) {
 		int8   bool
 	}{
 		{"dot_pq", DotProduct, 0, false},
-		{"dot_aniso", DotProduct, 0.2, false},
+		{"dot_aniso", DotProduct, 2.5, false},
 		{"l2_pq", SquaredL2, 0, false},
 		{"cosine_aniso", Cosine, 0.2, false},
-		{"dot_int8_reorder", DotProduct, 0.2, true},
+		{"dot_int8_reorder", DotProduct, 2.5, true},
 		{"l2_int8_reorder", SquaredL2, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,9 +134,6 @@ func TestRecall(t *testing.T) {
 				DistanceMeasure: tc.m, NumLeaves: 40, NumLeavesToSearch: 4,
 				DimensionsPerBlock: 2, AnisotropicQuantizationThreshold: tc.thresh,
 				ReorderingNumNeighbors: 50, ReorderingInt8: tc.int8, Seed: 7,
-			}
-			if tc.m == Cosine {
-				cfg.AnisotropicQuantizationThreshold = 0.2
 			}
 			ix, err := Build(ts.data, ts.n, ts.dim, cfg)
 			if err != nil {
@@ -295,7 +293,7 @@ func TestKernelsGiveSameResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	ix2 := *ix
-	ix2.scratch = sync0()
+	ix2.scratch = new(sync.Pool)
 	ix2.kern = portableKernels()
 	b, _, err := ix2.SearchBatched(ts.queries, 10, SearchOptions{})
 	if err != nil {
@@ -357,5 +355,3 @@ func TestSearchErrors(t *testing.T) {
 		t.Errorf("padding: idx[199]=%d idx[200]=%d", idx[199], idx[200])
 	}
 }
-
-func sync0() (p syncPool) { return }

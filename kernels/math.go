@@ -188,7 +188,7 @@ func arithKernel[T number](op string) (binKernel[T, T], bool) {
 		}
 		return elemKernel(func(a, b T) T {
 			q := a / b
-			if (a%b != 0) && ((a < 0) != (b < 0)) {
+			if (imod(a, b) != 0) && ((a < 0) != (b < 0)) {
 				q--
 			}
 			return q
@@ -204,7 +204,7 @@ func arithKernel[T number](op string) (binKernel[T, T], bool) {
 			}), true
 		}
 		return elemKernel(func(a, b T) T {
-			r := a % b
+			r := imod(a, b)
 			if r != 0 && ((r < 0) != (b < 0)) {
 				r += b
 			}
@@ -214,7 +214,7 @@ func arithKernel[T number](op string) (binKernel[T, T], bool) {
 		if fl {
 			return elemKernel(func(a, b T) T { return T(math.Mod(float64(a), float64(b))) }), true
 		}
-		return elemKernel(func(a, b T) T { return a % b }), true
+		return elemKernel(imod[T]), true
 	case "Pow":
 		if fl {
 			return elemKernel(func(a, b T) T { return T(math.Pow(float64(a), float64(b))) }), true
@@ -257,13 +257,21 @@ func minNaN[T number](a, b T) T {
 func intPow[T number](a, b T) T {
 	r := T(1)
 	for b > 0 {
-		if b%2 == 1 {
+		if imod(b, 2) == 1 {
 			r *= a
 		}
 		a *= a
 		b /= 2
 	}
 	return r
+}
+
+// imod is the truncated remainder of integers held in a number type.
+func imod[T number](a, b T) T {
+	if isSigned[T]() {
+		return T(int64(a) % int64(b))
+	}
+	return T(uint64(a) % uint64(b))
 }
 
 // intDivisionOp reports ops that fail on integer division by zero.

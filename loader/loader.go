@@ -87,6 +87,11 @@ func Import(dir string, tags []string) (*Imported, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
+	return ImportMetaGraph(dir, mg)
+}
+
+// ImportMetaGraph translates one MetaGraph of the SavedModel in dir.
+func ImportMetaGraph(dir string, mg *tfpb.MetaGraphDef) (*Imported, error) {
 	if mg.GraphDef == nil {
 		return nil, fmt.Errorf("load %s: meta graph has no graph_def", dir)
 	}

@@ -24,7 +24,7 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 		if _, exists := m.sigs[signature]; exists {
 			return nil, status.Errorf(status.FailedPrecondition, "signature %q cannot be run", signature)
 		}
-		return nil, status.Errorf(status.FailedPrecondition, "Serving signature name: \"%s\" not found in signature def", signature)
+		return nil, status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", signature)
 	}
 	for alias := range inputs {
 		if !contains(sp.inputs, alias) {

@@ -125,11 +125,19 @@ func DecodeEntry(b []byte) (Entry, error) {
 		case num == 1 && typ == protowire.VarintType:
 			e.DType = tensor.DType(int32(v))
 		case num == 2 && typ == protowire.BytesType:
+			// Repeated occurrences of a message field merge; for a shape
+			// that means the dimensions concatenate.
 			s, err := decodeShape(sub)
 			if err != nil {
 				return err
 			}
-			shape = s
+			if len(shape)+len(s) > maxDims {
+				return fmt.Errorf("shape has more than %d dimensions: %w", maxDims, ErrCorrupt)
+			}
+			shape = append(shape, s...)
+			if _, ok := numElements(shape); !ok {
+				return fmt.Errorf("shape %v has too many elements: %w", shape, ErrCorrupt)
+			}
 		case num == 3 && typ == protowire.VarintType:
 			e.Shard = int(int32(v))
 		case num == 4 && typ == protowire.VarintType:

@@ -74,13 +74,17 @@ type Writer struct {
 	done    bool
 }
 
-// NewWriter creates the temporary data files of a bundle at prefix.
+// NewWriter creates the temporary data files of a bundle at prefix,
+// creating its directory if needed.
 func NewWriter(prefix string, opts WriteOptions) (*Writer, error) {
 	if opts.Shards == 0 {
 		opts.Shards = 1
 	}
 	if opts.Shards < 0 || opts.Shards > 99999 {
 		return nil, fmt.Errorf("write bundle %s: %d shards", prefix, opts.Shards)
+	}
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
+		return nil, fmt.Errorf("write bundle %s: %w", prefix, err)
 	}
 	w := &Writer{prefix: prefix, opts: opts, entries: make(map[string][]byte), sizes: make([]int64, opts.Shards)}
 	for s := 0; s < opts.Shards; s++ {
@@ -304,6 +308,9 @@ func encodeEntry(dt tensor.DType, shape tensor.Shape, shard int, offset, size in
 			b = protowire.AppendVarint(b, f.v)
 		}
 	}
-	b = protowire.AppendTag(b, 6, protowire.Fixed32Type)
-	return protowire.AppendFixed32(b, sstable.MaskCRC(crc))
+	if m := sstable.MaskCRC(crc); m != 0 {
+		b = protowire.AppendTag(b, 6, protowire.Fixed32Type)
+		b = protowire.AppendFixed32(b, m)
+	}
+	return b
 }

@@ -42,7 +42,7 @@
 // MLflow registry URIs (models:/...) are handled by package loader/mlflow. To
 // avoid an import cycle and global registration, Open consults
 // Options.Openers, a map from URI scheme to Opener, before its built-in
-// schemes; mlflow.Options (or setting Openers["models"] = mlflow.Open) wires
+// schemes; mlflow.WithRegistry (or setting Openers["models"] = mlflow.Open) wires
 // the registry in. Without it, Open rejects models:/ URIs with an error that
 // says so.
 package source

@@ -18,6 +18,22 @@ import (
 // store lists and reads one remote URL space through a viant/afs manager.
 type store struct {
 	mgr storage.Manager
+	// measure makes list read files to learn their sizes: afs's mem backend
+	// lists every file with size 0.
+	measure bool
+}
+
+func newStore(scheme string, mgr storage.Manager) store {
+	return store{mgr: mgr, measure: scheme == "mem"}
+}
+
+func (s store) measureSize(ctx context.Context, u string) (int64, error) {
+	r, err := s.mgr.OpenURL(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	return io.Copy(io.Discard, r)
 }
 
 type child struct {
@@ -52,7 +68,13 @@ func (s store) list(ctx context.Context, dirURL string) ([]child, error) {
 			continue
 		}
 		seen[key] = true
-		out = append(out, child{name: name, dir: o.IsDir(), size: o.Size()})
+		size := o.Size()
+		if s.measure && !o.IsDir() {
+			if size, err = s.measureSize(ctx, dirURL+"/"+name); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, child{name: name, dir: o.IsDir(), size: size})
 	}
 	return out, nil
 }
@@ -133,7 +155,7 @@ func OpenTree(ctx context.Context, uri string, opts Options) (Tree, error) {
 		if err != nil {
 			return nil, err
 		}
-		return remoteTree{st: store{mgr: mgr}, url: strings.TrimRight(uri, "/")}, nil
+		return remoteTree{st: newStore(Scheme(uri), mgr), url: strings.TrimRight(uri, "/")}, nil
 	default:
 		return nil, fmt.Errorf("open %s: unsupported scheme %q", Redact(uri), Scheme(uri))
 	}
@@ -164,7 +186,7 @@ func openRemote(ctx context.Context, uri string, opts Options) (*remote, error) 
 	}
 	return &remote{
 		base:  base,
-		st:    store{mgr: mgr},
+		st:    newStore(scheme, mgr),
 		cache: CacheDirFor(opts.CacheDir, base),
 		opts:  opts,
 	}, nil

@@ -93,7 +93,7 @@ func Open(ctx context.Context, baseURI string, opts Options) (Source, error) {
 	case "http", "https":
 		return openArchive(baseURI, opts)
 	case "models":
-		return nil, fmt.Errorf("open model source %s: MLflow registry URIs need the loader/mlflow opener (mlflow.Options or Options.Openers[%q])", Redact(baseURI), "models")
+		return nil, fmt.Errorf("open model source %s: MLflow registry URIs need the loader/mlflow opener (mlflow.WithRegistry or Options.Openers[%q])", Redact(baseURI), "models")
 	default:
 		return nil, fmt.Errorf("open model source %s: unsupported scheme %q", Redact(baseURI), scheme)
 	}

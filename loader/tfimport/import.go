@@ -100,7 +100,7 @@ func (im *importer) outputs(op string, attrs kernels.Attrs) (map[string]int, int
 	}
 	def, ok := im.ops[op]
 	if !ok {
-		return nil, 1, nil
+		return fallbackOutputs(op, attrs)
 	}
 	starts := map[string]int{}
 	n := 0
@@ -120,6 +120,30 @@ func (im *importer) outputs(op string, attrs kernels.Attrs) (map[string]int, int
 		}
 	}
 	return starts, n, nil
+}
+
+// zeroOutputOps have no data outputs; used when the MetaGraph's
+// stripped_op_list lacks their OpDef (seen in real exports).
+var zeroOutputOps = map[string]bool{
+	"NoOp": true, "AssignVariableOp": true, "AssignAddVariableOp": true, "AssignSubVariableOp": true,
+	"Assert": true, "SaveV2": true, "Save": true, "SaveSlices": true, "MergeV2Checkpoints": true,
+	"LookupTableImportV2": true, "InitializeTableV2": true, "InitializeTableFromTextFileV2": true,
+	"LookupTableInsertV2": true, "DestroyResourceOp": true, "DisableCopyOnRead": true,
+}
+
+// fallbackOutputs counts the outputs of an op whose OpDef is missing, for
+// the ops whose layout we know.
+func fallbackOutputs(op string, attrs kernels.Attrs) (map[string]int, int, error) {
+	switch {
+	case zeroOutputOps[op]:
+		return map[string]int{}, 0, nil
+	case op == "While" || op == "StatelessWhile":
+		return map[string]int{"output": 0}, listLen(attrs["T"]), nil
+	case op == "If" || op == "StatelessIf" || op == "Case" || op == "StatelessCase" ||
+		op == "PartitionedCall" || op == "StatefulPartitionedCall":
+		return map[string]int{"output": 0}, listLen(attrs["Tout"]), nil
+	}
+	return nil, 1, nil
 }
 
 func listLen(v any) int {
@@ -294,7 +318,7 @@ func (im *importer) function(f *tfpb.FunctionDef) (*graph.Graph, error) {
 			}
 			base, ok := starts[n][parts[1]]
 			if !ok {
-				if starts[n] == nil && im.ops[n.Op] == nil {
+				if im.ops[n.Op] == nil && im.funcs[n.Op] == nil {
 					// Unknown op: assume outputs are numbered in order.
 					return graph.Port{Node: n, Out: idx}, nil
 				}

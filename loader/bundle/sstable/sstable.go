@@ -297,7 +297,12 @@ func (it *Iterator) Next() bool {
 func (it *Iterator) Key() []byte { return it.key }
 
 // Value returns the current value; it aliases the block's bytes.
-func (it *Iterator) Value() []byte { return it.bi.value }
+func (it *Iterator) Value() []byte {
+	if it.bi == nil {
+		return nil
+	}
+	return it.bi.value
+}
 
 // BlockOffset returns the file offset of the block holding the current entry.
 func (it *Iterator) BlockOffset() uint64 {

@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""Peers for the tfserve ann benchmark: faiss and hnswlib, single thread.
+
+  peers.py prepare OUTDIR          write Fashion-MNIST (Debian dataset-fashion-mnist)
+                                   as OUTDIR/fashion-mnist-784-{l2,ip}/{base,queries,gt}.npy
+  peers.py run DIR METRIC OUT      measure recall@10 vs QPS of faiss/hnswlib on DIR,
+                                   append JSON lines to OUT (METRIC: squared_l2|dot_product)
+
+Every peer searches the whole query batch with one thread (OMP/OpenBLAS = 1,
+faiss.omp_set_num_threads(1), hnswlib num_threads=1).
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import datetime
+import gzip
+import json
+import sys
+import time
+
+import numpy as np
+
+K = 10
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx_images(path):
+    with gzip.open(path, "rb") as f:
+        b = f.read()
+    n, rows, cols = (int.from_bytes(b[i:i + 4], "big") for i in (4, 8, 12))
+    return np.frombuffer(b, dtype=np.uint8, offset=16).reshape(n, rows * cols).astype(np.float32)
+
+
+def exact_gt(base, queries, metric, k=100):
+    import faiss
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # ground truth only, not timed
+    index = faiss.IndexFlatL2(base.shape[1]) if metric == "l2" else faiss.IndexFlatIP(base.shape[1])
+    index.add(base)
+    _, idx = index.search(queries, k)
+    return idx.astype(np.int32)
+
+
+def prepare(outdir):
+    base = read_idx_images(os.path.join(FMNIST, "train-images-idx3-ubyte.gz"))
+    queries = read_idx_images(os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz"))
+    for metric in ("l2", "ip"):
+        b, q = base, queries
+        if metric == "ip":
+            b = b / np.linalg.norm(b, axis=1, keepdims=True)
+            q = q / np.linalg.norm(q, axis=1, keepdims=True)
+            b, q = b.astype(np.float32), q.astype(np.float32)
+        d = os.path.join(outdir, "fashion-mnist-784-" + metric)
+        os.makedirs(d, exist_ok=True)
+        np.save(os.path.join(d, "base.npy"), np.ascontiguousarray(b))
+        np.save(os.path.join(d, "queries.npy"), np.ascontiguousarray(q))
+        np.save(os.path.join(d, "gt.npy"), exact_gt(b, q, metric))
+        print("prepared", d, b.shape, q.shape, file=sys.stderr)
+
+
+def recall(I, gt):
+    hits = 0
+    for row, truth in zip(I, gt[:, :K]):
+        hits += len(set(row.tolist()) & set(truth.tolist()))
+    return hits / (len(gt) * K)
+
+
+def emit(out, **kw):
+    kw.setdefault("threads", 1)
+    kw["measured"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(json.dumps(kw), file=out, flush=True)
+    print("%-8s %-34s %-22s recall=%.4f qps=%.0f" % (kw["library"], kw["index"], kw["search"], kw["recall"], kw["qps"]),
+          file=sys.stderr, flush=True)
+
+
+def timed_search(fn, q):
+    fn(q[:200])  # warm up
+    t = time.perf_counter()
+    I = fn(q)
+    return I, len(q) / (time.perf_counter() - t)
+
+
+def run(d, metric, outpath):
+    import faiss
+    import hnswlib
+    faiss.omp_set_num_threads(1)
+    name = os.path.basename(os.path.normpath(d))
+    base = np.load(os.path.join(d, "base.npy"))
+    q = np.load(os.path.join(d, "queries.npy"))
+    gt = np.load(os.path.join(d, "gt.npy"))
+    n, dim = base.shape
+    ip = metric == "dot_product"
+    fmetric = faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2
+    out = open(outpath, "a")
+    common = dict(dataset=name, metric=metric, queries=len(q))
+
+    def measure(lib, index_name, build_s, search_name, fn):
+        I, qps = timed_search(fn, q)
+        emit(out, library=lib, index=index_name, search=search_name, build_s=build_s,
+             recall=recall(I, gt), qps=qps, **common)
+
+    # Exact baseline.
+    flat = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
+    flat.add(base)
+    measure("faiss", "Flat", 0.0, "exact", lambda x: flat.search(x, K)[1])
+
+    # IVF-PQ (8-bit codes), optionally with exact refinement.
+    nlist = 256
+    for m in (56,):
+        t = time.perf_counter()
+        quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
+        ivf = faiss.IndexIVFPQ(quant, dim, nlist, m, 8, fmetric)
+        ivf.train(base)
+        ivf.add(base)
+        refine = faiss.IndexRefineFlat(ivf)
+        build = time.perf_counter() - t
+        for nprobe in (4, 8, 16, 32):
+            faiss.extract_index_ivf(ivf).nprobe = nprobe
+            measure("faiss", "IVF%d,PQ%d" % (nlist, m), build, "nprobe=%d" % nprobe, lambda x: ivf.search(x, K)[1])
+            for kf in (10,):
+                refine.k_factor = kf
+                measure("faiss", "IVF%d,PQ%d,RFlat" % (nlist, m), build, "nprobe=%d,k_factor=%d" % (nprobe, kf),
+                        lambda x: refine.search(x, K)[1])
+
+    # IVF-PQ fast scan (4-bit codes, SIMD LUTs), the closest peer to LUT16.
+    if hasattr(faiss, "IndexIVFPQFastScan"):
+        for m in (196, 392):
+            t = time.perf_counter()
+            quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
+            fs = faiss.IndexIVFPQFastScan(quant, dim, nlist, m, 4, fmetric)
+            fs.train(base)
+            fs.add(base)
+            refine = faiss.IndexRefineFlat(fs)
+            build = time.perf_counter() - t
+            for nprobe in (4, 8, 16, 32):
+                fs.nprobe = nprobe
+                for kf in (5, 10, 20):
+                    refine.k_factor = kf
+                    measure("faiss", "IVF%d,PQ%dx4fs,RFlat" % (nlist, m), build, "nprobe=%d,k_factor=%d" % (nprobe, kf),
+                            lambda x: refine.search(x, K)[1])
+
+    # faiss HNSW.
+    t = time.perf_counter()
+    hnsw = faiss.IndexHNSWFlat(dim, 32, fmetric)
+    hnsw.hnsw.efConstruction = 40
+    hnsw.add(base)
+    build = time.perf_counter() - t
+    for ef in (16, 32, 64, 128):
+        hnsw.hnsw.efSearch = ef
+        measure("faiss", "HNSW32", build, "efSearch=%d" % ef, lambda x: hnsw.search(x, K)[1])
+
+    # hnswlib.
+    for M in (16,):
+        t = time.perf_counter()
+        h = hnswlib.Index(space="ip" if ip else "l2", dim=dim)
+        h.init_index(max_elements=n, ef_construction=200, M=M)
+        h.add_items(base, num_threads=1)
+        build = time.perf_counter() - t
+        for ef in (10, 20, 40, 80, 120):
+            h.set_ef(ef)
+            measure("hnswlib", "M=%d,efC=200" % M, build, "ef=%d" % ef, lambda x: h.knn_query(x, k=K, num_threads=1)[0])
+    out.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "prepare":
+        prepare(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == "run":
+        run(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# compare_wrk.sh: run cmd/loadtest (closed loop) and wrk against the same
+# endpoint, with the same duration and concurrency, and print both
+# throughputs and their ratio. Exits 1 when they differ by more than the
+# tolerance (default 15%).
+#
+# usage: bench/loadtest/compare_wrk.sh [-u URL] [-b BODY_FILE] [-d SECONDS]
+#                                      [-c CONNECTIONS] [-t WRK_THREADS]
+#                                      [-r ROUNDS] [-x TOLERANCE]
+#
+# Without -u it builds bench/loadtest/echoserver and starts it on
+# 127.0.0.1:18501 (a tiny fasthttp server with a fixed JSON answer).
+# Without -b it posts {"instances": [1.0, 2.0, 5.0]}.
+# Each round runs wrk then loadtest; with several rounds the best of each
+# is compared. Needs: go, wrk (apt-get install -y wrk), python3.
+set -euo pipefail
+
+url="" body="" dur=10 conns=16 threads=2 rounds=1 tol=0.15
+while getopts "u:b:d:c:t:r:x:h" opt; do
+	case $opt in
+	u) url=$OPTARG ;;
+	b) body=$OPTARG ;;
+	d) dur=$OPTARG ;;
+	c) conns=$OPTARG ;;
+	t) threads=$OPTARG ;;
+	r) rounds=$OPTARG ;;
+	x) tol=$OPTARG ;;
+	*) sed -n '2,16p' "$0"; exit 2 ;;
+	esac
+done
+(( threads > conns )) && threads=$conns
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+server_pid=""
+cleanup() {
+	if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+(cd "$root" && go build -o "$tmp/loadtest" ./cmd/loadtest)
+if [[ -z $url ]]; then
+	(cd "$root" && go build -o "$tmp/echoserver" ./bench/loadtest/echoserver)
+	"$tmp/echoserver" -addr 127.0.0.1:18501 2>"$tmp/echoserver.log" &
+	server_pid=$!
+	url="http://127.0.0.1:18501/v1/models/echo:predict"
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "$url" 2>/dev/null && break
+		sleep 0.1
+	done
+fi
+if [[ -z $body ]]; then
+	body="$tmp/body.json"
+	printf '{"instances": [1.0, 2.0, 5.0]}' >"$body"
+fi
+
+cat >"$tmp/post.lua" <<'EOF'
+local f = assert(io.open(os.getenv("WRK_BODY_FILE"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+best_wrk=0 best_lt=0
+for round in $(seq "$rounds"); do
+	WRK_BODY_FILE=$body wrk -t "$threads" -c "$conns" -d "${dur}s" -s "$tmp/post.lua" "$url" >"$tmp/wrk.txt"
+	wrk_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.txt")
+	non2xx=$(awk '/Non-2xx/ {print $NF}' "$tmp/wrk.txt")
+	"$tmp/loadtest" --url "$url" --body "$body" --concurrency "$conns" --duration "${dur}s" \
+		--quiet --json-out "$tmp/lt.json" >/dev/null
+	read -r lt_rps lt_errs < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["throughput_rps"], sum(r["errors"].values()))' "$tmp/lt.json")
+	printf 'round %d: wrk %.1f req/s (non-2xx %s), loadtest %.1f req/s (errors %s)\n' \
+		"$round" "$wrk_rps" "${non2xx:-0}" "$lt_rps" "$lt_errs"
+	best_wrk=$(python3 -c 'import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))' "$best_wrk" "$wrk_rps")
+	best_lt=$(python3 -c 'import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))' "$best_lt" "$lt_rps")
+done
+
+python3 - "$best_wrk" "$best_lt" "$tol" "$url" "$conns" "$dur" "$threads" <<'EOF'
+import sys
+wrk, lt, tol = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+url, conns, dur, threads = sys.argv[4:8]
+ratio = lt / wrk if wrk > 0 else float("nan")
+ok = abs(ratio - 1) <= tol
+print(f"url={url} connections={conns} duration={dur}s wrk_threads={threads}")
+print(f"wrk_rps={wrk:.1f} loadtest_rps={lt:.1f} ratio={ratio:.3f} tolerance={tol:.0%} {'AGREE' if ok else 'DISAGREE'}")
+sys.exit(0 if ok else 1)
+EOF

@@ -1,0 +1,602 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Feature kinds, numbered as the fields of tensorflow.Feature.
+const (
+	kindNone  = 0
+	kindBytes = 1
+	kindFloat = 2
+	kindInt64 = 3
+)
+
+// exampleFeature is one decoded tensorflow.Feature.
+type exampleFeature struct {
+	kind   int
+	bytes  []string
+	floats []float32
+	ints   []int64
+}
+
+func (f *exampleFeature) count() int {
+	switch f.kind {
+	case kindBytes:
+		return len(f.bytes)
+	case kindFloat:
+		return len(f.floats)
+	case kindInt64:
+		return len(f.ints)
+	}
+	return 0
+}
+
+func kindOf(dt tensor.DType) int {
+	switch dt {
+	case tensor.String:
+		return kindBytes
+	case tensor.Float32:
+		return kindFloat
+	case tensor.Int64:
+		return kindInt64
+	}
+	return kindNone
+}
+
+func kindName(k int) string {
+	switch k {
+	case kindBytes:
+		return "string"
+	case kindFloat:
+		return "float"
+	case kindInt64:
+		return "int64"
+	}
+	return "none"
+}
+
+// errBadExample is returned for bytes that are not a serialized Example.
+var errBadExample = Errorf("Could not parse example input")
+
+// decodeExample parses a serialized tf.Example, keeping only the features
+// whose names are in want (name -> slot); found[slot] receives each.
+// Protobuf merge semantics apply: repeated Features messages merge, a map
+// key seen twice keeps its last value, and list fields of the same kind
+// concatenate.
+func decodeExample(b []byte, want map[string]int, found []exampleFeature, seen []bool) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+		if num == 1 && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return errBadExample
+			}
+			b = b[n:]
+			if err := decodeFeatures(v, want, found, seen); err != nil {
+				return err
+			}
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func decodeFeatures(b []byte, want map[string]int, found []exampleFeature, seen []bool) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+		if num != 1 || typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return errBadExample
+			}
+			b = b[n:]
+			continue
+		}
+		entry, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+		// Map entry: key = 1, value = 2.
+		var key, val []byte
+		hasVal := false
+		for len(entry) > 0 {
+			en, et, m := protowire.ConsumeTag(entry)
+			if m < 0 {
+				return errBadExample
+			}
+			entry = entry[m:]
+			if (en == 1 || en == 2) && et == protowire.BytesType {
+				v, m := protowire.ConsumeBytes(entry)
+				if m < 0 {
+					return errBadExample
+				}
+				entry = entry[m:]
+				if en == 1 {
+					key = v
+				} else {
+					val = v
+					hasVal = true
+				}
+				continue
+			}
+			m = protowire.ConsumeFieldValue(en, et, entry)
+			if m < 0 {
+				return errBadExample
+			}
+			entry = entry[m:]
+		}
+		slot, ok := want[string(key)]
+		if !ok {
+			// Still validate the value so malformed input is reported.
+			if hasVal {
+				var f exampleFeature
+				if err := decodeFeature(val, &f); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		var f exampleFeature
+		if err := decodeFeature(val, &f); err != nil {
+			return err
+		}
+		found[slot] = f
+		seen[slot] = true
+	}
+	return nil
+}
+
+func decodeFeature(b []byte, f *exampleFeature) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+		if num < 1 || num > 3 || typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return errBadExample
+			}
+			b = b[n:]
+			continue
+		}
+		list, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+		kind := int(num)
+		if f.kind != kind {
+			*f = exampleFeature{kind: kind}
+		}
+		if err := decodeList(list, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeList appends the values of a BytesList/FloatList/Int64List.
+func decodeList(b []byte, f *exampleFeature) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return errBadExample
+		}
+		b = b[n:]
+		if num != 1 {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return errBadExample
+			}
+			b = b[n:]
+			continue
+		}
+		switch {
+		case f.kind == kindBytes && typ == protowire.BytesType:
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return errBadExample
+			}
+			f.bytes = append(f.bytes, string(v))
+			b = b[n:]
+		case f.kind == kindFloat && typ == protowire.Fixed32Type:
+			v, n := protowire.ConsumeFixed32(b)
+			if n < 0 {
+				return errBadExample
+			}
+			f.floats = append(f.floats, math.Float32frombits(v))
+			b = b[n:]
+		case f.kind == kindFloat && typ == protowire.BytesType: // packed
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || len(v)%4 != 0 {
+				return errBadExample
+			}
+			for i := 0; i < len(v); i += 4 {
+				f.floats = append(f.floats, math.Float32frombits(binary.LittleEndian.Uint32(v[i:])))
+			}
+			b = b[n:]
+		case f.kind == kindInt64 && typ == protowire.VarintType:
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return errBadExample
+			}
+			f.ints = append(f.ints, int64(v))
+			b = b[n:]
+		case f.kind == kindInt64 && typ == protowire.BytesType: // packed
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return errBadExample
+			}
+			for len(v) > 0 {
+				x, m := protowire.ConsumeVarint(v)
+				if m < 0 {
+					return errBadExample
+				}
+				f.ints = append(f.ints, int64(x))
+				v = v[m:]
+			}
+			b = b[n:]
+		default:
+			return errBadExample
+		}
+	}
+	return nil
+}
+
+// exampleSpec is the decoded configuration of a ParseExample node.
+type exampleSpec struct {
+	op           string
+	v2           bool
+	numSparse    int
+	sparseTypes  []tensor.DType
+	denseTypes   []tensor.DType
+	denseShapes  []tensor.Shape
+	raggedTypes  []tensor.DType
+	raggedSplits []tensor.DType
+}
+
+func (s *exampleSpec) numInputs() int {
+	if s.v2 {
+		return 5 + len(s.denseTypes)
+	}
+	return 2 + s.numSparse + 2*len(s.denseTypes)
+}
+
+func parseExampleBuilder(op string) Builder {
+	return func(attrs Attrs, n int) (Func, error) {
+		s := &exampleSpec{op: op, v2: op == "ParseExampleV2"}
+		s.denseTypes, _ = attrs["Tdense"].([]tensor.DType)
+		s.sparseTypes, _ = attrs["sparse_types"].([]tensor.DType)
+		s.denseShapes, _ = attrs["dense_shapes"].([]tensor.Shape)
+		if s.v2 {
+			s.numSparse = int(attrs.Int("num_sparse", 0))
+			s.raggedTypes, _ = attrs["ragged_value_types"].([]tensor.DType)
+			s.raggedSplits, _ = attrs["ragged_split_types"].([]tensor.DType)
+			if len(s.raggedTypes) != len(s.raggedSplits) {
+				return nil, buildErr(op, "ragged_value_types and ragged_split_types must have the same length")
+			}
+		} else {
+			s.numSparse = int(attrs.Int("Nsparse", int64(len(s.sparseTypes))))
+			if nd := attrs.Int("Ndense", int64(len(s.denseTypes))); nd != int64(len(s.denseTypes)) {
+				return nil, buildErr(op, "Ndense %d does not match len(Tdense) %d", nd, len(s.denseTypes))
+			}
+		}
+		if s.numSparse != len(s.sparseTypes) {
+			return nil, buildErr(op, "num_sparse %d does not match len(sparse_types) %d", s.numSparse, len(s.sparseTypes))
+		}
+		if len(s.denseShapes) != len(s.denseTypes) {
+			return nil, buildErr(op, "len(dense_shapes) %d != len(Tdense) %d", len(s.denseShapes), len(s.denseTypes))
+		}
+		for i, sh := range s.denseShapes {
+			if sh == nil {
+				return nil, buildErr(op, "dense_shapes[%d] must have a known rank", i)
+			}
+			for j, d := range sh {
+				if d < 0 && j != 0 {
+					return nil, buildErr(op, "dense_shapes[%d] = %v: only the first dimension may be unknown", i, sh)
+				}
+			}
+		}
+		for _, list := range [][]tensor.DType{s.denseTypes, s.sparseTypes, s.raggedTypes} {
+			for _, dt := range list {
+				if kindOf(dt) == kindNone {
+					return nil, buildErr(op, "unsupported feature type %v (want float, int64 or string)", dt)
+				}
+			}
+		}
+		for _, dt := range s.raggedSplits {
+			if dt != tensor.Int32 && dt != tensor.Int64 {
+				return nil, buildErr(op, "ragged_split_types must be int32 or int64, got %v", dt)
+			}
+		}
+		if n != s.numInputs() {
+			return nil, buildErr(op, "expects %d inputs, node has %d", s.numInputs(), n)
+		}
+		return func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			return s.run(ctx, in)
+		}, nil
+	}
+}
+
+// keysFrom collects feature names from either scalar inputs (v1) or one vector (v2).
+func keysFrom(op string, ts []*tensor.Tensor) ([]string, error) {
+	var keys []string
+	for _, t := range ts {
+		s, err := stringInput(op, t, "keys")
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, s...)
+	}
+	return keys, nil
+}
+
+func (s *exampleSpec) run(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	op := s.op
+	if err := checkInputs(op, in, s.numInputs()); err != nil {
+		return nil, err
+	}
+	ser, err := stringInput(op, in[0], "serialized")
+	if err != nil {
+		return nil, err
+	}
+	if len(in[0].Shape) > 1 || (!s.v2 && len(in[0].Shape) != 1) {
+		return nil, Errorf("Expected serialized to be a vector, got shape: %v", in[0].Shape)
+	}
+	names, _ := stringInput(op, in[1], "names")
+	nd := len(s.denseTypes)
+	var sparseKeys, denseKeys, raggedKeys []string
+	var defaults []*tensor.Tensor
+	if s.v2 {
+		if sparseKeys, err = keysFrom(op, in[2:3]); err == nil {
+			if denseKeys, err = keysFrom(op, in[3:4]); err == nil {
+				raggedKeys, err = keysFrom(op, in[4:5])
+			}
+		}
+		defaults = in[5:]
+	} else {
+		if sparseKeys, err = keysFrom(op, in[2:2+s.numSparse]); err == nil {
+			denseKeys, err = keysFrom(op, in[2+s.numSparse:2+s.numSparse+nd])
+		}
+		defaults = in[2+s.numSparse+nd:]
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(sparseKeys) != s.numSparse || len(denseKeys) != nd || len(raggedKeys) != len(s.raggedTypes) {
+		return nil, Errorf("%s: expected %d sparse, %d dense and %d ragged keys, got %d, %d and %d", op,
+			s.numSparse, nd, len(s.raggedTypes), len(sparseKeys), len(denseKeys), len(raggedKeys))
+	}
+	// Slots: dense first, then sparse, then ragged.
+	all := append(append(append([]string(nil), denseKeys...), sparseKeys...), raggedKeys...)
+	want := make(map[string]int, len(all))
+	for i, k := range all {
+		if _, dup := want[k]; dup {
+			return nil, Errorf("%s: feature key %q requested more than once", op, k)
+		}
+		want[k] = i
+	}
+	for i, d := range defaults {
+		if d.DType != s.denseTypes[i] {
+			return nil, Errorf("dense_defaults[%d] has type %v, expected %v", i, d.DType, s.denseTypes[i])
+		}
+		sh := s.denseShapes[i]
+		if len(sh) > 0 && sh[0] < 0 {
+			if d.Len() > 1 {
+				return nil, Errorf("For key: %s, dense_defaults[%d] must be a scalar or empty for a variable-length feature, got shape %v", denseKeys[i], i, d.Shape)
+			}
+		} else if d.Len() != 0 && d.Len() != sh.NumElements() {
+			return nil, Errorf("dense_shape[%d] %v and dense_defaults[%d] %v do not match", i, sh, i, d.Shape)
+		}
+	}
+	batch := len(ser)
+	feats := make([][]exampleFeature, batch)
+	seen := make([][]bool, batch)
+	for e, b := range ser {
+		feats[e] = make([]exampleFeature, len(all))
+		seen[e] = make([]bool, len(all))
+		if err := decodeExample([]byte(b), want, feats[e], seen[e]); err != nil {
+			return nil, Errorf("Could not parse example input, value: '%s'", truncate(b, 64))
+		}
+	}
+	exName := func(e int) string {
+		if e < len(names) && names[e] != "" {
+			return names[e]
+		}
+		return "<unknown>"
+	}
+	prefix := tensor.Shape(in[0].Shape).Clone() // [] or [B]
+	var dense []*tensor.Tensor
+	for i := range denseKeys {
+		t, err := s.denseOutput(ctx, i, denseKeys[i], defaults[i], feats, seen, prefix, exName)
+		if err != nil {
+			return nil, err
+		}
+		dense = append(dense, t)
+	}
+	var spIdx, spVal, spShape []*tensor.Tensor
+	for i := range sparseKeys {
+		slot := nd + i
+		ix, v, sh, err := s.sparseOutput(ctx, slot, sparseKeys[i], s.sparseTypes[i], feats, seen, len(prefix) == 0, exName)
+		if err != nil {
+			return nil, err
+		}
+		spIdx, spVal, spShape = append(spIdx, ix), append(spVal, v), append(spShape, sh)
+	}
+	var rgVal, rgSplit []*tensor.Tensor
+	for i := range raggedKeys {
+		slot := nd + s.numSparse + i
+		ix, v, _, err := s.sparseOutput(ctx, slot, raggedKeys[i], s.raggedTypes[i], feats, seen, len(prefix) == 0, exName)
+		if err != nil {
+			return nil, err
+		}
+		_ = ix
+		splits := make([]int, batch+1)
+		for e := range feats {
+			n := 0
+			if seen[e][slot] {
+				n = feats[e][slot].count()
+			}
+			splits[e+1] = splits[e] + n
+		}
+		st, err := intTensor(ctx, s.raggedSplits[i], tensor.Shape{batch + 1}, splits)
+		if err != nil {
+			return nil, err
+		}
+		rgVal, rgSplit = append(rgVal, v), append(rgSplit, st)
+	}
+	out := append(append(append(spIdx, spVal...), spShape...), dense...)
+	return append(append(out, rgVal...), rgSplit...), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// copyFeature writes a feature's values into out.Data at offset.
+func copyFeature(out *tensor.Tensor, off int, f *exampleFeature) {
+	switch d := out.Data.(type) {
+	case []float32:
+		copy(d[off:], f.floats)
+	case []int64:
+		copy(d[off:], f.ints)
+	case []string:
+		copy(d[off:], f.bytes)
+	}
+}
+
+func (s *exampleSpec) denseOutput(ctx *Context, i int, key string, def *tensor.Tensor, feats [][]exampleFeature,
+	seen [][]bool, prefix tensor.Shape, exName func(int) string) (*tensor.Tensor, error) {
+	dt, sh := s.denseTypes[i], s.denseShapes[i]
+	kind := kindOf(dt)
+	varLen := len(sh) > 0 && sh[0] < 0
+	stride := prod(sh, 1, len(sh))
+	if !varLen {
+		stride = sh.NumElements()
+	}
+	// Validate and measure.
+	maxRows := 0
+	for e := range feats {
+		f := &feats[e][i]
+		present := seen[e][i] && f.kind != kindNone
+		if !present {
+			if !varLen && def.Len() == 0 {
+				return nil, Errorf("Name: %s, Feature: %s (data type: %s) is required but could not be found.", exName(e), key, kindName(kind))
+			}
+			continue
+		}
+		if f.kind != kind {
+			return nil, Errorf("Name: %s, Key: %s, Index: %d.  Data types don't match. Data type: %s but expected type: %s", exName(e), key, e, kindName(f.kind), kindName(kind))
+		}
+		n := f.count()
+		if varLen {
+			if stride == 0 || n%stride != 0 {
+				return nil, Errorf("Name: %s, Key: %s, Index: %d.  Number of %s values is not a multiple of stride length. Saw %d values but output shape is: %v", exName(e), key, e, kindName(kind), n, sh)
+			}
+			maxRows = max(maxRows, n/stride)
+		} else if n != stride {
+			return nil, Errorf("Name: %s, Key: %s, Index: %d.  Number of %s values != expected.  Values size: %d but output shape: %v", exName(e), key, e, kindName(kind), n, sh)
+		}
+	}
+	es := sh.Clone()
+	if varLen {
+		es[0] = maxRows
+	}
+	os := append(prefix.Clone(), es...)
+	if err := checkSize(s.op, os); err != nil {
+		return nil, err
+	}
+	out := ctx.New(dt, os)
+	per := es.NumElements()
+	mv := moverOf(out.Data)
+	for e := range feats {
+		f := &feats[e][i]
+		off := e * per
+		if seen[e][i] && f.kind != kindNone {
+			copyFeature(out, off, f)
+			if varLen && def.Len() == 1 {
+				mv.fill(out.Data, off+f.count(), off+per, def.Data, 0)
+			}
+			continue
+		}
+		switch {
+		case varLen && def.Len() == 1:
+			mv.fill(out.Data, off, off+per, def.Data, 0)
+		case !varLen && per > 0:
+			mv.copyRun(out.Data, off, def.Data, 0, per)
+		}
+	}
+	return out, nil
+}
+
+func (s *exampleSpec) sparseOutput(ctx *Context, slot int, key string, dt tensor.DType, feats [][]exampleFeature,
+	seen [][]bool, scalar bool, exName func(int) string) (idx, vals, shape *tensor.Tensor, err error) {
+	kind := kindOf(dt)
+	total, maxLen := 0, 0
+	for e := range feats {
+		f := &feats[e][slot]
+		if !seen[e][slot] || f.kind == kindNone {
+			continue
+		}
+		if f.kind != kind {
+			return nil, nil, nil, Errorf("Name: %s, Key: %s, Index: %d.  Data types don't match. Data type: %s but expected type: %s", exName(e), key, e, kindName(f.kind), kindName(kind))
+		}
+		total += f.count()
+		maxLen = max(maxLen, f.count())
+	}
+	rank := 2
+	if scalar {
+		rank = 1
+	}
+	idx = ctx.New(tensor.Int64, tensor.Shape{total, rank})
+	vals = ctx.New(dt, tensor.Shape{total})
+	shape = ctx.New(tensor.Int64, tensor.Shape{rank})
+	ix := idx.I64()
+	k := 0
+	for e := range feats {
+		f := &feats[e][slot]
+		if !seen[e][slot] || f.kind == kindNone {
+			continue
+		}
+		copyFeature(vals, k, f)
+		for j := 0; j < f.count(); j++ {
+			if scalar {
+				ix[k] = int64(j)
+			} else {
+				ix[2*k], ix[2*k+1] = int64(e), int64(j)
+			}
+			k++
+		}
+	}
+	if scalar {
+		shape.I64()[0] = int64(maxLen)
+	} else {
+		shape.I64()[0], shape.I64()[1] = int64(len(feats)), int64(maxLen)
+	}
+	return idx, vals, shape, nil
+}

@@ -1,0 +1,459 @@
+package kernels
+
+import (
+	"math"
+
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// reduceAxes resolves a reduction-indices tensor against a rank.
+func reduceAxes(op string, t *tensor.Tensor, rank int) ([]bool, error) {
+	if len(t.Shape) > 1 {
+		return nil, Errorf("%s: reduction_indices must be a scalar or vector, got %v", op, t.Shape)
+	}
+	ax, err := intsOf(op, "reduction_indices", t)
+	if err != nil {
+		return nil, err
+	}
+	red := make([]bool, rank)
+	for _, a := range ax {
+		if a < -int64(rank) || a >= int64(rank) {
+			return nil, Errorf("Invalid reduction dimension (%d for input with %d dimension(s)", a, rank)
+		}
+		if a < 0 {
+			a += int64(rank)
+		}
+		if red[a] {
+			return nil, Errorf("Invalid reduction arguments: Axes contains duplicate dimension: %d", a)
+		}
+		red[a] = true
+	}
+	return red, nil
+}
+
+// reducePlan describes a reduction after merging neighbouring dims: the
+// input is viewed as alternating kept/reduced groups.
+type reducePlan struct {
+	outShape  tensor.Shape // with keep_dims applied
+	dims      []int        // merged dims
+	reduced   []bool       // per merged dim
+	outN, red int          // output size, elements reduced per output
+}
+
+func planReduce(in tensor.Shape, red []bool, keep bool) reducePlan {
+	var p reducePlan
+	p.outN, p.red = 1, 1
+	for i, d := range in {
+		if red[i] {
+			p.red *= d
+			if keep {
+				p.outShape = append(p.outShape, 1)
+			}
+		} else {
+			p.outN *= d
+			p.outShape = append(p.outShape, d)
+		}
+		if d == 1 {
+			continue
+		}
+		if n := len(p.dims); n > 0 && p.reduced[n-1] == red[i] {
+			p.dims[n-1] *= d
+			continue
+		}
+		p.dims = append(p.dims, d)
+		p.reduced = append(p.reduced, red[i])
+	}
+	if p.outShape == nil {
+		p.outShape = tensor.Shape{}
+	}
+	return p
+}
+
+// reduceOp is an accumulating reduction for T.
+type reduceOp[T any] struct {
+	init  T
+	add   func(acc, v T) T
+	final func(acc T, n int) T
+}
+
+func numReduceOp[T number](op string) (reduceOp[T], bool) {
+	switch op {
+	case "Sum":
+		return reduceOp[T]{add: func(a, v T) T { return a + v }}, true
+	case "Mean":
+		return reduceOp[T]{add: func(a, v T) T { return a + v }, final: func(a T, n int) T {
+			if n == 0 {
+				if isFloat[T]() {
+					return T(math.NaN())
+				}
+				return 0
+			}
+			return a / T(n)
+		}}, true
+	case "Prod":
+		return reduceOp[T]{init: 1, add: func(a, v T) T { return a * v }}, true
+	case "Max":
+		return reduceOp[T]{init: lowest[T](), add: maxNaN[T]}, true
+	case "Min":
+		return reduceOp[T]{init: highest[T](), add: minNaN[T]}, true
+	}
+	return reduceOp[T]{}, false
+}
+
+// runReduce reduces src into dst according to the plan.
+func runReduce[T any](dst, src []T, p reducePlan, r reduceOp[T]) {
+	for i := range dst {
+		dst[i] = r.init
+	}
+	if len(src) > 0 {
+		switch {
+		case len(p.dims) == 0:
+			dst[0] = r.add(dst[0], src[0])
+		case len(p.dims) == 1 && p.reduced[0]:
+			acc := r.init
+			for _, v := range src {
+				acc = r.add(acc, v)
+			}
+			dst[0] = acc
+		case len(p.dims) == 1:
+			for i, v := range src {
+				dst[i] = r.add(dst[i], v)
+			}
+		case len(p.dims) == 2 && !p.reduced[0]: // [kept, reduced]: row reductions
+			n := p.dims[1]
+			for i := range dst {
+				acc := r.init
+				for _, v := range src[i*n : (i+1)*n] {
+					acc = r.add(acc, v)
+				}
+				dst[i] = acc
+			}
+		case len(p.dims) == 2: // [reduced, kept]: column reductions
+			n := p.dims[1]
+			for k := 0; k < p.dims[0]; k++ {
+				row := src[k*n : (k+1)*n]
+				for i, v := range row {
+					dst[i] = r.add(dst[i], v)
+				}
+			}
+		default:
+			// General: walk the input, tracking the output offset.
+			rank := len(p.dims)
+			ost := make([]int, rank)
+			acc := 1
+			for i := rank - 1; i >= 0; i-- {
+				if !p.reduced[i] {
+					ost[i] = acc
+					acc *= p.dims[i]
+				}
+			}
+			idx := make([]int, rank)
+			o := 0
+			inner := p.dims[rank-1]
+			lastRed := p.reduced[rank-1]
+			for s := 0; s < len(src); s += inner {
+				row := src[s : s+inner]
+				if lastRed {
+					a := dst[o]
+					for _, v := range row {
+						a = r.add(a, v)
+					}
+					dst[o] = a
+				} else {
+					d := dst[o : o+inner]
+					for i, v := range row {
+						d[i] = r.add(d[i], v)
+					}
+				}
+				for k := rank - 2; k >= 0; k-- {
+					idx[k]++
+					o += ost[k]
+					if idx[k] < p.dims[k] {
+						break
+					}
+					o -= ost[k] * p.dims[k]
+					idx[k] = 0
+				}
+			}
+		}
+	}
+	if r.final != nil {
+		for i := range dst {
+			dst[i] = r.final(dst[i], p.red)
+		}
+	}
+}
+
+func reduceNum[T number](op string, dst, src []T, p reducePlan) bool {
+	r, ok := numReduceOp[T](op)
+	if !ok {
+		return false
+	}
+	if op == "Sum" || op == "Mean" {
+		if f, ok := any(src).([]float32); ok {
+			// Accumulate float32 sums in float64 for accuracy.
+			tmp := make([]float64, len(dst))
+			src64 := make([]float64, len(f))
+			for i, v := range f {
+				src64[i] = float64(v)
+			}
+			r64, _ := numReduceOp[float64](op)
+			runReduce(tmp, src64, p, r64)
+			d := any(dst).([]float32)
+			for i, v := range tmp {
+				d[i] = float32(v)
+			}
+			return true
+		}
+	}
+	runReduce(dst, src, p, r)
+	return true
+}
+
+func reductionBuilder(op string) Builder {
+	return func(attrs Attrs, _ int) (Func, error) {
+		keep := attrs.Bool("keep_dims", false)
+		return func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := checkInputs(op, in, 2); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			red, err := reduceAxes(op, in[1], len(x.Shape))
+			if err != nil {
+				return nil, err
+			}
+			p := planReduce(x.Shape, red, keep)
+			out := ctx.New(x.DType, p.outShape)
+			ok := true
+			switch src := x.Data.(type) {
+			case []float32:
+				ok = reduceNum(op, out.F32(), src, p)
+			case []float64:
+				ok = reduceNum(op, out.F64(), src, p)
+			case []int32:
+				ok = reduceNum(op, out.I32(), src, p)
+			case []int64:
+				ok = reduceNum(op, out.I64(), src, p)
+			case []int8:
+				ok = reduceNum(op, out.Data.([]int8), src, p)
+			case []int16:
+				ok = reduceNum(op, out.Data.([]int16), src, p)
+			case []uint8:
+				ok = reduceNum(op, out.Data.([]uint8), src, p)
+			case []uint16:
+				ok = x.DType == tensor.Uint16 && reduceNum(op, out.Data.([]uint16), src, p)
+			case []uint32:
+				ok = reduceNum(op, out.Data.([]uint32), src, p)
+			case []uint64:
+				ok = reduceNum(op, out.Data.([]uint64), src, p)
+			case []bool:
+				switch op {
+				case "All":
+					runReduce(out.Bools(), src, p, reduceOp[bool]{init: true, add: func(a, v bool) bool { return a && v }})
+				case "Any":
+					runReduce(out.Bools(), src, p, reduceOp[bool]{add: func(a, v bool) bool { return a || v }})
+				default:
+					ok = false
+				}
+			default:
+				ok = false
+			}
+			if !ok || (x.DType != tensor.Bool && (op == "All" || op == "Any")) {
+				return nil, noKernel(op, x.DType)
+			}
+			return []*tensor.Tensor{out}, nil
+		}, nil
+	}
+}
+
+// ---- ArgMax / ArgMin -----------------------------------------------------
+
+func argT[T number](o []int64, x []T, outer, n, inner int, isMax bool) {
+	for i := 0; i < outer; i++ {
+		for j := 0; j < inner; j++ {
+			base := i*n*inner + j
+			best := x[base]
+			bi := 0
+			for k := 1; k < n; k++ {
+				v := x[base+k*inner]
+				if isNaN(best) {
+					break
+				}
+				if (isMax && v > best) || (!isMax && v < best) || isNaN(v) {
+					best, bi = v, k
+				}
+			}
+			o[i*inner+j] = int64(bi)
+		}
+	}
+}
+
+func argBuilder(op string) Builder {
+	return func(attrs Attrs, _ int) (Func, error) {
+		ot, err := outType(op, attrs, "output_type")
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := attrs["output_type"]; !ok {
+			ot = tensor.Int64
+		}
+		isMax := op == "ArgMax"
+		return func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := checkInputs(op, in, 2); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			a, err := scalarInt(op, "dimension", in[1])
+			if err != nil {
+				return nil, err
+			}
+			r := len(x.Shape)
+			if a < -int64(r) || a >= int64(r) {
+				return nil, Errorf("Expected dimension in the range [%d, %d), but got %d", -r, r, a)
+			}
+			if a < 0 {
+				a += int64(r)
+			}
+			axis := int(a)
+			n := x.Shape[axis]
+			if n == 0 {
+				return nil, Errorf("Reduction axis %d is empty in shape %v", axis, x.Shape)
+			}
+			os := append(x.Shape[:axis:axis].Clone(), x.Shape[axis+1:]...)
+			outer, inner := prod(x.Shape, 0, axis), prod(x.Shape, axis+1, r)
+			o := make([]int64, outer*inner)
+			switch d := x.Data.(type) {
+			case []float32:
+				argT(o, d, outer, n, inner, isMax)
+			case []float64:
+				argT(o, d, outer, n, inner, isMax)
+			case []int32:
+				argT(o, d, outer, n, inner, isMax)
+			case []int64:
+				argT(o, d, outer, n, inner, isMax)
+			case []int8:
+				argT(o, d, outer, n, inner, isMax)
+			case []int16:
+				argT(o, d, outer, n, inner, isMax)
+			case []uint8:
+				argT(o, d, outer, n, inner, isMax)
+			case []uint16:
+				argT(o, d, outer, n, inner, isMax)
+			case []uint32:
+				argT(o, d, outer, n, inner, isMax)
+			case []uint64:
+				argT(o, d, outer, n, inner, isMax)
+			case []bool:
+				argT(o, nonzeroU8(d), outer, n, inner, isMax)
+			default:
+				return nil, noKernel(op, x.DType)
+			}
+			out := ctx.New(ot, os)
+			switch od := out.Data.(type) {
+			case []int64:
+				copy(od, o)
+			case []int32:
+				for i, v := range o {
+					od[i] = int32(v)
+				}
+			}
+			return []*tensor.Tensor{out}, nil
+		}, nil
+	}
+}
+
+func nonzeroU8(b []bool) []uint8 {
+	u := make([]uint8, len(b))
+	for i, v := range b {
+		if v {
+			u[i] = 1
+		}
+	}
+	return u
+}
+
+// ---- Cumsum / Cumprod ------------------------------------------------------
+
+func cumT[T number](o, x []T, outer, n, inner int, mul, exclusive, reverse bool) {
+	for i := 0; i < outer; i++ {
+		for j := 0; j < inner; j++ {
+			var acc T
+			if mul {
+				acc = 1
+			}
+			for k := 0; k < n; k++ {
+				kk := k
+				if reverse {
+					kk = n - 1 - k
+				}
+				p := (i*n+kk)*inner + j
+				v := x[p]
+				if exclusive {
+					o[p] = acc
+				}
+				if mul {
+					acc *= v
+				} else {
+					acc += v
+				}
+				if !exclusive {
+					o[p] = acc
+				}
+			}
+		}
+	}
+}
+
+func cumBuilder(op string) Builder {
+	return func(attrs Attrs, _ int) (Func, error) {
+		excl := attrs.Bool("exclusive", false)
+		rev := attrs.Bool("reverse", false)
+		mul := op == "Cumprod"
+		return func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := checkInputs(op, in, 2); err != nil {
+				return nil, err
+			}
+			x := in[0]
+			a, err := scalarInt(op, "axis", in[1])
+			if err != nil {
+				return nil, err
+			}
+			r := len(x.Shape)
+			if r == 0 {
+				return nil, Errorf("%s: input must be at least 1-D", op)
+			}
+			axis, err := normAxis(op, a, r)
+			if err != nil {
+				return nil, Errorf("ScanOp: Expected scan axis in the range [%d, %d), but got %d", -r, r, a)
+			}
+			n := x.Shape[axis]
+			outer, inner := prod(x.Shape, 0, axis), prod(x.Shape, axis+1, r)
+			out := ctx.New(x.DType, x.Shape)
+			switch d := x.Data.(type) {
+			case []float32:
+				cumT(out.F32(), d, outer, n, inner, mul, excl, rev)
+			case []float64:
+				cumT(out.F64(), d, outer, n, inner, mul, excl, rev)
+			case []int32:
+				cumT(out.I32(), d, outer, n, inner, mul, excl, rev)
+			case []int64:
+				cumT(out.I64(), d, outer, n, inner, mul, excl, rev)
+			case []int8:
+				cumT(out.Data.([]int8), d, outer, n, inner, mul, excl, rev)
+			case []int16:
+				cumT(out.Data.([]int16), d, outer, n, inner, mul, excl, rev)
+			case []uint8:
+				cumT(out.Data.([]uint8), d, outer, n, inner, mul, excl, rev)
+			case []uint16:
+				cumT(out.Data.([]uint16), d, outer, n, inner, mul, excl, rev)
+			case []uint32:
+				cumT(out.Data.([]uint32), d, outer, n, inner, mul, excl, rev)
+			case []uint64:
+				cumT(out.Data.([]uint64), d, outer, n, inner, mul, excl, rev)
+			default:
+				return nil, noKernel(op, x.DType)
+			}
+			return []*tensor.Tensor{out}, nil
+		}, nil
+	}
+}

@@ -1,0 +1,17 @@
+//go:build !amd64 || purego
+
+package rnn
+
+// hasAsm is false: this build has no assembly loops, and the asm* functions
+// below are never called.
+const hasAsm = false
+
+func sigmoidAVX(dst, a *float32, n int)                     { panic("rnn: no assembly") }
+func tanhAVX(dst, a *float32, n int)                        { panic("rnn: no assembly") }
+func hardSigmoidAVX(dst, a *float32, n int, s1, s2 float32) { panic("rnn: no assembly") }
+func reluAVX(dst, a *float32, n int)                        { panic("rnn: no assembly") }
+func addAVX(dst, a, b *float32, n int)                      { panic("rnn: no assembly") }
+func mulAVX(dst, a, b *float32, n int)                      { panic("rnn: no assembly") }
+func gruCandAVX(dst, x, r, h, bias *float32, n int)         { panic("rnn: no assembly") }
+func gruMixAVX(dst, z, c, h *float32, n int)                { panic("rnn: no assembly") }
+func lstmCellAVX(dst, c, ig, fg, gg *float32, n int)        { panic("rnn: no assembly") }

@@ -1,0 +1,229 @@
+package restapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/internal/fakemodel"
+	"github.com/tfserve/tfserve/server/manager"
+)
+
+// dirSource lists the numeric children of a local directory.
+type dirSource struct{ base string }
+
+func (d dirSource) Versions(context.Context) ([]int64, error) {
+	ents, err := os.ReadDir(d.base)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, e := range ents {
+		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func (d dirSource) Fetch(_ context.Context, v int64) (string, error) {
+	return filepath.Join(d.base, strconv.FormatInt(v, 10)), nil
+}
+
+func (d dirSource) String() string { return d.base }
+
+// fakes loads <dir>/model ("A" for y = A x + 2) as a fakemodel and keeps
+// every model it created.
+type fakes struct {
+	mu     sync.Mutex
+	models []*fakemodel.HalfPlusTwo
+	tweak  func(*fakemodel.HalfPlusTwo)
+}
+
+func (f *fakes) load(_ context.Context, dir string) (servable.Model, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "model"))
+	if err != nil {
+		return nil, err
+	}
+	m := fakemodel.New()
+	a, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 32)
+	if err != nil {
+		return nil, fmt.Errorf("bad model file %s", dir)
+	}
+	m.A = float32(a)
+	f.mu.Lock()
+	if f.tweak != nil {
+		f.tweak(m)
+	}
+	f.models = append(f.models, m)
+	f.mu.Unlock()
+	return m, nil
+}
+
+type harness struct {
+	t      *testing.T
+	fakes  *fakes
+	mgr    *manager.Manager
+	srv    *Server
+	url    string
+	client *http.Client
+}
+
+func writeVersion(t *testing.T, base string, v int64, a string) {
+	t.Helper()
+	name := strconv.FormatInt(v, 10)
+	tmp := filepath.Join(base, ".tmp"+name)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "model"), []byte(a), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(base, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newHarness serves the models in cfg (built by the caller) over real HTTP
+// on 127.0.0.1.
+func newHarness(t *testing.T, cfg *servingpb.ModelServerConfig, mod func(*Options), tweak func(*fakemodel.HalfPlusTwo)) *harness {
+	t.Helper()
+	f := &fakes{tweak: tweak}
+	mgr, err := manager.New(manager.Options{
+		Load:         f.load,
+		OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
+		PollInterval: 5 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = mgr.ReloadConfig(context.Background(), cfg) // errors show up in status/readyz
+	opts := Options{Models: mgr}
+	if mod != nil {
+		mod(&opts)
+	}
+	srv, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	h := &harness{t: t, fakes: f, mgr: mgr, srv: srv, url: "http://" + ln.Addr().String(),
+		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = mgr.Close()
+	})
+	return h
+}
+
+func modelConfig(name, base string, labels map[string]int64, all bool) *servingpb.ModelConfig {
+	mc := &servingpb.ModelConfig{Name: name, BasePath: base, ModelPlatform: "tensorflow", VersionLabels: labels}
+	if all {
+		mc.ModelVersionPolicy = &servingpb.FileSystemStoragePathSourceConfig_ServableVersionPolicy{
+			PolicyChoice: &servingpb.FileSystemStoragePathSourceConfig_ServableVersionPolicy_All_{
+				All: &servingpb.FileSystemStoragePathSourceConfig_ServableVersionPolicy_All{}}}
+	}
+	return mc
+}
+
+func configOf(mcs ...*servingpb.ModelConfig) *servingpb.ModelServerConfig {
+	return &servingpb.ModelServerConfig{Config: &servingpb.ModelServerConfig_ModelConfigList{
+		ModelConfigList: &servingpb.ModelConfigList{Config: mcs}}}
+}
+
+type reply struct {
+	code   int
+	body   string
+	header http.Header
+}
+
+// do sends a request and checks the headers every response must carry.
+func (h *harness) do(method, path string, body []byte, hdr map[string]string) reply {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.url+path, bytes.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if path != "" && !strings.HasPrefix(path, "/") {
+		h.t.Fatalf("bad path %q", path)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		h.t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return reply{resp.StatusCode, string(b), resp.Header}
+}
+
+func (h *harness) post(path, body string) reply { return h.do("POST", path, []byte(body), nil) }
+func (h *harness) get(path string) reply        { return h.do("GET", path, nil, nil) }
+
+// expectError checks the HTTP status and that the body is
+// {"error": "...substring..."}.
+func (h *harness) expectError(r reply, code int, substr string) {
+	h.t.Helper()
+	if r.code != code {
+		h.t.Errorf("status %d, want %d (body %s)", r.code, code, r.body)
+		return
+	}
+	var e struct {
+		Error *string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &e); err != nil || e.Error == nil {
+		h.t.Errorf("body %q is not {\"error\": ...}: %v", r.body, err)
+		return
+	}
+	if !strings.Contains(*e.Error, substr) {
+		h.t.Errorf("error %q does not contain %q", *e.Error, substr)
+	}
+}
+
+// decode parses a JSON body (with TF's bare NaN/Infinity tokens replaced by
+// strings) into v.
+func decode(t *testing.T, body string, v any) {
+	t.Helper()
+	r := strings.NewReplacer("-Infinity", `"-Infinity"`, "Infinity", `"Infinity"`, "NaN", `"NaN"`)
+	if err := json.Unmarshal([]byte(r.Replace(body)), v); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -1,0 +1,344 @@
+package jsontensor
+
+import (
+	"encoding/base64"
+	"slices"
+	"strings"
+
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// AppendPredictResponse appends the JSON body TF Serving answers a predict
+// request with (util/json_tensor.cc MakeJsonFromTensors), byte for byte,
+// including rapidjson's pretty-printing:
+//
+//	{
+//	    "predictions": [[1.0, 2.0], [3.0, 4.0]
+//	    ]
+//	}
+//
+// Row format writes {"predictions": [...]} with one element per batch row
+// (an object keyed by output name when there are several outputs); every
+// output must have rank >= 1 and the same dimension 0. Columnar format writes
+// {"outputs": ...}: the single output's value, or an object keyed by output
+// name. DT_STRING outputs whose name ends in "_bytes" are written as
+// {"b64": "..."}; other strings are written as they are (invalid UTF-8 is not
+// repaired, as in TF Serving).
+//
+// Outputs are written in the order of aliasesInOrder, which must name every
+// output exactly once; nil means sorted by name. (TF Serving iterates a
+// protobuf map, whose order is unspecified.)
+//
+// On error dst is returned unchanged, with an error carrying a status code.
+func AppendPredictResponse(dst []byte, format Format, outputs map[string]*tensor.Tensor, aliasesInOrder []string) ([]byte, error) {
+	if len(outputs) == 0 {
+		return dst, status.New(status.InvalidArgument, "Cannot convert empty tensor map to JSON")
+	}
+	names, err := outputOrder(outputs, aliasesInOrder)
+	if err != nil {
+		return dst, err
+	}
+	tensors := make([]*tensor.Tensor, len(names))
+	for k, n := range names {
+		t := outputs[n]
+		if t == nil {
+			return dst, status.Errorf(status.Internal, "output %s is nil", n)
+		}
+		if want := t.Shape.NumElements(); want < 0 || t.Len() != want {
+			return dst, status.Errorf(status.Internal, "output %s: tensor of shape %v holds %d elements", n, t.Shape, t.Len())
+		}
+		tensors[k] = t
+	}
+	start := len(dst)
+	w := prettyWriter{buf: dst}
+	multi := len(names) > 1
+	switch format {
+	case Row:
+		batch := -1
+		for k, n := range names {
+			t := tensors[k]
+			if len(t.Shape) == 0 {
+				return dst, status.New(status.InvalidArgument, "Tensor name: "+n+" has no shape information ")
+			}
+			if batch >= 0 && batch != t.Shape[0] {
+				return dst, status.Errorf(status.InvalidArgument, "Tensor name: %s has inconsistent batch size: %d expecting: %d", n, t.Shape[0], batch)
+			}
+			batch = t.Shape[0]
+		}
+		offsets := make([]int, len(names))
+		w.startObject()
+		w.stringS("predictions")
+		w.startArray()
+		for range batch {
+			if multi {
+				w.startObject()
+			}
+			w.single = true
+			for k, n := range names {
+				if multi {
+					w.stringS(cKey(n))
+				}
+				if err := addTensorValues(&w, tensors[k], isBytesName(n, tensors[k]), 1, &offsets[k]); err != nil {
+					return dst[:start], err
+				}
+			}
+			w.single = false
+			if multi {
+				w.endObject()
+			}
+		}
+		w.endArray()
+		w.endObject()
+	case Columnar:
+		w.startObject()
+		w.stringS("outputs")
+		if multi {
+			w.startObject()
+		}
+		for k, n := range names {
+			if multi {
+				w.stringS(cKey(n))
+			}
+			off := 0
+			if err := addTensorValues(&w, tensors[k], isBytesName(n, tensors[k]), 0, &off); err != nil {
+				return dst[:start], err
+			}
+		}
+		if multi {
+			w.endObject()
+		}
+		w.endObject()
+	default:
+		return dst, status.New(status.InvalidArgument, "Invalid request format")
+	}
+	return w.buf, nil
+}
+
+func outputOrder(outputs map[string]*tensor.Tensor, order []string) ([]string, error) {
+	if order == nil {
+		names := make([]string, 0, len(outputs))
+		for n := range outputs {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return names, nil
+	}
+	if len(order) != len(outputs) {
+		return nil, status.Errorf(status.Internal, "output order names %d outputs, have %d", len(order), len(outputs))
+	}
+	for k, n := range order {
+		if _, ok := outputs[n]; !ok {
+			return nil, status.Errorf(status.Internal, "output order names %q, which is not an output", n)
+		}
+		if slices.Contains(order[:k], n) {
+			return nil, status.Errorf(status.Internal, "output order names %q twice", n)
+		}
+	}
+	return order, nil
+}
+
+// cKey is the key TF Serving writes for an output name: it passes the name
+// as a C string, so it ends at the first NUL byte.
+func cKey(name string) string {
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		return name[:i]
+	}
+	return name
+}
+
+func isBytesName(name string, t *tensor.Tensor) bool {
+	return t.DType == tensor.String && strings.HasSuffix(name, "_bytes")
+}
+
+// addTensorValues is TF Serving's AddTensorValues: nested lists from
+// dimension dim on; a scalar when dim is past the last dimension.
+func addTensorValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, dim int, off *int) error {
+	rank := len(t.Shape)
+	if dim > rank-1 {
+		return writeValues(w, t, asBytes, off, 1)
+	}
+	w.startArray()
+	if dim == rank-1 {
+		if err := writeValues(w, t, asBytes, off, t.Shape[dim]); err != nil {
+			return err
+		}
+	} else {
+		for range t.Shape[dim] {
+			if err := addTensorValues(w, t, asBytes, dim+1, off); err != nil {
+				return err
+			}
+		}
+	}
+	w.endArray()
+	return nil
+}
+
+// writeValues writes n consecutive elements starting at *off.
+func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n int) error {
+	if n == 0 {
+		return nil
+	}
+	o := *off
+	ok := true
+	switch t.DType {
+	case tensor.Float32:
+		var v []float32
+		if v, ok = t.Data.([]float32); ok {
+			for _, x := range v[o : o+n] {
+				w.float32(x)
+			}
+		}
+	case tensor.Float64:
+		var v []float64
+		if v, ok = t.Data.([]float64); ok {
+			for _, x := range v[o : o+n] {
+				w.float64(x)
+			}
+		}
+	case tensor.Int32:
+		var v []int32
+		if v, ok = t.Data.([]int32); ok {
+			for _, x := range v[o : o+n] {
+				w.int64(int64(x))
+			}
+		}
+	case tensor.Int16:
+		var v []int16
+		if v, ok = t.Data.([]int16); ok {
+			for _, x := range v[o : o+n] {
+				w.int64(int64(x))
+			}
+		}
+	case tensor.Int8:
+		var v []int8
+		if v, ok = t.Data.([]int8); ok {
+			for _, x := range v[o : o+n] {
+				w.int64(int64(x))
+			}
+		}
+	case tensor.Uint8:
+		var v []uint8
+		if v, ok = t.Data.([]uint8); ok {
+			for _, x := range v[o : o+n] {
+				w.int64(int64(x))
+			}
+		}
+	case tensor.Int64:
+		var v []int64
+		if v, ok = t.Data.([]int64); ok {
+			for _, x := range v[o : o+n] {
+				w.int64(x)
+			}
+		}
+	case tensor.Uint32:
+		var v []uint32
+		if v, ok = t.Data.([]uint32); ok {
+			for _, x := range v[o : o+n] {
+				w.uint64(uint64(x))
+			}
+		}
+	case tensor.Uint64:
+		var v []uint64
+		if v, ok = t.Data.([]uint64); ok {
+			for _, x := range v[o : o+n] {
+				w.uint64(x)
+			}
+		}
+	case tensor.Bool:
+		var v []bool
+		if v, ok = t.Data.([]bool); ok {
+			for _, x := range v[o : o+n] {
+				w.bool(x)
+			}
+		}
+	case tensor.String:
+		var v []string
+		if v, ok = t.Data.([]string); ok {
+			for _, x := range v[o : o+n] {
+				if asBytes {
+					w.startObject()
+					w.stringS("b64")
+					w.prefix()
+					w.buf = append(w.buf, '"')
+					w.buf = base64.StdEncoding.AppendEncode(w.buf, []byte(x))
+					w.buf = append(w.buf, '"')
+					w.endObject()
+				} else {
+					w.stringS(x)
+				}
+			}
+		}
+	default:
+		return status.New(status.InvalidArgument, "Failed to write JSON value for tensor type: "+dataTypeString(t.DType))
+	}
+	if !ok {
+		return status.Errorf(status.Internal, "tensor of %v holds %T", t.DType, t.Data)
+	}
+	*off = o + n
+	return nil
+}
+
+// Class is one (label, score) pair of a classification result.
+type Class struct {
+	Label string
+	Score float32
+}
+
+// AppendClassifyResponse appends TF Serving's classify response
+// (MakeJsonFromClassificationResult): {"results": [...]} with, per example,
+// a list of [label, score] pairs.
+func AppendClassifyResponse(dst []byte, results [][]Class) ([]byte, error) {
+	if len(results) == 0 {
+		return dst, status.New(status.InvalidArgument, "Cannot convert empty ClassificationResults to JSON")
+	}
+	w := prettyWriter{buf: dst}
+	w.startObject()
+	w.stringS("results")
+	w.startArray()
+	for _, classes := range results {
+		w.single = true
+		w.startArray()
+		for _, c := range classes {
+			w.startArray()
+			w.stringS(c.Label)
+			w.float32(c.Score)
+			w.endArray()
+		}
+		w.endArray()
+		w.single = false
+	}
+	w.endArray()
+	w.endObject()
+	return w.buf, nil
+}
+
+// AppendRegressResponse appends TF Serving's regress response
+// (MakeJsonFromRegressionResult): {"results": [v1, v2, ...]}.
+func AppendRegressResponse(dst []byte, values []float32) ([]byte, error) {
+	if len(values) == 0 {
+		return dst, status.New(status.InvalidArgument, "Cannot convert empty RegressionResults to JSON")
+	}
+	w := prettyWriter{buf: dst}
+	w.startObject()
+	w.stringS("results")
+	w.single = true
+	w.startArray()
+	for _, v := range values {
+		w.float32(v)
+	}
+	w.endArray()
+	w.endObject()
+	return w.buf, nil
+}
+
+// AppendErrorResponse appends TF Serving's error body (MakeJsonFromStatus):
+// {"error": "<message>"}, pretty-printed.
+func AppendErrorResponse(dst []byte, msg string) []byte {
+	w := prettyWriter{buf: dst}
+	w.startObject()
+	w.stringS("error")
+	w.stringS(msg)
+	w.endObject()
+	return w.buf
+}

@@ -1,0 +1,312 @@
+package jsontensor
+
+import (
+	"math"
+	"strconv"
+)
+
+// prettyWriter reproduces the bytes of rapidjson 1.1.0's PrettyWriter (four
+// spaces of indent) that TF Serving writes every JSON response and error
+// message with, including its kFormatSingleLineArray option, which TF Serving
+// switches on and off in the middle of a document.
+type prettyWriter struct {
+	buf    []byte
+	levels []pwLevel
+	// single is kFormatSingleLineArray: array elements are separated by ", "
+	// without newlines (objects still break lines).
+	single bool
+	// limit, when positive, emulates TF Serving's JsonWriterWithLimit: an
+	// event is refused once the output holds limit bytes or more.
+	limit int
+	base  int // length of buf before this writer started writing
+}
+
+type pwLevel struct {
+	inArray bool
+	count   int
+}
+
+func (w *prettyWriter) ok() bool { return w.limit <= 0 || len(w.buf)-w.base < w.limit }
+
+func (w *prettyWriter) indent() {
+	for range len(w.levels) {
+		w.buf = append(w.buf, "    "...)
+	}
+}
+
+// prefix is rapidjson's PrettyPrefix.
+func (w *prettyWriter) prefix() {
+	if len(w.levels) == 0 {
+		return
+	}
+	l := &w.levels[len(w.levels)-1]
+	if l.inArray {
+		if l.count > 0 {
+			w.buf = append(w.buf, ',')
+			if w.single {
+				w.buf = append(w.buf, ' ')
+			}
+		}
+		if !w.single {
+			w.buf = append(w.buf, '\n')
+			w.indent()
+		}
+	} else {
+		if l.count > 0 {
+			if l.count%2 == 0 {
+				w.buf = append(w.buf, ",\n"...)
+			} else {
+				w.buf = append(w.buf, ": "...)
+			}
+		} else {
+			w.buf = append(w.buf, '\n')
+		}
+		if l.count%2 == 0 {
+			w.indent()
+		}
+	}
+	l.count++
+}
+
+func (w *prettyWriter) startObject() {
+	w.prefix()
+	w.levels = append(w.levels, pwLevel{})
+	w.buf = append(w.buf, '{')
+}
+
+func (w *prettyWriter) endObject() {
+	l := w.levels[len(w.levels)-1]
+	w.levels = w.levels[:len(w.levels)-1]
+	if l.count > 0 {
+		w.buf = append(w.buf, '\n')
+		w.indent()
+	}
+	w.buf = append(w.buf, '}')
+}
+
+func (w *prettyWriter) startArray() {
+	w.prefix()
+	w.levels = append(w.levels, pwLevel{inArray: true})
+	w.buf = append(w.buf, '[')
+}
+
+func (w *prettyWriter) endArray() {
+	l := w.levels[len(w.levels)-1]
+	w.levels = w.levels[:len(w.levels)-1]
+	if l.count > 0 && !w.single {
+		w.buf = append(w.buf, '\n')
+		w.indent()
+	}
+	w.buf = append(w.buf, ']')
+}
+
+// raw writes a value's text as is (RawValue, Int, Bool, ...).
+func (w *prettyWriter) raw(s string) {
+	w.prefix()
+	w.buf = append(w.buf, s...)
+}
+
+func (w *prettyWriter) rawBytes(s []byte) {
+	w.prefix()
+	w.buf = append(w.buf, s...)
+}
+
+func (w *prettyWriter) int64(v int64) {
+	w.prefix()
+	w.buf = strconv.AppendInt(w.buf, v, 10)
+}
+
+func (w *prettyWriter) uint64(v uint64) {
+	w.prefix()
+	w.buf = strconv.AppendUint(w.buf, v, 10)
+}
+
+func (w *prettyWriter) bool(v bool) {
+	if v {
+		w.raw("true")
+	} else {
+		w.raw("false")
+	}
+}
+
+func (w *prettyWriter) float32(v float32) {
+	w.prefix()
+	w.buf = AppendFloat32(w.buf, v)
+}
+
+func (w *prettyWriter) float64(v float64) {
+	w.prefix()
+	w.buf = AppendFloat64(w.buf, v)
+}
+
+// string writes a string (or an object key) escaped as rapidjson's Writer
+// does: '"', '\\' and control bytes are escaped (\b \t \n \f \r, others as
+// \u00XX with upper-case hex); all other bytes, including '/', DEL and
+// invalid UTF-8, are copied unchanged.
+func (w *prettyWriter) string(s []byte) {
+	w.prefix()
+	w.buf = appendJSONString(w.buf, s)
+}
+
+func (w *prettyWriter) stringS(s string) {
+	w.prefix()
+	w.buf = appendJSONString(w.buf, s)
+}
+
+const hexUpper = "0123456789ABCDEF"
+
+func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"':
+			b = append(b, '\\', '"')
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\f':
+			b = append(b, '\\', 'f')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xF])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// debugLimit is TF Serving's kMaxJsonDebugStringBytes.
+const debugLimit = 256
+
+// debugString renders value i as TF Serving's JsonValueToDebugString does:
+// a single-line-array PrettyWriter that stops at the first event once 256
+// bytes are written, and at the first NaN or infinity (rapidjson's Writer
+// refuses to write them, after writing the separator before them).
+func (d *document) debugString(i int) string {
+	w := prettyWriter{single: true, limit: debugLimit}
+	d.accept(&w, i)
+	return string(w.buf)
+}
+
+func (d *document) accept(w *prettyWriter, i int) bool {
+	if !w.ok() {
+		return false
+	}
+	n := &d.nodes[i]
+	switch n.kind {
+	case kNull:
+		w.raw("null")
+	case kFalse:
+		w.raw("false")
+	case kTrue:
+		w.raw("true")
+	case kString:
+		w.string(d.str(i))
+	case kNumber:
+		switch {
+		case n.flags&fDouble != 0:
+			v := math.Float64frombits(n.v)
+			w.prefix()
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return false
+			}
+			w.buf = appendRapidJSONDouble(w.buf, v)
+		case n.flags&fInt64 != 0:
+			w.int64(int64(n.v))
+		default:
+			w.uint64(n.v)
+		}
+	case kArray:
+		w.startArray()
+		j := i + 1
+		for range n.n {
+			if !d.accept(w, j) {
+				return false
+			}
+			j = int(d.nodes[j].next)
+		}
+		if !w.ok() {
+			return false
+		}
+		w.endArray()
+	case kObject:
+		w.startObject()
+		k := i + 1
+		for range n.n {
+			if !w.ok() {
+				return false
+			}
+			w.string(d.str(k))
+			if !d.accept(w, k+1) {
+				return false
+			}
+			k = int(d.nodes[k+1].next)
+		}
+		if !w.ok() {
+			return false
+		}
+		w.endObject()
+	}
+	return true
+}
+
+// appendRapidJSONDouble formats v as rapidjson's Writer::Double (dtoa with
+// maxDecimalPlaces 324): Grisu2 digits, then "Prettify". This text only
+// appears inside error messages.
+func appendRapidJSONDouble(b []byte, v float64) []byte {
+	if v == 0 {
+		if math.Signbit(v) {
+			return append(b, "-0.0"...)
+		}
+		return append(b, "0.0"...)
+	}
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	var scratch [32]byte
+	digits, k := grisu2(scratch[:0], v)
+	length := len(digits)
+	kk := length + k
+	switch {
+	case k >= 0 && kk <= 21:
+		b = append(b, digits...)
+		for range kk - length {
+			b = append(b, '0')
+		}
+		return append(b, ".0"...)
+	case kk > 0 && kk <= 21:
+		b = append(b, digits[:kk]...)
+		b = append(b, '.')
+		return append(b, digits[kk:]...)
+	case kk > -6 && kk <= 0:
+		b = append(b, "0."...)
+		for range -kk {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	case kk < -324:
+		return append(b, "0.0"...)
+	case length == 1:
+		b = append(b, digits[0], 'e')
+		return strconv.AppendInt(b, int64(kk-1), 10)
+	default:
+		b = append(b, digits[0], '.')
+		b = append(b, digits[1:]...)
+		b = append(b, 'e')
+		return strconv.AppendInt(b, int64(kk-1), 10)
+	}
+}

@@ -1,0 +1,355 @@
+package restapi
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/manager"
+	"github.com/tfserve/tfserve/server/restapi/jsontensor"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// runContext bounds a model run by --rest_api_timeout_in_ms.
+func (s *Server) runContext() (context.Context, context.CancelFunc) {
+	if s.opts.Timeout > 0 {
+		return context.WithTimeout(context.Background(), s.opts.Timeout)
+	}
+	return context.Background(), func() {}
+}
+
+// predict follows TF Serving's ProcessPredictRequest: the JSON is decoded
+// against the signature (looked up through the model, so JSON errors come
+// before NotFound), then RunPredict's checks, the run, and the JSON output.
+func (s *Server) predict(spec manager.Spec, body, out []byte) ([]byte, error) {
+	var (
+		h    manager.Handle
+		have bool
+	)
+	req, err := jsontensor.ParsePredictRequest(body, func(name string) (*servable.Signature, error) {
+		if !have {
+			var err error
+			if h, err = s.opts.Models.Get(spec); err != nil {
+				return nil, err
+			}
+			have = true
+		}
+		sig := h.Signatures()[name]
+		if sig == nil {
+			return nil, jsontensor.ErrSignatureNotFound(name)
+		}
+		return sig, nil
+	})
+	if have {
+		defer h.Release()
+	}
+	if err != nil {
+		return out, err
+	}
+	if !have {
+		// The parser decided without asking for the signature.
+		if h, err = s.opts.Models.Get(spec); err != nil {
+			return out, err
+		}
+		defer h.Release()
+	}
+	sig := h.Signatures()[req.SignatureName]
+	if sig == nil {
+		return out, status.New(status.FailedPrecondition, "Serving signature key \""+req.SignatureName+"\" not found.")
+	}
+	if err := s.checkPredictSignature(sig, req.Inputs); err != nil {
+		return out, err
+	}
+	ctx, cancel := s.runContext()
+	defer cancel()
+	outputs, err := h.Run(ctx, req.SignatureName, req.Inputs, nil)
+	if err != nil {
+		return out, err
+	}
+	for alias := range sig.Outputs {
+		if outputs[alias] == nil {
+			return out, status.New(status.Unknown, "Predict internal error")
+		}
+	}
+	if len(outputs) != len(sig.Outputs) {
+		// Keep only what the signature declares, as TF Serving fetches
+		// exactly the signature's outputs.
+		kept := make(map[string]*tensor.Tensor, len(sig.Outputs))
+		for alias := range sig.Outputs {
+			kept[alias] = outputs[alias]
+		}
+		outputs = kept
+	}
+	return jsontensor.AppendPredictResponse(out, req.Format, outputs, nil)
+}
+
+// checkPredictSignature is predict_util.cc's VerifySignature,
+// VerifyRequestInputsSize and saved_model::GetInputValues.
+func (s *Server) checkPredictSignature(sig *servable.Signature, inputs map[string]*tensor.Tensor) error {
+	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != servable.MethodPredict &&
+		sig.MethodName != servable.MethodClassify && sig.MethodName != servable.MethodRegress {
+		return status.New(status.Internal, "Expected prediction signature method_name to be one of {"+
+			servable.MethodPredict+", "+servable.MethodClassify+", "+servable.MethodRegress+"}. Was: "+sig.MethodName)
+	}
+	if len(inputs) > len(sig.Inputs) || len(inputs) < len(sig.Inputs) {
+		req := slices.Sorted(maps.Keys(inputs))
+		want := slices.Sorted(maps.Keys(sig.Inputs))
+		var extra, missing []string
+		for _, k := range req {
+			if _, ok := sig.Inputs[k]; !ok {
+				extra = append(extra, k)
+			}
+		}
+		for _, k := range want {
+			if _, ok := inputs[k]; !ok {
+				missing = append(missing, k)
+			}
+		}
+		return status.New(status.InvalidArgument, "input size does not match signature: "+
+			strconv.Itoa(len(inputs))+"!="+strconv.Itoa(len(sig.Inputs))+" len({"+strings.Join(req, ",")+
+			"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
+			"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
+	}
+	for _, alias := range slices.Sorted(maps.Keys(sig.Inputs)) {
+		if _, ok := inputs[alias]; !ok {
+			return status.New(status.InvalidArgument, "Signature input alias: "+alias+"(feed name: "+
+				sig.Inputs[alias].Name+") not found in request and no default value provided. Inputs expected to be in the request {"+
+				strings.Join(slices.Sorted(maps.Keys(inputs)), ",")+"}, or default input alias set: ")
+		}
+	}
+	return nil
+}
+
+// Signature keys of classify and regress signatures (TF's
+// signature_constants.h).
+const (
+	classifyInputs  = "inputs"
+	classifyClasses = "classes"
+	classifyScores  = "scores"
+	regressInputs   = "inputs"
+	regressOutputs  = "outputs"
+)
+
+// exampleSignature looks up the signature of a classify or regress request
+// and validates it as GetClassificationSignatureDef /
+// GetRegressionSignatureDef do.
+func (s *Server) exampleSignature(h manager.Handle, name, method string) (*servable.Signature, error) {
+	sig := h.Signatures()[name]
+	if sig == nil {
+		return nil, status.New(status.InvalidArgument, "No signature was found with the name: "+name)
+	}
+	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != method {
+		what := "classification"
+		if method == servable.MethodRegress {
+			what = "regression"
+		}
+		return nil, status.New(status.InvalidArgument, "Expected "+what+" signature method_name to be "+
+			method+". Was: "+sig.MethodName)
+	}
+	if method == servable.MethodClassify {
+		return sig, checkClassifySignature(sig)
+	}
+	return sig, checkRegressSignature(sig)
+}
+
+// checkClassifySignature is PreProcessClassification.
+func checkClassifySignature(sig *servable.Signature) error {
+	if len(sig.Inputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one input Tensor.")
+	}
+	if len(sig.Outputs) != 1 && len(sig.Outputs) != 2 {
+		return status.New(status.InvalidArgument, "Expected one or two output Tensors, found "+strconv.Itoa(len(sig.Outputs)))
+	}
+	if _, ok := sig.Inputs[classifyInputs]; !ok {
+		return status.New(status.InvalidArgument, "No classification inputs found in SignatureDef: "+signatureDebugString(sig))
+	}
+	_, hasClasses := sig.Outputs[classifyClasses]
+	_, hasScores := sig.Outputs[classifyScores]
+	if !hasClasses && !hasScores {
+		return status.New(status.InvalidArgument, "Expected classification signature outputs to contain at least one of \""+
+			classifyClasses+"\" or \""+classifyScores+"\". Signature was: "+signatureDebugString(sig))
+	}
+	return nil
+}
+
+// checkRegressSignature is PreProcessRegression.
+func checkRegressSignature(sig *servable.Signature) error {
+	if len(sig.Inputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one input Tensor.")
+	}
+	if len(sig.Outputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one output Tensor.")
+	}
+	if _, ok := sig.Inputs[regressInputs]; !ok {
+		return status.New(status.InvalidArgument, "No regression inputs found in SignatureDef: "+signatureDebugString(sig))
+	}
+	if _, ok := sig.Outputs[regressOutputs]; !ok {
+		return status.New(status.InvalidArgument, "No regression outputs found in SignatureDef: "+signatureDebugString(sig))
+	}
+	return nil
+}
+
+// runExamples parses a classify/regress body, resolves the model and
+// signature, and runs the serialized tf.Examples through the signature's
+// single input. It returns the outputs and the number of examples.
+func (s *Server) runExamples(spec manager.Spec, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
+	req, err := jsontensor.ParseClassifyRegressRequest(body)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	h, err := s.opts.Models.Get(spec)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	defer h.Release()
+	sig, err := s.exampleSignature(h, req.SignatureName, method)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	examples := req.SerializedInputs()
+	if len(examples) == 0 {
+		return nil, nil, 0, status.New(status.InvalidArgument, "Input is empty.")
+	}
+	strs := make([]string, len(examples))
+	for i, e := range examples {
+		strs[i] = string(e)
+	}
+	in := map[string]*tensor.Tensor{classifyInputs: tensor.FromSlice(tensor.Shape{len(strs)}, strs)}
+	var fetch []string
+	for _, o := range want {
+		if _, ok := sig.Outputs[o]; ok {
+			fetch = append(fetch, o)
+		}
+	}
+	ctx, cancel := s.runContext()
+	defer cancel()
+	outputs, err := h.Run(ctx, req.SignatureName, in, fetch)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	for _, o := range fetch {
+		if outputs[o] == nil {
+			return nil, nil, 0, status.New(status.InvalidArgument,
+				"Expected "+strconv.Itoa(len(fetch))+" output tensor(s).  Got: "+strconv.Itoa(countPresent(outputs, fetch)))
+		}
+	}
+	return outputs, sig, len(strs), nil
+}
+
+func countPresent(m map[string]*tensor.Tensor, keys []string) int {
+	n := 0
+	for _, k := range keys {
+		if m[k] != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// classify is ProcessClassifyRequest: RunClassify plus
+// PostProcessClassificationResult's checks.
+func (s *Server) classify(spec manager.Spec, body, out []byte) ([]byte, error) {
+	outputs, _, n, err := s.runExamples(spec, body, servable.MethodClassify, []string{classifyClasses, classifyScores})
+	if err != nil {
+		return out, err
+	}
+	classes, scores := outputs[classifyClasses], outputs[classifyScores]
+	if classes != nil {
+		if len(classes.Shape) != 2 {
+			return out, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+classes.Shape.String())
+		}
+		if classes.DType != tensor.String {
+			return out, status.New(status.InvalidArgument, "Expected classes Tensor of DT_STRING. Got: "+classes.DType.String())
+		}
+		if classes.Shape[0] != n {
+			return out, status.New(status.InvalidArgument, "Expected classes output batch size of "+strconv.Itoa(n)+
+				". Got: "+strconv.Itoa(classes.Shape[0]))
+		}
+	}
+	if scores != nil {
+		if len(scores.Shape) != 2 {
+			return out, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+scores.Shape.String())
+		}
+		if scores.DType != tensor.Float32 {
+			return out, status.New(status.InvalidArgument, "Expected scores Tensor of DT_FLOAT. Got: "+scores.DType.String())
+		}
+		if scores.Shape[0] != n {
+			return out, status.New(status.InvalidArgument, "Expected scores output batch size of "+strconv.Itoa(n)+
+				". Got: "+strconv.Itoa(scores.Shape[0]))
+		}
+	}
+	numClasses := 0
+	switch {
+	case classes != nil && scores != nil:
+		if classes.Shape[1] != scores.Shape[1] {
+			return out, status.New(status.InvalidArgument, "Tensors class and score should match in dim_size(1). Got "+
+				strconv.Itoa(classes.Shape[1])+" vs. "+strconv.Itoa(scores.Shape[1]))
+		}
+		numClasses = classes.Shape[1]
+	case classes != nil:
+		numClasses = classes.Shape[1]
+	case scores != nil:
+		numClasses = scores.Shape[1]
+	}
+	var labels []string
+	var vals []float32
+	if classes != nil {
+		if labels = classes.Strings(); len(labels) != n*numClasses {
+			return out, status.New(status.Internal, "classes tensor holds "+strconv.Itoa(len(labels))+" elements")
+		}
+	}
+	if scores != nil {
+		if vals = scores.F32(); len(vals) != n*numClasses {
+			return out, status.New(status.Internal, "scores tensor holds "+strconv.Itoa(len(vals))+" elements")
+		}
+	}
+	results := make([][]jsontensor.Class, n)
+	flat := make([]jsontensor.Class, n*numClasses)
+	for i := range n {
+		row := flat[i*numClasses : (i+1)*numClasses]
+		for c := range row {
+			if labels != nil {
+				row[c].Label = labels[i*numClasses+c]
+			}
+			if vals != nil {
+				row[c].Score = vals[i*numClasses+c]
+			}
+		}
+		results[i] = row
+	}
+	return jsontensor.AppendClassifyResponse(out, results)
+}
+
+// regress is ProcessRegressRequest: RunRegress plus
+// PostProcessRegressionResult's checks.
+func (s *Server) regress(spec manager.Spec, body, out []byte) ([]byte, error) {
+	outputs, sig, n, err := s.runExamples(spec, body, servable.MethodRegress, []string{regressOutputs})
+	if err != nil {
+		return out, err
+	}
+	t := outputs[regressOutputs]
+	if t == nil {
+		return out, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[regressOutputs].Name+"'")
+	}
+	if !(len(t.Shape) == 1 || (len(t.Shape) == 2 && t.Shape[1] == 1)) {
+		return out, status.New(status.InvalidArgument, "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got "+
+			t.Shape.String())
+	}
+	if n != t.Shape[0] {
+		return out, status.New(status.InvalidArgument, "Input batch size did not match output batch size: "+
+			strconv.Itoa(n)+" vs. "+strconv.Itoa(t.Shape[0]))
+	}
+	if t.DType != tensor.Float32 {
+		return out, status.New(status.InvalidArgument, "Expected output Tensor of DT_FLOAT.  Got: "+t.DType.String())
+	}
+	vals := t.F32()
+	if len(vals) != n {
+		return out, status.New(status.InvalidArgument, "Expected output batch size to be "+strconv.Itoa(n)+
+			".  Got: "+strconv.Itoa(len(vals)))
+	}
+	return jsontensor.AppendRegressResponse(out, vals)
+}
