@@ -87,20 +87,22 @@ func TestFixtureGoldens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := loader.Load(context.Background(), versionDir(t, dir), loader.Options{})
-			if err != nil {
-				t.Fatalf("load: %v", err)
-			}
-			defer m.Close()
-			for i, c := range g.Cases {
-				body, err := predict(m, g.SignatureName, c.Request)
+			for _, fused := range []bool{true, false} {
+				m, err := loader.Load(context.Background(), versionDir(t, dir), loader.Options{DisableFusion: !fused})
 				if err != nil {
-					t.Errorf("case %d (%s): %v", i, c.Desc, err)
-					continue
+					t.Fatalf("load (fusion %v): %v", fused, err)
 				}
-				if err := c.Check(body); err != nil {
-					t.Errorf("case %d (%s): %v", i, c.Desc, err)
+				for i, c := range g.Cases {
+					body, err := predict(m, g.SignatureName, c.Request)
+					if err != nil {
+						t.Errorf("fusion %v, case %d (%s): %v", fused, i, c.Desc, err)
+						continue
+					}
+					if err := c.Check(body); err != nil {
+						t.Errorf("fusion %v, case %d (%s): %v", fused, i, c.Desc, err)
+					}
 				}
+				m.Close()
 			}
 		})
 	}

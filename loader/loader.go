@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/loader/savedmodel"
@@ -36,9 +37,12 @@ type Options struct {
 	// Registry overrides kernel lookup (nil means kernels.Lookup). The
 	// loader still supplies RestoreV2 itself.
 	Registry graph.Registry
-	// Passes rewrite the imported graph before it is compiled (fusion,
-	// engine lowering). They run in order.
+	// Passes rewrite the imported graph before it is compiled (engine
+	// lowering). They run in order, after fusion.
 	Passes []Pass
+	// DisableFusion keeps Keras GRU/LSTM functions as the op-by-op loops
+	// TensorFlow exported instead of fused kernels.
+	DisableFusion bool
 }
 
 // Pass rewrites an imported model in place.
@@ -62,6 +66,12 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	im, err := Import(dir, opts.Tags)
 	if err != nil {
 		return nil, err
+	}
+	if !opts.DisableFusion {
+		rep := fuse.Library(im.Library)
+		if len(rep.Fused) > 0 {
+			log.Debug("fused recurrent layers", "dir", dir, "functions", len(rep.Fused))
+		}
 	}
 	for _, p := range opts.Passes {
 		if err := p(im); err != nil {
@@ -200,6 +210,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	if reg == nil {
 		reg = kernels.Lookup
 	}
+	reg = fuse.Registry(reg)
 	prefix := filepath.Join(im.Dir, "variables", "variables")
 	var rd *bundle.Reader
 	if _, err := os.Stat(bundle.IndexPath(prefix)); err == nil {

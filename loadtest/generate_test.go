@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fixturePath returns a path under ../shared/fixtures, relative to the
@@ -426,6 +427,8 @@ func FuzzParseMetadata(f *testing.F) {
 	f.Add([]byte(`{"metadata":{"signature_def":{"signature_def":{"serving_default":{"inputs":{"x":{"dtype":1,"tensor_shape":{"dim":[{"size":"-1"},{"size":"-1"}]}}}}}}}}`))
 	f.Add([]byte(`{"metadata":{"signature_def":{"signature_def":{"serving_default":{"inputs":{"x":{"dtype":"DT_STRING","tensor_shape":{"unknown_rank":true}}}}}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		tm := time.AfterFunc(2*time.Second, func() { os.WriteFile("/tmp/hang.bin", data, 0o644) })
+		defer tm.Stop()
 		md, err := ParseMetadata(data)
 		if err != nil {
 			return

@@ -19,7 +19,7 @@ go build -o "$tmp/grubench" ./bench/gru
 /usr/bin/python3 bench/gru/torch_gru.py check "$tmp/check.json" | tee "$tmp/check.txt"
 GOMAXPROCS=1 "$tmp/grubench" -mintime "$MINTIME" -reps "$REPS" -out "$tmp/go.json"
 /usr/bin/python3 bench/gru/torch_gru.py bench "$tmp/torch.json"
-X
+machine="$(lscpu | grep "Model name" | sed "s/Model name: *//") ($(getconf _NPROCESSORS_ONLN) CPUs, single-thread runs)"
 /usr/bin/python3 bench/gru/report.py "$tmp/go.json" "$tmp/torch.json" "$tmp/check.txt" \
   "sh bench/gru/run.sh (MINTIME=$MINTIME REPS=$REPS)" "$machine" > bench/gru/RESULTS.md
 cp "$tmp/go.json" bench/gru/go.json

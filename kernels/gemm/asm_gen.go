@@ -54,6 +54,14 @@ func kernel(w *bytes.Buffer, mr int) {
 	p("MOVQ c+24(FP), DI")
 	p("MOVQ ldc+32(FP), DX")
 	p("SHLQ $2, DX")
+	// Prefetch the C tile (rows of 96 bytes: up to three cache lines).
+	p("LEAQ (DI)(DX*2), R10")
+	for i := 0; i < mr; i++ {
+		base := [...]string{"(DI)", "(DI)(DX*1)", "(DI)(DX*2)", "(R10)(DX*1)"}[i]
+		for _, off := range []int{0, 64, 92} {
+			p("PREFETCHT0 %d%s", off, base)
+		}
+	}
 	for s := 0; s < sets; s++ {
 		for i := 0; i < mr; i++ {
 			for v := 0; v < 3; v++ {

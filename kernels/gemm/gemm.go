@@ -39,7 +39,7 @@ import (
 const (
 	mr = 4
 	nr = 24
-	kc = 128
+	kc = 256
 	mc = 96
 	nc = 3072
 )

@@ -65,8 +65,10 @@
 // reset_after=False GRU) and a fused, vectorised element-wise gate update.
 // All scratch memory lives in a Workspace; once it has grown to the largest
 // shapes seen, Forward allocates nothing. On amd64 with AVX2 and FMA the
-// SGEMM micro-kernels and the element-wise loops (sigmoid and tanh accurate
-// to about 2e-7 relative) are assembly; Workspace.PureGo or the purego build
+// SGEMM micro-kernels and the element-wise loops are assembly; sigmoid and
+// tanh use Cephes-style float32 exp/tanh approximations, within 1.1e-7
+// relative error of math.Exp/math.Tanh on the tested inputs (the portable
+// Go code computes the same formulas). Workspace.PureGo or the purego build
 // tag selects the portable Go code.
 package rnn
 

@@ -216,6 +216,9 @@ func (r *Reader) Tensor(key string) (*tensor.Tensor, error) {
 // DecodeTensor turns the stored bytes of an entry into a tensor, verifying
 // the entry checksum.
 func DecodeTensor(e Entry, b []byte) (*tensor.Tensor, error) {
+	if !knownDTypeRange(e.DType) {
+		return nil, fmt.Errorf("dtype %d: %w", int32(e.DType), ErrUnsupported)
+	}
 	if int64(len(b)) != e.Size {
 		return nil, fmt.Errorf("have %d bytes, entry says %d: %w", len(b), e.Size, ErrCorrupt)
 	}

@@ -161,6 +161,8 @@ func DecodeEntry(b []byte) (Entry, error) {
 	}
 	e.Shape = shape
 	switch {
+	case !knownDTypeRange(e.DType):
+		return Entry{}, fmt.Errorf("dtype %d is not a TensorFlow DataType: %w", int32(e.DType), ErrCorrupt)
 	case e.Shard < 0:
 		return Entry{}, fmt.Errorf("negative shard_id %d: %w", e.Shard, ErrCorrupt)
 	case e.Offset < 0:
@@ -171,6 +173,14 @@ func DecodeEntry(b []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("offset %d + size %d overflows: %w", e.Offset, e.Size, ErrCorrupt)
 	}
 	return e, nil
+}
+
+// knownDTypeRange reports whether dt lies in the range of TensorFlow's
+// DataType enum (base types below 100, reference types 101-199). Values
+// outside it are corrupt, and tensor.DType.String recurses once per 100
+// above 100, so they must never be formatted.
+func knownDTypeRange(dt tensor.DType) bool {
+	return dt >= 0 && dt < 200 && dt != 100
 }
 
 // decodeShape parses a TensorShapeProto: dim=2 {size=1, name=2},

@@ -444,6 +444,7 @@ func TestHeaderAndEntryChecks(t *testing.T) {
 		"strings too big": {headerProto(1, 0, 0), map[string][]byte{"a": encodeEntry(tensor.String, tensor.Shape{100}, 0, 0, 50, 0)}, ErrCorrupt},
 		"negative dim":    {headerProto(1, 0, 0), map[string][]byte{"a": negDim}, ErrCorrupt},
 		"bad proto":       {headerProto(1, 0, 0), map[string][]byte{"a": {0x0a, 0x05}}, ErrCorrupt},
+		"huge dtype":      {headerProto(1, 0, 0), map[string][]byte{"a": encodeEntry(tensor.DType(0x0c8467c3), tensor.Shape{}, 0, 0, 0, 0)}, ErrCorrupt},
 	} {
 		_, err := ParseIndex(rawIndex(t, tc.header, tc.entries))
 		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {

@@ -3,7 +3,6 @@ package mlflow
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -75,11 +74,8 @@ func ParseURI(uri string) (ModelURI, error) {
 	if !strings.HasPrefix(rest, "/") || len(rest) <= 1 {
 		return fail("the path must start with / and name a model")
 	}
-	p, err := url.PathUnescape(rest[1:])
-	if err != nil {
-		return fail(err.Error())
-	}
-	parts := strings.Split(p, "/")
+	// Like MLflow (urllib.parse.urlparse), the path is not percent-decoded.
+	parts := strings.Split(rest[1:], "/")
 	if len(parts) > 2 || strings.TrimSpace(parts[0]) == "" {
 		return fail("want models:/<name>/<version|stage|latest> or models:/<name>@<alias>")
 	}

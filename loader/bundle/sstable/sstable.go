@@ -152,7 +152,13 @@ func Open(data []byte) (*Table, error) {
 		return nil, fmt.Errorf("index block at %d: %w", footer.Index.Offset, err)
 	}
 	var prev []byte
+	// Prefix compression lets a small index block describe keys whose total
+	// length is quadratic in its size; bound what we keep.
+	budget := int64(len(data))*64 + 4<<20
 	for it.next() {
+		if budget -= int64(len(it.key)) + 32; budget < 0 {
+			return nil, fmt.Errorf("index block at %d: keys total more than 64 times the table size: %w", footer.Index.Offset, ErrCorrupt)
+		}
 		h, n, err := decodeHandle(it.value)
 		if err != nil {
 			return nil, fmt.Errorf("index block at %d: entry %q: %w", footer.Index.Offset, it.key, err)

@@ -278,3 +278,24 @@ func FuzzTable(f *testing.F) {
 		}
 	})
 }
+
+// TestIndexKeyBudget: an index block whose prefix-compressed keys would
+// expand to far more than the file size is refused.
+func TestIndexKeyBudget(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, Options{})
+	w.index = newBlockBuilder(1 << 20) // share prefixes in the index block
+	long := strings.Repeat("k", 200_000)
+	for i := 0; i < 400; i++ {
+		w.index.add([]byte(fmt.Sprintf("%s%04d", long, i)), BlockHandle{}.append(nil))
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() > 400_000 {
+		t.Fatalf("table is %d bytes, prefix compression not in effect", buf.Len())
+	}
+	if _, err := Open(buf.Bytes()); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "keys total") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -187,8 +187,14 @@ func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []s
 			k := elem + 1
 			for range m {
 				v := k + 1
-				name := string(d.str(k))
-				idx, found := slices.BinarySearch(names, name)
+				key := d.str(k)
+				idx, found := slices.BinarySearchFunc(names, key, compareStringBytes)
+				name := ""
+				if found {
+					name = names[idx]
+				} else {
+					name = string(key)
+				}
 				var err error
 				if !found {
 					err = status.New(status.InvalidArgument, "JSON object: does not have named input: "+name)
@@ -235,6 +241,19 @@ func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []s
 		out[n] = st.b.tensor(shape)
 	}
 	return out, nil
+}
+
+func compareStringBytes(a string, b []byte) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return len(a) - len(b)
 }
 
 // addInstanceItem is TF Serving's AddInstanceItem: fill one instance's

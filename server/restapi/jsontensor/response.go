@@ -51,7 +51,7 @@ func AppendPredictResponse(dst []byte, format Format, outputs map[string]*tensor
 		tensors[k] = t
 	}
 	start := len(dst)
-	w := prettyWriter{buf: dst}
+	w := newPrettyWriter(dst)
 	multi := len(names) > 1
 	switch format {
 	case Row:
@@ -79,7 +79,7 @@ func AppendPredictResponse(dst []byte, format Format, outputs map[string]*tensor
 				if multi {
 					w.stringS(cKey(n))
 				}
-				if err := addTensorValues(&w, tensors[k], isBytesName(n, tensors[k]), 1, &offsets[k]); err != nil {
+				if err := addTensorValues(w, tensors[k], isBytesName(n, tensors[k]), 1, &offsets[k]); err != nil {
 					return dst[:start], err
 				}
 			}
@@ -101,7 +101,7 @@ func AppendPredictResponse(dst []byte, format Format, outputs map[string]*tensor
 				w.stringS(cKey(n))
 			}
 			off := 0
-			if err := addTensorValues(&w, tensors[k], isBytesName(n, tensors[k]), 0, &off); err != nil {
+			if err := addTensorValues(w, tensors[k], isBytesName(n, tensors[k]), 0, &off); err != nil {
 				return dst[:start], err
 			}
 		}
@@ -292,7 +292,7 @@ func AppendClassifyResponse(dst []byte, results [][]Class) ([]byte, error) {
 	if len(results) == 0 {
 		return dst, status.New(status.InvalidArgument, "Cannot convert empty ClassificationResults to JSON")
 	}
-	w := prettyWriter{buf: dst}
+	w := newPrettyWriter(dst)
 	w.startObject()
 	w.stringS("results")
 	w.startArray()
@@ -319,7 +319,7 @@ func AppendRegressResponse(dst []byte, values []float32) ([]byte, error) {
 	if len(values) == 0 {
 		return dst, status.New(status.InvalidArgument, "Cannot convert empty RegressionResults to JSON")
 	}
-	w := prettyWriter{buf: dst}
+	w := newPrettyWriter(dst)
 	w.startObject()
 	w.stringS("results")
 	w.single = true
@@ -335,7 +335,7 @@ func AppendRegressResponse(dst []byte, values []float32) ([]byte, error) {
 // AppendErrorResponse appends TF Serving's error body (MakeJsonFromStatus):
 // {"error": "<message>"}, pretty-printed.
 func AppendErrorResponse(dst []byte, msg string) []byte {
-	w := prettyWriter{buf: dst}
+	w := newPrettyWriter(dst)
 	w.startObject()
 	w.stringS("error")
 	w.stringS(msg)

@@ -19,6 +19,15 @@ type prettyWriter struct {
 	// event is refused once the output holds limit bytes or more.
 	limit int
 	base  int // length of buf before this writer started writing
+	// lv backs levels for the usual nesting depths without allocating.
+	lv [8]pwLevel
+}
+
+// newPrettyWriter returns a writer appending to dst.
+func newPrettyWriter(dst []byte) *prettyWriter {
+	w := &prettyWriter{buf: dst, base: len(dst)}
+	w.levels = w.lv[:0]
+	return w
 }
 
 type pwLevel struct {
@@ -196,8 +205,9 @@ const debugLimit = 256
 // bytes are written, and at the first NaN or infinity (rapidjson's Writer
 // refuses to write them, after writing the separator before them).
 func (d *document) debugString(i int) string {
-	w := prettyWriter{single: true, limit: debugLimit}
-	d.accept(&w, i)
+	w := newPrettyWriter(nil)
+	w.single, w.limit = true, debugLimit
+	d.accept(w, i)
 	return string(w.buf)
 }
 

@@ -1,0 +1,48 @@
+package fuse_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/fuse"
+	"github.com/tfserve/tfserve/loader"
+)
+
+// TestFusesStandardGRU checks that every CPU standard_gru function of the
+// Keras GRU fixtures is rewritten, and that the GPU variants are not.
+func TestFusesStandardGRU(t *testing.T) {
+	fx := golden.FixturesDir(t)
+	for _, name := range []string{"christopher_stock", "beagle_music_genre", "underthestars_timeseries"} {
+		im, err := loader.Import(filepath.Join(fx, "keras/gru", name, "1"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var standard int
+		for fn := range im.Library {
+			if strings.Contains(fn, "standard_gru") {
+				standard++
+			}
+		}
+		rep := fuse.Library(im.Library)
+		if standard == 0 || len(rep.Fused) != standard {
+			t.Errorf("%s: fused %d functions, the library has %d standard_gru functions (skipped: %v)", name, len(rep.Fused), standard, rep.Skipped)
+		}
+		for _, fn := range rep.Fused {
+			if !strings.Contains(fn, "standard_gru") {
+				t.Errorf("%s: fused %s, which is not a standard_gru", name, fn)
+			}
+			g := im.Library[fn]
+			var n int
+			for _, node := range g.Nodes {
+				if node.Op == fuse.OpGRU {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%s: %s has %d fused nodes", name, fn, n)
+			}
+		}
+	}
+}

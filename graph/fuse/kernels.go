@@ -1,0 +1,197 @@
+package fuse
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/kernels/rnn"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Registry returns base extended with the fused-op kernels.
+func Registry(base graph.Registry) graph.Registry {
+	return func(op string) (kernels.Builder, bool) {
+		switch op {
+		case OpGRU:
+			return buildRNN(false), true
+		case OpLSTM:
+			return buildRNN(true), true
+		}
+		return base(op)
+	}
+}
+
+// layerKey identifies the weight tensors a packed layer was built from.
+// Variables keep returning the same tensor until they are assigned, so the
+// packed layer is reused across requests.
+type layerKey struct{ k, r, b *float32 }
+
+type packed struct {
+	key  layerKey
+	gru  *rnn.GRU
+	lstm *rnn.LSTM
+}
+
+type rnnOpts struct {
+	lstm        bool
+	backwards   bool
+	timeMajor   bool
+	returnAll   bool
+	act, recAct rnn.Activation
+}
+
+func buildRNN(lstm bool) kernels.Builder {
+	return func(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
+		o := rnnOpts{lstm: lstm, backwards: attrs.Bool("go_backwards", false), timeMajor: attrs.Bool("time_major", false), returnAll: attrs.Bool("return_all", true)}
+		var err error
+		if o.act, err = rnn.ParseActivation(attrs.String("activation", "tanh"), 2); err != nil {
+			return nil, err
+		}
+		if o.recAct, err = rnn.ParseActivation(attrs.String("recurrent_activation", "sigmoid"), 2); err != nil {
+			return nil, err
+		}
+		want := 5
+		if lstm {
+			want = 6
+		}
+		if numInputs != want {
+			return nil, fmt.Errorf("fused RNN takes %d inputs, got %d", want, numInputs)
+		}
+		var cache atomic.Pointer[packed]
+		pool := &sync.Pool{New: func() any { return new(rnn.Workspace) }}
+		return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			return runRNN(ctx, o, &cache, pool, in)
+		}, nil
+	}
+}
+
+func f32(t *tensor.Tensor, name string) ([]float32, error) {
+	d := t.F32()
+	if d == nil && t.DType != tensor.Float32 {
+		return nil, kernels.Errorf("fused RNN: %s must be float32, got %v", name, t.DType)
+	}
+	return d, nil
+}
+
+func first(s []float32) *float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return &s[0]
+}
+
+func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool *sync.Pool, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	x := in[0]
+	if len(x.Shape) != 3 {
+		return nil, kernels.Errorf("fused RNN: inputs must be rank 3, got %v", x.Shape)
+	}
+	xs, err := f32(x, "inputs")
+	if err != nil {
+		return nil, err
+	}
+	batch, steps, input := x.Shape[0], x.Shape[1], x.Shape[2]
+	if o.timeMajor {
+		batch, steps = steps, batch
+		xs = swap01(xs, steps, batch, input)
+	}
+	wi := 2 // index of the kernel input
+	if o.lstm {
+		wi = 3
+	}
+	k, err := f32(in[wi], "kernel")
+	if err != nil {
+		return nil, err
+	}
+	r, err := f32(in[wi+1], "recurrent_kernel")
+	if err != nil {
+		return nil, err
+	}
+	b, err := f32(in[wi+2], "bias")
+	if err != nil {
+		return nil, err
+	}
+	if len(in[wi+1].Shape) != 2 {
+		return nil, kernels.Errorf("fused RNN: recurrent_kernel must be rank 2, got %v", in[wi+1].Shape)
+	}
+	units := in[wi+1].Shape[0]
+	key := layerKey{first(k), first(r), first(b)}
+	p := cache.Load()
+	if p == nil || p.key != key {
+		p = &packed{key: key}
+		if o.lstm {
+			p.lstm, err = rnn.NewLSTM(rnn.LSTMParams{Input: input, Units: units, Kernel: k, RecurrentKernel: r, Bias: b,
+				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards})
+		} else {
+			p.gru, err = rnn.NewGRU(rnn.GRUParams{Input: input, Units: units, Kernel: k, RecurrentKernel: r, Bias: b, ResetAfter: len(b) == 6*units,
+				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards})
+		}
+		if err != nil {
+			return nil, kernels.Errorf("fused RNN: %v", err)
+		}
+		cache.Store(p)
+	}
+	h0, err := f32(in[1], "init_h")
+	if err != nil {
+		return nil, err
+	}
+	if len(h0) != batch*units {
+		return nil, kernels.Errorf("fused RNN: initial state has %d values, want %d", len(h0), batch*units)
+	}
+	seq := ctx.New(tensor.Float32, tensor.Shape{batch, steps, units})
+	hOut := ctx.New(tensor.Float32, tensor.Shape{batch, units})
+	a := &rnn.Args{X: xs, Batch: batch, Steps: steps, H0: h0, ReturnSequences: true, Out: seq.F32(), H: hOut.F32()}
+	var cOut *tensor.Tensor
+	if o.lstm {
+		c0, err := f32(in[2], "init_c")
+		if err != nil {
+			return nil, err
+		}
+		if len(c0) != batch*units {
+			return nil, kernels.Errorf("fused LSTM: initial cell state has %d values, want %d", len(c0), batch*units)
+		}
+		cOut = ctx.New(tensor.Float32, tensor.Shape{batch, units})
+		a.C0, a.C = c0, cOut.F32()
+	}
+	ws := pool.Get().(*rnn.Workspace)
+	if o.lstm {
+		err = p.lstm.Forward(ws, a)
+	} else {
+		err = p.gru.Forward(ws, a)
+	}
+	pool.Put(ws)
+	if err != nil {
+		return nil, kernels.Errorf("fused RNN: %v", err)
+	}
+	sd := seq.F32()
+	last := ctx.New(tensor.Float32, tensor.Shape{batch, units})
+	ld := last.F32()
+	for i := 0; i < batch; i++ {
+		copy(ld[i*units:(i+1)*units], sd[(i*steps+steps-1)*units:(i*steps+steps)*units])
+	}
+	outSeq := seq
+	if !o.returnAll {
+		outSeq = last.Reshaped(tensor.Shape{batch, 1, units})
+	}
+	if o.timeMajor {
+		ts := outSeq.Shape[1]
+		outSeq = tensor.FromSlice(tensor.Shape{ts, batch, units}, swap01(outSeq.F32(), batch, ts, units))
+	}
+	if o.lstm {
+		return []*tensor.Tensor{last, outSeq, hOut, cOut}, nil
+	}
+	return []*tensor.Tensor{last, outSeq, hOut}, nil
+}
+
+// swap01 transposes a [a, b, c] array to [b, a, c].
+func swap01(x []float32, a, b, c int) []float32 {
+	out := make([]float32, len(x))
+	for i := 0; i < a; i++ {
+		for j := 0; j < b; j++ {
+			copy(out[(j*a+i)*c:(j*a+i+1)*c], x[(i*b+j)*c:(i*b+j+1)*c])
+		}
+	}
+	return out
+}
