@@ -371,6 +371,14 @@ func (ix *Index) checkLayout() error {
 // the reconstructed datapoints from the packed codes.
 func (ix *Index) finishQuantized() {
 	dim := ix.dim
+	ix.codebookT = make([]float32, len(ix.codebook))
+	for b := 0; b < ix.nblocks; b++ {
+		for c := 0; c < centersPerBlock; c++ {
+			for j := 0; j < ix.dpb; j++ {
+				ix.codebookT[(b*ix.dpb+j)*centersPerBlock+c] = ix.codebook[(b*centersPerBlock+c)*ix.dpb+j]
+			}
+		}
+	}
 	ix.centerNorms = make([]float32, ix.leaves)
 	for l := range ix.centerNorms {
 		c := ix.centers[l*dim : (l+1)*dim]

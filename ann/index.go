@@ -27,6 +27,7 @@ type Index struct {
 	// Quantization.
 	dpb, nblocks, npairs int
 	codebook             []float32 // [nblocks, 16, dpb]
+	codebookT            []float32 // [nblocks, dpb, 16] (derived)
 	packed               []byte    // [groups, npairs*32]
 	reconNorms           []float32 // [n] ‖x̃‖² by position (squared_l2 only)
 

@@ -1,5 +1,7 @@
 package ann
 
+import "math"
+
 // kernelSet holds the inner loops an Index uses. Tests compare the SIMD set
 // against portableKernels.
 type kernelSet struct {
@@ -10,8 +12,47 @@ type kernelSet struct {
 	// npairs block pairs to out[32*g : 32*g+32]. Group g's codes start at
 	// codes[g*stride]. npairs must be <= maxPairsPerCall.
 	lut16 func(codes []byte, stride int, lut []byte, npairs int, out []uint32, ngroups int)
+	// lutFloat computes a query's float LUT from the transposed codebook
+	// cbT [nb][dpb][16]: f[16b+c] = Σ_j q[b*dpb+j]·cbT[b][j][c], with the
+	// per-block minimum and maximum in lo and hi.
+	lutFloat func(q, cbT []float32, nb, dpb int, f, lo, hi []float32)
+	// lutQuant writes out[16b+c] = uint8(roundeven((f[16b+c]-lo[b])·inv)),
+	// saturated to [0, 255].
+	lutQuant func(f, lo []float32, nb int, inv float32, out []byte)
+	// dotInt8 is Σ q[d]·float32(v[d]).
+	dotInt8 func(q []float32, v []int8) float32
 }
 
 func portableKernels() kernelSet {
-	return kernelSet{name: "go", dot: dotGo, dot4: dot4Go, lut16: lut16Go}
+	return kernelSet{name: "go", dot: dotGo, dot4: dot4Go, lut16: lut16Go,
+		lutFloat: lutFloatGo, lutQuant: lutQuantGo, dotInt8: dotInt8Go}
+}
+
+func lutFloatGo(q, cbT []float32, nb, dpb int, f, lo, hi []float32) {
+	for b := 0; b < nb; b++ {
+		var acc [16]float32
+		for j := 0; j < dpb; j++ {
+			x := q[b*dpb+j]
+			row := cbT[(b*dpb+j)*16 : (b*dpb+j)*16+16]
+			for c := range acc {
+				acc[c] += x * row[c]
+			}
+		}
+		mn, mx := acc[0], acc[0]
+		for _, v := range acc[1:] {
+			mn, mx = min(mn, v), max(mx, v)
+		}
+		copy(f[b*16:b*16+16], acc[:])
+		lo[b], hi[b] = mn, mx
+	}
+}
+
+func lutQuantGo(f, lo []float32, nb int, inv float32, out []byte) {
+	for b := 0; b < nb; b++ {
+		l := lo[b]
+		for c := 0; c < 16; c++ {
+			v := math.RoundToEven(float64((f[b*16+c] - l) * inv))
+			out[b*16+c] = uint8(min(255, max(0, v)))
+		}
+	}
 }

@@ -13,6 +13,9 @@ func defaultKernels() kernelSet {
 		k.dot = dotFMA
 		k.dot4 = dot4FMA
 		k.lut16 = lut16AVX2
+		k.lutFloat = lutFloatFMA
+		k.lutQuant = lutQuantAVX2
+		k.dotInt8 = dotInt8FMA
 	}
 	return k
 }
@@ -73,4 +76,48 @@ func lut16AVX2(codes []byte, stride int, lut []byte, npairs int, out []uint32, n
 	_ = lut[npairs*32-1]
 	_ = out[ngroups*32-1]
 	lut16AVX2Asm(&codes[0], stride, &lut[0], npairs, &out[0], ngroups)
+}
+
+//go:noescape
+func lutFloatAsm(q, cbT *float32, nb, dpb int, f, lo, hi *float32)
+
+//go:noescape
+func lutQuantAsm(f, lo *float32, nb int, inv float32, out *byte)
+
+//go:noescape
+func dotInt8Asm(q *float32, v *int8, n int) float32
+
+func lutFloatFMA(q, cbT []float32, nb, dpb int, f, lo, hi []float32) {
+	if nb == 0 {
+		return
+	}
+	_ = q[nb*dpb-1]
+	_ = cbT[nb*dpb*16-1]
+	_ = f[nb*16-1]
+	_ = lo[nb-1]
+	_ = hi[nb-1]
+	lutFloatAsm(&q[0], &cbT[0], nb, dpb, &f[0], &lo[0], &hi[0])
+}
+
+func lutQuantAVX2(f, lo []float32, nb int, inv float32, out []byte) {
+	if nb == 0 {
+		return
+	}
+	_ = f[nb*16-1]
+	_ = lo[nb-1]
+	_ = out[nb*16-1]
+	lutQuantAsm(&f[0], &lo[0], nb, inv, &out[0])
+}
+
+func dotInt8FMA(q []float32, v []int8) float32 {
+	v = v[:len(q)]
+	n16 := len(q) &^ 15
+	var s float32
+	if n16 > 0 {
+		s = dotInt8Asm(&q[0], &v[0], n16)
+	}
+	for i := n16; i < len(q); i++ {
+		s += q[i] * float32(v[i])
+	}
+	return s
 }

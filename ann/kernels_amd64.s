@@ -217,3 +217,131 @@ lut_pair:
 lut_done:
 	VZEROUPPER
 	RET
+
+// func lutFloatAsm(q, cbT *float32, nb, dpb int, f, lo, hi *float32)
+// For each block b: f[16b:16b+16] = Σ_j q[b*dpb+j] * cbT[(b*dpb+j)*16 : +16],
+// lo[b] = min and hi[b] = max of those 16 values.
+TEXT ·lutFloatAsm(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), SI
+	MOVQ cbT+8(FP), DX
+	MOVQ nb+16(FP), CX
+	MOVQ dpb+24(FP), R8
+	MOVQ f+32(FP), DI
+	MOVQ lo+40(FP), R10
+	MOVQ hi+48(FP), R11
+
+lf_block:
+	TESTQ CX, CX
+	JZ    lf_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   R8, R9
+
+lf_dim:
+	VBROADCASTSS (SI), Y2
+	VFMADD231PS  (DX), Y2, Y0
+	VFMADD231PS  32(DX), Y2, Y1
+	ADDQ         $4, SI
+	ADDQ         $64, DX
+	DECQ         R9
+	JNZ          lf_dim
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $64, DI
+
+	VMINPS       Y1, Y0, Y3
+	VEXTRACTF128 $1, Y3, X4
+	VMINPS       X4, X3, X3
+	VPERMILPS    $0x4e, X3, X4
+	VMINPS       X4, X3, X3
+	VPERMILPS    $0xb1, X3, X4
+	VMINSS       X4, X3, X3
+	MOVSS        X3, (R10)
+	ADDQ         $4, R10
+
+	VMAXPS       Y1, Y0, Y3
+	VEXTRACTF128 $1, Y3, X4
+	VMAXPS       X4, X3, X3
+	VPERMILPS    $0x4e, X3, X4
+	VMAXPS       X4, X3, X3
+	VPERMILPS    $0xb1, X3, X4
+	VMAXSS       X4, X3, X3
+	MOVSS        X3, (R11)
+	ADDQ         $4, R11
+
+	DECQ CX
+	JMP  lf_block
+
+lf_done:
+	VZEROUPPER
+	RET
+
+// func lutQuantAsm(f, lo *float32, nb int, inv float32, out *byte)
+// out[16b+c] = uint8(roundeven((f[16b+c] - lo[b]) * inv)), saturated.
+TEXT ·lutQuantAsm(SB), NOSPLIT, $0-40
+	MOVQ         f+0(FP), SI
+	MOVQ         lo+8(FP), R10
+	MOVQ         nb+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y5
+	MOVQ         out+32(FP), DI
+
+lq_block:
+	TESTQ CX, CX
+	JZ    lq_done
+	VBROADCASTSS (R10), Y4
+	VMOVUPS      (SI), Y0
+	VMOVUPS      32(SI), Y1
+	VSUBPS       Y4, Y0, Y0
+	VSUBPS       Y4, Y1, Y1
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y5, Y1, Y1
+	VCVTPS2DQ    Y0, Y0
+	VCVTPS2DQ    Y1, Y1
+	VPACKSSDW    Y1, Y0, Y0
+	VPERMQ       $0xd8, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB    X1, X0, X0
+	VMOVDQU      X0, (DI)
+	ADDQ         $64, SI
+	ADDQ         $4, R10
+	ADDQ         $16, DI
+	DECQ         CX
+	JMP          lq_block
+
+lq_done:
+	VZEROUPPER
+	RET
+
+// func dotInt8Asm(q *float32, v *int8, n int) float32
+// n must be a multiple of 16; the Go wrapper adds the tail.
+TEXT ·dotInt8Asm(SB), NOSPLIT, $0-28
+	MOVQ   q+0(FP), SI
+	MOVQ   v+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+di8_loop:
+	CMPQ        CX, $16
+	JL          di8_reduce
+	VPMOVSXBD   (DI), Y2
+	VPMOVSXBD   8(DI), Y3
+	VCVTDQ2PS   Y2, Y2
+	VCVTDQ2PS   Y3, Y3
+	VFMADD231PS (SI), Y2, Y0
+	VFMADD231PS 32(SI), Y3, Y1
+	ADDQ        $64, SI
+	ADDQ        $16, DI
+	SUBQ        $16, CX
+	JMP         di8_loop
+
+di8_reduce:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+24(FP)
+	RET

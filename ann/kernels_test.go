@@ -102,3 +102,59 @@ func randVec(rng *rand.Rand, n int) []float32 {
 	}
 	return v
 }
+
+func TestLUTBuildKernels(t *testing.T) {
+	simd, ref := defaultKernels(), portableKernels()
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct{ nb, dpb int }{{1, 1}, {5, 2}, {392, 2}, {33, 3}, {196, 4}} {
+		q := randVec(rng, tc.nb*tc.dpb)
+		cbT := randVec(rng, tc.nb*tc.dpb*16)
+		f1, f2 := make([]float32, tc.nb*16), make([]float32, tc.nb*16)
+		lo1, lo2 := make([]float32, tc.nb), make([]float32, tc.nb)
+		hi1, hi2 := make([]float32, tc.nb), make([]float32, tc.nb)
+		simd.lutFloat(q, cbT, tc.nb, tc.dpb, f1, lo1, hi1)
+		ref.lutFloat(q, cbT, tc.nb, tc.dpb, f2, lo2, hi2)
+		for b := 0; b < tc.nb; b++ {
+			mn, mx := math.Inf(1), math.Inf(-1)
+			for c := 0; c < 16; c++ {
+				var want float64
+				for j := 0; j < tc.dpb; j++ {
+					want += float64(q[b*tc.dpb+j]) * float64(cbT[(b*tc.dpb+j)*16+c])
+				}
+				for _, got := range []float32{f1[b*16+c], f2[b*16+c]} {
+					if math.Abs(float64(got)-want) > 1e-5*float64(tc.dpb) {
+						t.Fatalf("nb=%d dpb=%d: f[%d][%d] = %v, want %v", tc.nb, tc.dpb, b, c, got, want)
+					}
+				}
+				mn, mx = math.Min(mn, float64(f1[b*16+c])), math.Max(mx, float64(f1[b*16+c]))
+			}
+			if float64(lo1[b]) != mn || float64(hi1[b]) != mx {
+				t.Fatalf("block %d: lo/hi = %v/%v, want %v/%v", b, lo1[b], hi1[b], mn, mx)
+			}
+		}
+		// Quantization must agree exactly on the same float input.
+		inv := float32(255 / 3.7)
+		o1, o2 := make([]byte, tc.nb*16), make([]byte, tc.nb*16)
+		simd.lutQuant(f1, lo1, tc.nb, inv, o1)
+		ref.lutQuant(f1, lo1, tc.nb, inv, o2)
+		for i := range o1 {
+			if o1[i] != o2[i] {
+				t.Fatalf("nb=%d: quantized[%d] = %d (%s) vs %d (go)", tc.nb, i, o1[i], simd.name, o2[i])
+			}
+		}
+	}
+	for _, n := range []int{1, 15, 16, 17, 784} {
+		q := randVec(rng, n)
+		v := make([]int8, n)
+		var want float64
+		for i := range v {
+			v[i] = int8(rng.IntN(255) - 127)
+			want += float64(q[i]) * float64(v[i])
+		}
+		for _, k := range []kernelSet{simd, ref} {
+			if got := k.dotInt8(q, v); math.Abs(float64(got)-want) > 1e-3*float64(n) {
+				t.Errorf("%s dotInt8 n=%d = %v, want %v", k.name, n, got, want)
+			}
+		}
+	}
+}

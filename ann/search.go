@@ -106,6 +106,8 @@ type searchScratch struct {
 	lutBias    []float32 // [B]
 	lutDelta   []float32 // [B]
 	lutF       []float32 // [nblocks*16]
+	lutLo      []float32 // [nblocks]
+	lutHi      []float32 // [nblocks]
 	probes     []probe
 	probeCount []int32
 	acc        []uint32
@@ -136,6 +138,8 @@ func (ix *Index) getScratch() *searchScratch {
 		lutBias:   make([]float32, batchSize),
 		lutDelta:  make([]float32, batchSize),
 		lutF:      make([]float32, ix.nblocks*centersPerBlock),
+		lutLo:     make([]float32, ix.nblocks),
+		lutHi:     make([]float32, ix.nblocks),
 		heaps:     make([]topK, batchSize),
 		qi8:       make([]float32, ix.dim),
 		vbuf:      make([]float32, ix.dim),
@@ -254,7 +258,7 @@ func (ix *Index) exactScore(s *searchScratch, q []float32, p int) float32 {
 	if ix.vecs != nil {
 		d = ix.kern.dot(q, ix.vecs[p*dim:(p+1)*dim])
 	} else {
-		d = dotInt8Go(s.qi8, ix.vecs8[p*dim:(p+1)*dim])
+		d = ix.kern.dotInt8(s.qi8, ix.vecs8[p*dim:(p+1)*dim])
 	}
 	if ix.measure == SquaredL2 {
 		return 2*d - ix.exactNorm[p]
@@ -416,44 +420,25 @@ func accBound(thr, base, delta float32) uint32 {
 
 // buildLUT computes query i's float LUT q_b·codebook[b][c], quantizes it to
 // uint8 with one step for all blocks (delta) and a per-block offset (summed
-// into bias), and stores it in the pair layout.
+// into bias), and stores it block-major (16 bytes per block, which is the
+// pair layout of the LUT16 kernels).
 func (ix *Index) buildLUT(s *searchScratch, i int, q []float32) {
-	dpb, nb := ix.dpb, ix.nblocks
-	f := s.lutF
+	nb := ix.nblocks
+	ix.kern.lutFloat(q, ix.codebookT, nb, ix.dpb, s.lutF, s.lutLo, s.lutHi)
 	span := float32(0)
 	var bias float64
 	for b := 0; b < nb; b++ {
-		qb := q[b*dpb : (b+1)*dpb]
-		lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-		for c := 0; c < centersPerBlock; c++ {
-			cc := ix.codebook[(b*centersPerBlock+c)*dpb : (b*centersPerBlock+c+1)*dpb]
-			var v float32
-			for j, x := range qb {
-				v += x * cc[j]
-			}
-			f[b*centersPerBlock+c] = v
-			lo, hi = min(lo, v), max(hi, v)
-		}
-		span = max(span, hi-lo)
-		bias += float64(lo)
-		for c := 0; c < centersPerBlock; c++ {
-			f[b*centersPerBlock+c] -= lo
-		}
+		span = max(span, s.lutHi[b]-s.lutLo[b])
+		bias += float64(s.lutLo[b])
 	}
 	gbytes := ix.npairs * 32
 	lut := s.luts[i*gbytes : (i+1)*gbytes]
-	clear(lut)
+	clear(lut[nb*16:])
 	var inv float32
 	if span > 0 {
 		inv = 255 / span
 	}
-	for b := 0; b < nb; b++ {
-		off := (b>>1)*32 + (b&1)*16
-		for c := 0; c < centersPerBlock; c++ {
-			u := f[b*centersPerBlock+c]*inv + 0.5
-			lut[off+c] = uint8(min(255, max(0, u)))
-		}
-	}
+	ix.kern.lutQuant(s.lutF, s.lutLo, nb, inv, lut)
 	s.lutBias[i] = float32(bias)
 	s.lutDelta[i] = span / 255
 }

@@ -118,6 +118,7 @@ func ImportMetaGraph(dir string, mg *tfpb.MetaGraphDef) (*Imported, error) {
 
 // Model is a loaded SavedModel. It implements servable.Model.
 type Model struct {
+	dir   string
 	sigs  map[string]*servable.Signature
 	plans map[string]*sigPlan
 	sess  *graph.Session
@@ -131,6 +132,9 @@ type sigPlan struct {
 }
 
 var _ servable.Model = (*Model)(nil)
+
+// Dir is the SavedModel directory the model was loaded from.
+func (m *Model) Dir() string { return m.dir }
 
 // Signatures returns every signature of the MetaGraph.
 func (m *Model) Signatures() map[string]*servable.Signature { return m.sigs }
@@ -309,7 +313,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	}
 
 	// Signature plans.
-	m := &Model{sigs: signatures(mg), plans: map[string]*sigPlan{}, sess: sess}
+	m := &Model{dir: im.Dir, sigs: signatures(mg), plans: map[string]*sigPlan{}, sess: sess}
 	names := make([]string, 0, len(mg.SignatureDef))
 	for name := range mg.SignatureDef {
 		names = append(names, name)
@@ -331,7 +335,13 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			}
 			feeds = append(feeds, p)
 			sp.inputs = append(sp.inputs, alias)
-			sp.dtypes = append(sp.dtypes, tensor.DType(sd.Inputs[alias].Dtype).Base())
+			// TF checks a feed against the placeholder's own dtype, which can
+			// differ from what the SignatureDef declares.
+			dt := tensor.DType(sd.Inputs[alias].Dtype).Base()
+			if pt := p.Node.Attrs.Type("dtype", tensor.Invalid); pt != tensor.Invalid && (p.Node.Op == "Placeholder" || p.Node.Op == "PlaceholderWithDefault") {
+				dt = pt.Base()
+			}
+			sp.dtypes = append(sp.dtypes, dt)
 		}
 		for _, alias := range sortedKeys(sd.Outputs) {
 			if bad != nil {
@@ -341,6 +351,13 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			if err != nil {
 				bad = fmt.Errorf("output %s: %w", alias, err)
 				break
+			}
+			if p.Node.Op == "VariableV2" || p.Node.Op == "Variable" {
+				// Fetching a TF1 ref variable returns its value.
+				r := &graph.Node{Name: p.Node.Name + "/_fetch_value", Op: "ReadVariableOp", NumOutputs: 1,
+					Attrs: kernels.Attrs{"dtype": p.Node.Attrs.Type("dtype", tensor.Float32)}, Inputs: []graph.Port{p}}
+				im.Graph.AddNode(r)
+				p = graph.Port{Node: r}
 			}
 			fetches = append(fetches, p)
 			sp.outputs = append(sp.outputs, alias)

@@ -195,7 +195,7 @@ func main() {
 		return
 	}
 	runtime.LockOSThread()
-	res := Result{GOMAXPROCS: runtime.GOMAXPROCS(0), Asm: !(&rnn.Workspace{}).PureGo}
+	res := Result{GOMAXPROCS: runtime.GOMAXPROCS(0), Asm: gemm.Accelerated() && rnn.Accelerated()}
 	var err error
 	if res.SGEMM, err = benchSGEMM(*minTime, *reps); err != nil {
 		slog.Error("sgemm", "err", err)

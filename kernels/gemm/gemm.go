@@ -426,3 +426,7 @@ func goKern(rows, k int, a, b, c *float32, ldc int, alpha, beta float32, loadC i
 		}
 	}
 }
+
+// Accelerated reports whether the assembly micro-kernels run on this
+// machine (amd64 with AVX2 and FMA, without the purego build tag).
+func Accelerated() bool { return hasAsm }

@@ -60,7 +60,9 @@
 // # Implementation
 //
 // The input projection x·K (+ folded biases) is computed for a block of time
-// steps at once with one packed SGEMM per block, then each step does one
+// steps at once (one packed SGEMM per batch row over the block's steps, or
+// one per step over the batch when the batch is larger; a block holds at
+// most 4 MiB of projections), then each step does one
 // SGEMM of the state against the pre-packed recurrent kernel (two for a
 // reset_after=False GRU) and a fused, vectorised element-wise gate update.
 // All scratch memory lives in a Workspace; once it has grown to the largest
@@ -300,3 +302,7 @@ func (l *layer) emit(a *Args, ws *Workspace, s, b int, real bool, h []float32) {
 		copy(dst, h) // h is the state of the last real step
 	}
 }
+
+// Accelerated reports whether the assembly element-wise loops run on this
+// machine (amd64 with AVX2 and FMA, without the purego build tag).
+func Accelerated() bool { return hasAsm }

@@ -66,7 +66,7 @@ func ParseIndex(data []byte) (*Index, error) {
 		key := it.Key()
 		if !sawHeader {
 			if len(key) != 0 {
-				return nil, fmt.Errorf("first key is %q, not the empty header key: %w", key, ErrCorrupt)
+				return nil, fmt.Errorf("first key is %s, not the empty header key: %w", sstable.QuoteKey(key), ErrCorrupt)
 			}
 			h, err := decodeHeader(it.Value())
 			if err != nil {
@@ -85,10 +85,10 @@ func ParseIndex(data []byte) (*Index, error) {
 		}
 		e, err := DecodeEntry(it.Value())
 		if err != nil {
-			return nil, fmt.Errorf("block at %d: entry %q: %w", it.BlockOffset(), key, err)
+			return nil, fmt.Errorf("block at %d: entry %s: %w", it.BlockOffset(), sstable.QuoteKey(key), err)
 		}
 		if err := checkEntry(e, ix.Header); err != nil {
-			return nil, fmt.Errorf("entry %q: %w", key, err)
+			return nil, fmt.Errorf("entry %s: %w", sstable.QuoteKey(key), err)
 		}
 		k := string(key)
 		ix.keys = append(ix.keys, k)

@@ -105,7 +105,9 @@ func newArtifactsTree(c *client, uri string) (*artifactsTree, error) {
 	return &artifactsTree{c: c, base: base, root: root}, nil
 }
 
-func (t *artifactsTree) String() string { return "mlflow-artifacts:/" + t.root + " via " + t.c.redacted }
+func (t *artifactsTree) String() string {
+	return "mlflow-artifacts:/" + t.root + " via " + t.c.redacted
+}
 
 type fileInfo struct {
 	Path     string     `json:"path"`

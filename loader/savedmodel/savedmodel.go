@@ -42,7 +42,7 @@ func Read(dir string) (*tfpb.SavedModel, error) {
 	data, err = readBounded(txt)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no saved_model.pb or saved_model.pbtxt in %s", dir)
+			return nil, notSavedModel(dir)
 		}
 		return nil, err
 	}
@@ -51,6 +51,25 @@ func Read(dir string) (*tfpb.SavedModel, error) {
 		return nil, fmt.Errorf("parse %s: %w", txt, err)
 	}
 	return sm, nil
+}
+
+// notSavedModel explains what a directory without saved_model.pb holds.
+func notSavedModel(dir string) error {
+	exists := func(name string) bool {
+		_, err := os.Stat(filepath.Join(dir, name))
+		return err == nil
+	}
+	switch {
+	case exists("export.meta"):
+		return fmt.Errorf("%s is a legacy SessionBundle (export.meta), not a SavedModel; re-export it with tf.saved_model: SessionBundle is not supported", dir)
+	case exists("model.tflite"):
+		return fmt.Errorf("%s holds a TensorFlow Lite model (model.tflite), which tfserve does not serve; export a SavedModel instead", dir)
+	case exists("saved_model.cpb"):
+		return fmt.Errorf("%s holds a chunked saved_model.cpb, which tfserve cannot read yet", dir)
+	case exists("keras_metadata.pb") || exists("config.json"):
+		return fmt.Errorf("no saved_model.pb in %s: Keras files alone are not a SavedModel", dir)
+	}
+	return fmt.Errorf("no saved_model.pb or saved_model.pbtxt in %s", dir)
 }
 
 // Parse decodes binary saved_model.pb bytes.

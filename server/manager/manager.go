@@ -209,9 +209,26 @@ func (m *Manager) ReloadConfig(ctx context.Context, cfg *servingpb.ModelServerCo
 	if first {
 		labels, err := m.checkFirstLabels(list.GetConfig())
 		m.labels.Store(&labels)
+		if err != nil {
+			err = appliedError{err}
+		}
 		return errors.Join(errNotAvailable, err)
 	}
 	return errNotAvailable
+}
+
+// appliedError marks an error of a config that was applied anyway: models
+// that did not become available, or first-config labels that were dropped.
+type appliedError struct{ error }
+
+func (e appliedError) Unwrap() error { return e.error }
+
+// ConfigApplied reports whether ReloadConfig applied its config despite err
+// (some models did not become available or lost their labels), as opposed to
+// rejecting it.
+func ConfigApplied(err error) bool {
+	var ae appliedError
+	return err == nil || errors.As(err, &ae)
 }
 
 // checkLabels builds the label map for a new config, validating each label
@@ -282,8 +299,8 @@ func (m *Manager) awaitFirstPoll(ctx context.Context, added []*model) error {
 	if len(parts) == 0 {
 		return nil
 	}
-	return status.New(status.Unknown, strconv.Itoa(len(parts))+
-		" model(s) did not become available: {"+strings.Join(parts, ", ")+"}")
+	return appliedError{status.New(status.Unknown, strconv.Itoa(len(parts))+
+		" model(s) did not become available: {"+strings.Join(parts, ", ")+"}")}
 }
 
 // PollConfigFile re-reads a text ModelServerConfig file every interval and

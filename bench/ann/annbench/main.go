@@ -55,7 +55,7 @@ func main() {
 	metric := flag.String("metric", "squared_l2", "dot_product or squared_l2")
 	k := flag.Int("k", 10, "neighbours per query")
 	out := flag.String("out", "", "append JSON lines here (default stdout)")
-	builds := flag.String("builds", "200:2,400:2,200:4", "num_leaves:dimensions_per_block list")
+	builds := flag.String("builds", "200:2,200:2:i8,200:4:i8", "num_leaves:dimensions_per_block[:i8] list (i8: int8 vectors for reordering)")
 	leaves := flag.String("leaves", "2,3,4,6,8,12,16,24,32", "num_leaves_to_search sweep")
 	reorders := flag.String("reorder", "0,50,100,200", "reordering_num_neighbors sweep (0: none)")
 	thresh := flag.Float64("aniso", 0.2, "anisotropic_quantization_threshold for dot_product (0: plain PQ)")
@@ -138,8 +138,9 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 
 	for _, b := range strings.Split(builds, ",") {
 		parts := strings.Split(b, ":")
-		if len(parts) != 2 {
-			return fmt.Errorf("bad build spec %q", b)
+		int8v := len(parts) == 3 && parts[2] == "i8"
+		if len(parts) != 2 && !int8v {
+			return fmt.Errorf("bad build spec %q (want leaves:dims_per_block[:i8])", b)
 		}
 		nl, err1 := strconv.Atoi(parts[0])
 		dpb, err2 := strconv.Atoi(parts[1])
@@ -147,11 +148,14 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 			return fmt.Errorf("bad build spec %q", b)
 		}
 		cfg := ann.Config{DistanceMeasure: m, NumLeaves: nl, NumLeavesToSearch: 1, DimensionsPerBlock: dpb,
-			TrainingSampleSize: sample, ReorderingNumNeighbors: 1, Seed: 1}
+			TrainingSampleSize: sample, ReorderingNumNeighbors: 1, ReorderingInt8: int8v, Seed: 1}
 		if m == ann.DotProduct {
 			cfg.AnisotropicQuantizationThreshold = thresh
 		}
 		idxName := fmt.Sprintf("leaves=%d,dpb=%d,aniso=%g", nl, dpb, cfg.AnisotropicQuantizationThreshold)
+		if int8v {
+			idxName += ",reorder=int8"
+		}
 		ix, buildS, err := buildOrLoad(base, n, dim, cfg, name, idxName)
 		if err != nil {
 			return err

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strconv"
 )
 
 // Magic is the table magic number stored little-endian in the last 8 bytes.
@@ -64,6 +65,15 @@ func MaskCRC(crc uint32) uint32 { return ((crc >> 15) | (crc << 17)) + crcMaskDe
 func UnmaskCRC(masked uint32) uint32 {
 	rot := masked - crcMaskDelta
 	return (rot >> 17) | (rot << 15)
+}
+
+// QuoteKey quotes a key for an error message, eliding all but the first 64
+// bytes of long (possibly corrupt) keys.
+func QuoteKey(k []byte) string {
+	if len(k) <= 64 {
+		return strconv.Quote(string(k))
+	}
+	return fmt.Sprintf("%s...(%d bytes)", strconv.Quote(string(k[:64])), len(k))
 }
 
 // BlockHandle locates a block: its offset in the file and its size without
@@ -161,13 +171,13 @@ func Open(data []byte) (*Table, error) {
 		}
 		h, n, err := decodeHandle(it.value)
 		if err != nil {
-			return nil, fmt.Errorf("index block at %d: entry %q: %w", footer.Index.Offset, it.key, err)
+			return nil, fmt.Errorf("index block at %d: entry %s: %w", footer.Index.Offset, QuoteKey(it.key), err)
 		}
 		if n != len(it.value) {
-			return nil, fmt.Errorf("index block at %d: entry %q: %d trailing bytes after block handle: %w", footer.Index.Offset, it.key, len(it.value)-n, ErrCorrupt)
+			return nil, fmt.Errorf("index block at %d: entry %s: %d trailing bytes after block handle: %w", footer.Index.Offset, QuoteKey(it.key), len(it.value)-n, ErrCorrupt)
 		}
 		if prev != nil && string(it.key) <= string(prev) {
-			return nil, fmt.Errorf("index block at %d: keys out of order (%q after %q): %w", footer.Index.Offset, it.key, prev, ErrCorrupt)
+			return nil, fmt.Errorf("index block at %d: keys out of order (%s after %s): %w", footer.Index.Offset, QuoteKey(it.key), QuoteKey(prev), ErrCorrupt)
 		}
 		key := append([]byte(nil), it.key...)
 		t.index = append(t.index, indexEntry{key: key, handle: h})
@@ -258,7 +268,7 @@ func (it *Iterator) Next() bool {
 		if it.bi != nil && it.bi.next() {
 			if it.key != nil && string(it.bi.key) <= string(it.key) {
 				h := it.t.index[it.block].handle
-				it.err = fmt.Errorf("block at %d: keys out of order (%q after %q): %w", h.Offset, it.bi.key, it.key, ErrCorrupt)
+				it.err = fmt.Errorf("block at %d: keys out of order (%s after %s): %w", h.Offset, QuoteKey(it.bi.key), QuoteKey(it.key), ErrCorrupt)
 				return false
 			}
 			// Keep our own copy of the current key for the order check; the
@@ -276,7 +286,7 @@ func (it *Iterator) Next() bool {
 		if it.block >= 0 && it.bi != nil && it.key != nil {
 			// A data block's entries must not go past its index key.
 			if ik := it.t.index[it.block].key; string(it.key) > string(ik) {
-				it.err = fmt.Errorf("block at %d: last key %q is after its index key %q: %w", it.t.index[it.block].handle.Offset, it.key, ik, ErrCorrupt)
+				it.err = fmt.Errorf("block at %d: last key %s is after its index key %s: %w", it.t.index[it.block].handle.Offset, QuoteKey(it.key), QuoteKey(ik), ErrCorrupt)
 				return false
 			}
 		}

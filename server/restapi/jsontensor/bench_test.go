@@ -1,8 +1,10 @@
 package jsontensor
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -95,4 +97,37 @@ func BenchmarkWriteGRUBatch(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkPeerStdlibGRUBatch is the peer: encoding/json decoding the same
+// body into interface{} values (no tensor built, no TF Serving rules).
+func BenchmarkPeerStdlibGRUBatch(b *testing.B) {
+	body := gruBody()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		var v map[string]any
+		if err := json.Unmarshal(body, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPeerStrconvGRUBatch is the peer for writing: strconv's shortest
+// float formatting of the same 5376 values, without any JSON structure.
+func BenchmarkPeerStrconvGRUBatch(b *testing.B) {
+	req, err := ParsePredictRequest(gruBody(), benchSig("x"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := req.Inputs["x"].F32()
+	buf := make([]byte, 0, 1<<16)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, v := range vals {
+			buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
+			buf = append(buf, ',')
+		}
+	}
 }

@@ -1,0 +1,230 @@
+// Package flags parses tensorflow_model_server's command line for tfserve.
+//
+// Every flag of TF Serving's model_servers/main.cc is accepted, in TF's
+// --flag=value form and in --flag value form (booleans as --flag,
+// --flag=true or --flag=false; a single leading dash works too), so launch
+// scripts written for TF Serving run unchanged. Flags tfserve does not act on
+// are listed by NoEffect so the caller can say so once each. Like TF
+// Serving, an unknown argument is reported and otherwise ignored.
+package flags
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Options holds every flag. Field comments give the flag name; defaults are
+// TF Serving's (server.h Options) except where noted.
+type Options struct {
+	GRPCPort                           int    // --port (default 0 until tfserve has gRPC; TF: 8500)
+	GRPCSocketPath                     string // --grpc_socket_path
+	RESTPort                           int    // --rest_api_port (default 8501 as TF Serving's Docker image; TF binary: 0)
+	RESTNumThreads                     int    // --rest_api_num_threads (0: 4 × CPUs)
+	RESTTimeoutMs                      int64  // --rest_api_timeout_in_ms (30000)
+	RESTEnableCORS                     bool   // --rest_api_enable_cors_support
+	EnableBatching                     bool   // --enable_batching
+	AllowVersionLabelsUnavailable      bool   // --allow_version_labels_for_unavailable_models
+	BatchingParametersFile             string // --batching_parameters_file
+	EnablePerModelBatchingParams       bool   // --enable_per_model_batching_parameters
+	ModelConfigFile                    string // --model_config_file
+	ModelConfigFilePollWaitSeconds     int64  // --model_config_file_poll_wait_seconds (0: read once)
+	ModelName                          string // --model_name ("default")
+	ModelBasePath                      string // --model_base_path
+	NumLoadThreads                     int    // --num_load_threads
+	NumUnloadThreads                   int    // --num_unload_threads
+	MaxNumLoadRetries                  int    // --max_num_load_retries (5)
+	LoadRetryIntervalMicros            int64  // --load_retry_interval_micros (60 s)
+	FileSystemPollWaitSeconds          int64  // --file_system_poll_wait_seconds (1; 0: once)
+	FlushFilesystemCaches              bool   // --flush_filesystem_caches (true)
+	TFSessionParallelism               int64  // --tensorflow_session_parallelism
+	TFSessionConfigFile                string // --tensorflow_session_config_file
+	TFIntraOpParallelism               int64  // --tensorflow_intra_op_parallelism
+	TFInterOpParallelism               int64  // --tensorflow_inter_op_parallelism
+	UseALTSCredentials                 bool   // --use_alts_credentials
+	SSLConfigFile                      string // --ssl_config_file
+	PlatformConfigFile                 string // --platform_config_file
+	PerProcessGPUMemoryFraction        float64
+	SavedModelTags                     string // --saved_model_tags ("" means "serve")
+	GRPCChannelArguments               string // --grpc_channel_arguments
+	GRPCMaxThreads                     int    // --grpc_max_threads
+	EnableModelWarmup                  bool   // --enable_model_warmup (true)
+	NumRequestIterationsForWarmup      int    // --num_request_iterations_for_warmup
+	Version                            bool   // --version
+	MonitoringConfigFile               string // --monitoring_config_file
+	RemoveUnusedFieldsFromMetaGraph    bool   // --remove_unused_fields_from_bundle_metagraph (true)
+	PreferTFLiteModel                  bool   // --prefer_tflite_model
+	NumTFLitePools                     int    // --num_tflite_pools
+	NumTFLiteInterpretersPerPool       int    // --num_tflite_interpreters_per_pool
+	EnableSignatureMethodNameCheck     bool   // --enable_signature_method_name_check
+	XLACPUCompilationEnabled           bool   // --xla_cpu_compilation_enabled
+	XLAGPUCompilationEnabled           bool   // --xla_gpu_compilation_enabled
+	EnableProfiler                     bool   // --enable_profiler (true)
+	ThreadPoolFactoryConfigFile        string // --thread_pool_factory_config_file
+	MixedPrecision                     string // --mixed_precision
+	SkipInitializeTPU                  bool   // --skip_initialize_tpu
+	EnableGRPCHealthcheckService       bool   // --enable_grpc_healthcheck_service
+	EnableSerializationAsTensorContent bool   // --enable_serialization_as_tensor_content
+
+	// tfserve's own flags.
+
+	Engine           string // --engine: "default" (our kernels) or "gorgonia"
+	RESTMaxBodyBytes int    // --rest_api_max_body_bytes (64 MiB)
+
+	// Set lists the flags given on the command line, in order.
+	Set []string
+	// Unknown lists arguments that are not flags of tfserve (reported,
+	// otherwise ignored, as TF Serving does).
+	Unknown []string
+}
+
+// isImplemented reports whether tfserve acts on a flag. Every other flag is
+// accepted and has no effect (see NoEffect).
+func isImplemented(name string) bool {
+	switch name {
+	case "port", "rest_api_port", "rest_api_num_threads", "rest_api_timeout_in_ms",
+		"rest_api_enable_cors_support", "allow_version_labels_for_unavailable_models",
+		"model_config_file", "model_config_file_poll_wait_seconds", "model_name", "model_base_path",
+		"max_num_load_retries", "load_retry_interval_micros", "file_system_poll_wait_seconds",
+		"saved_model_tags", "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism",
+		"tensorflow_session_parallelism", "version", "enable_signature_method_name_check",
+		"engine", "rest_api_max_body_bytes":
+		return true
+	}
+	return false
+}
+
+// Defaults returns the options with every default applied.
+func Defaults() Options {
+	o, _ := Parse(nil, io.Discard)
+	return o
+}
+
+func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tfserve", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	fs.IntVar(&o.GRPCPort, "port", 0, "TCP port for gRPC. tfserve has no gRPC server yet: must be 0")
+	fs.StringVar(&o.GRPCSocketPath, "grpc_socket_path", "", "UNIX socket for gRPC (no effect)")
+	fs.IntVar(&o.RESTPort, "rest_api_port", 8501, "port for the HTTP/REST API; 0 disables it")
+	fs.IntVar(&o.RESTNumThreads, "rest_api_num_threads", 0, "REST requests processed at once (0: 4 x CPUs)")
+	fs.Int64Var(&o.RESTTimeoutMs, "rest_api_timeout_in_ms", 30000, "timeout of a REST model run, in ms")
+	fs.BoolVar(&o.RESTEnableCORS, "rest_api_enable_cors_support", false, "add CORS headers to REST responses")
+	fs.BoolVar(&o.EnableBatching, "enable_batching", false, "enable batching")
+	fs.BoolVar(&o.AllowVersionLabelsUnavailable, "allow_version_labels_for_unavailable_models", false,
+		"allow new version labels to point at versions that are not loaded yet")
+	fs.StringVar(&o.BatchingParametersFile, "batching_parameters_file", "", "text BatchingParameters file")
+	fs.BoolVar(&o.EnablePerModelBatchingParams, "enable_per_model_batching_parameters", false, "read batching_params.pbtxt from each SavedModel")
+	fs.StringVar(&o.ModelConfigFile, "model_config_file", "", "text ModelServerConfig file (overrides --model_name and --model_base_path)")
+	fs.Int64Var(&o.ModelConfigFilePollWaitSeconds, "model_config_file_poll_wait_seconds", 0, "seconds between reloads of --model_config_file; 0: read once")
+	fs.StringVar(&o.ModelName, "model_name", "default", "name of the model (without --model_config_file)")
+	fs.StringVar(&o.ModelBasePath, "model_base_path", "", "base path of the model's numbered version directories (without --model_config_file)")
+	fs.IntVar(&o.NumLoadThreads, "num_load_threads", 0, "load threads (no effect: each model loads on its own goroutine)")
+	fs.IntVar(&o.NumUnloadThreads, "num_unload_threads", 0, "unload threads (no effect)")
+	fs.IntVar(&o.MaxNumLoadRetries, "max_num_load_retries", 5, "load retries after a failed load")
+	fs.Int64Var(&o.LoadRetryIntervalMicros, "load_retry_interval_micros", 60_000_000, "microseconds between load retries")
+	fs.Int64Var(&o.FileSystemPollWaitSeconds, "file_system_poll_wait_seconds", 1, "seconds between polls for new versions; 0: once")
+	fs.BoolVar(&o.FlushFilesystemCaches, "flush_filesystem_caches", true, "flush filesystem caches after loads (no effect)")
+	fs.Int64Var(&o.TFSessionParallelism, "tensorflow_session_parallelism", 0, "threads per model run (0: auto)")
+	fs.StringVar(&o.TFSessionConfigFile, "tensorflow_session_config_file", "", "text ConfigProto file (no effect)")
+	fs.Int64Var(&o.TFIntraOpParallelism, "tensorflow_intra_op_parallelism", 0, "threads within one op (0: auto)")
+	fs.Int64Var(&o.TFInterOpParallelism, "tensorflow_inter_op_parallelism", 0, "ops run at once (0: auto)")
+	fs.BoolVar(&o.UseALTSCredentials, "use_alts_credentials", false, "Google ALTS credentials (no effect)")
+	fs.StringVar(&o.SSLConfigFile, "ssl_config_file", "", "text SSLConfig file (no effect)")
+	fs.StringVar(&o.PlatformConfigFile, "platform_config_file", "", "text PlatformConfigMap file (no effect)")
+	fs.Float64Var(&o.PerProcessGPUMemoryFraction, "per_process_gpu_memory_fraction", 0, "GPU memory fraction (no effect)")
+	fs.StringVar(&o.SavedModelTags, "saved_model_tags", "", "comma-separated MetaGraph tags to load (default serve)")
+	fs.StringVar(&o.GRPCChannelArguments, "grpc_channel_arguments", "", "gRPC channel arguments (no effect)")
+	fs.IntVar(&o.GRPCMaxThreads, "grpc_max_threads", 0, "gRPC threads (no effect)")
+	fs.BoolVar(&o.EnableModelWarmup, "enable_model_warmup", true, "replay assets.extra/tf_serving_warmup_requests at load")
+	fs.IntVar(&o.NumRequestIterationsForWarmup, "num_request_iterations_for_warmup", 0, "warmup iterations per record")
+	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
+	fs.StringVar(&o.MonitoringConfigFile, "monitoring_config_file", "", "text MonitoringConfig file")
+	fs.BoolVar(&o.RemoveUnusedFieldsFromMetaGraph, "remove_unused_fields_from_bundle_metagraph", true, "(no effect)")
+	fs.BoolVar(&o.PreferTFLiteModel, "prefer_tflite_model", false, "(no effect)")
+	fs.IntVar(&o.NumTFLitePools, "num_tflite_pools", 0, "(no effect)")
+	fs.IntVar(&o.NumTFLiteInterpretersPerPool, "num_tflite_interpreters_per_pool", 1, "(no effect)")
+	fs.BoolVar(&o.EnableSignatureMethodNameCheck, "enable_signature_method_name_check", false,
+		"require predict/classify/regress signature method names to match the API")
+	fs.BoolVar(&o.XLACPUCompilationEnabled, "xla_cpu_compilation_enabled", false, "(no effect)")
+	fs.BoolVar(&o.XLAGPUCompilationEnabled, "xla_gpu_compilation_enabled", false, "(no effect)")
+	fs.BoolVar(&o.EnableProfiler, "enable_profiler", true, "(no effect)")
+	fs.StringVar(&o.ThreadPoolFactoryConfigFile, "thread_pool_factory_config_file", "", "(no effect)")
+	fs.StringVar(&o.MixedPrecision, "mixed_precision", "", "(no effect)")
+	fs.BoolVar(&o.SkipInitializeTPU, "skip_initialize_tpu", false, "(no effect)")
+	fs.BoolVar(&o.EnableGRPCHealthcheckService, "enable_grpc_healthcheck_service", false, "(no effect)")
+	fs.BoolVar(&o.EnableSerializationAsTensorContent, "enable_serialization_as_tensor_content", false, "(no effect)")
+	fs.StringVar(&o.Engine, "engine", "default", "execution engine: default or gorgonia")
+	fs.IntVar(&o.RESTMaxBodyBytes, "rest_api_max_body_bytes", 64<<20, "largest REST request body, also after gzip decompression (413 above)")
+	return fs
+}
+
+// Parse parses args (without the program name). Errors are bad values of
+// known flags; unknown arguments are collected in Options.Unknown. usage
+// receives the flag list on error (nil: discarded).
+func Parse(args []string, usage io.Writer) (Options, error) {
+	if usage == nil {
+		usage = io.Discard
+	}
+	var o Options
+	fs := newFlagSet(&o, usage)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' || a == "--" {
+			o.Unknown = append(o.Unknown, a)
+			continue
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		value, hasValue := "", false
+		if eq := strings.IndexByte(name, '='); eq >= 0 {
+			name, value, hasValue = name[:eq], name[eq+1:], true
+		}
+		f := fs.Lookup(name)
+		if f == nil || name == "" {
+			o.Unknown = append(o.Unknown, a)
+			continue
+		}
+		if !hasValue {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				value = "true"
+			} else {
+				if i+1 >= len(args) {
+					fs.Usage()
+					return o, fmt.Errorf("flag --%s needs a value", name)
+				}
+				i++
+				value = args[i]
+			}
+		}
+		if err := fs.Set(name, value); err != nil {
+			fs.Usage()
+			return o, fmt.Errorf("invalid value %q for flag --%s: %w", value, name, errors.Unwrap(err))
+		}
+		if !slices.Contains(o.Set, name) {
+			o.Set = append(o.Set, name)
+		}
+	}
+	return o, nil
+}
+
+// NoEffect returns the flags given on the command line that tfserve accepts
+// but does not act on (yet), in command-line order.
+func (o Options) NoEffect() []string {
+	var out []string
+	for _, n := range o.Set {
+		if !isImplemented(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Usage writes the flag list to w.
+func Usage(w io.Writer) {
+	var o Options
+	fs := newFlagSet(&o, w)
+	fmt.Fprintln(w, "usage: tfserve [flags]   (tensorflow_model_server flags)")
+	fs.PrintDefaults()
+}
