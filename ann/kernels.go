@@ -21,11 +21,14 @@ type kernelSet struct {
 	lutQuant func(f, lo []float32, nb int, inv float32, out []byte)
 	// dotInt8 is Σ q[d]·float32(v[d]).
 	dotInt8 func(q []float32, v []int8) float32
+	// prefetch hints that b will be read soon (a no-op in pure Go).
+	prefetch func(b []byte)
 }
 
 func portableKernels() kernelSet {
 	return kernelSet{name: "go", dot: dotGo, dot4: dot4Go, lut16: lut16Go,
-		lutFloat: lutFloatGo, lutQuant: lutQuantGo, dotInt8: dotInt8Go}
+		lutFloat: lutFloatGo, lutQuant: lutQuantGo, dotInt8: dotInt8Go,
+		prefetch: func([]byte) {}}
 }
 
 func lutFloatGo(q, cbT []float32, nb, dpb int, f, lo, hi []float32) {

@@ -16,6 +16,7 @@ func defaultKernels() kernelSet {
 		k.lutFloat = lutFloatFMA
 		k.lutQuant = lutQuantAVX2
 		k.dotInt8 = dotInt8FMA
+		k.prefetch = prefetchBytes
 	}
 	return k
 }
@@ -120,4 +121,13 @@ func dotInt8FMA(q []float32, v []int8) float32 {
 		s += q[i] * float32(v[i])
 	}
 	return s
+}
+
+//go:noescape
+func prefetchAsm(p *byte, n int)
+
+func prefetchBytes(b []byte) {
+	if len(b) > 0 {
+		prefetchAsm(&b[0], len(b))
+	}
 }

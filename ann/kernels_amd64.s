@@ -345,3 +345,20 @@ di8_reduce:
 	VZEROUPPER
 	MOVSS        X0, ret+24(FP)
 	RET
+
+// func prefetchAsm(p *byte, n int)
+// Prefetches n bytes from p, one 64-byte line at a time.
+TEXT ·prefetchAsm(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+
+pf_loop:
+	CMPQ       CX, $0
+	JLE        pf_done
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	SUBQ       $64, CX
+	JMP        pf_loop
+
+pf_done:
+	RET

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // SearchOptions overrides the index defaults for one call. Zero values keep
@@ -266,6 +267,16 @@ func (ix *Index) exactScore(s *searchScratch, q []float32, p int) float32 {
 	return d
 }
 
+// prefetchRow hints the stored vector at position p.
+func (ix *Index) prefetchRow(p int) {
+	d := ix.dim
+	if ix.vecs != nil {
+		ix.kern.prefetch(unsafe.Slice((*byte)(unsafe.Pointer(&ix.vecs[p*d])), 4*d))
+	} else {
+		ix.kern.prefetch(unsafe.Slice((*byte)(unsafe.Pointer(&ix.vecs8[p*d])), d))
+	}
+}
+
 // prepInt8 folds the per-dimension int8 multipliers into the query.
 func (ix *Index) prepInt8(s *searchScratch, q []float32) {
 	if ix.vecs8 == nil {
@@ -284,7 +295,15 @@ func (ix *Index) reorderHeap(s *searchScratch, q []float32, h *topK, k int) {
 		cand = append(cand, scored{id: id})
 	}
 	h.reset(k)
-	for _, c := range cand {
+	// Candidates are scattered rows; start their loads a few rows ahead.
+	const ahead = 4
+	for j := 0; j < min(ahead, len(cand)); j++ {
+		ix.prefetchRow(int(cand[j].id))
+	}
+	for j, c := range cand {
+		if j+ahead < len(cand) {
+			ix.prefetchRow(int(cand[j+ahead].id))
+		}
 		h.push(ix.exactScore(s, q, int(c.id)), c.id)
 	}
 	s.res = cand

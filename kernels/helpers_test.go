@@ -65,7 +65,7 @@ func mustFail(t testing.TB, op string, attrs Attrs, want string, in ...*tensor.T
 	}
 }
 
-func sh(d ...int) tensor.Shape { return tensor.Shape(d) }
+func sh(d ...int) tensor.Shape { return append(tensor.Shape{}, d...) }
 
 func f32(s tensor.Shape, v ...float32) *tensor.Tensor { return tensor.FromSlice(s, v) }
 func f64(s tensor.Shape, v ...float64) *tensor.Tensor { return tensor.FromSlice(s, v) }

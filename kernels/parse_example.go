@@ -65,11 +65,11 @@ func kindName(k int) string {
 var errBadExample = Errorf("Could not parse example input")
 
 // decodeExample parses a serialized tf.Example, keeping only the features
-// whose names are in want (name -> slot); found[slot] receives each.
+// whose names are in want (name -> slots); found[slot] receives each.
 // Protobuf merge semantics apply: repeated Features messages merge, a map
 // key seen twice keeps its last value, and list fields of the same kind
 // concatenate.
-func decodeExample(b []byte, want map[string]int, found []exampleFeature, seen []bool) error {
+func decodeExample(b []byte, want map[string][]int, found []exampleFeature, seen []bool) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -96,7 +96,7 @@ func decodeExample(b []byte, want map[string]int, found []exampleFeature, seen [
 	return nil
 }
 
-func decodeFeatures(b []byte, want map[string]int, found []exampleFeature, seen []bool) error {
+func decodeFeatures(b []byte, want map[string][]int, found []exampleFeature, seen []bool) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -145,7 +145,7 @@ func decodeFeatures(b []byte, want map[string]int, found []exampleFeature, seen 
 			}
 			entry = entry[m:]
 		}
-		slot, ok := want[string(key)]
+		slots, ok := want[string(key)]
 		if !ok {
 			// Still validate the value so malformed input is reported.
 			if hasVal {
@@ -160,8 +160,10 @@ func decodeFeatures(b []byte, want map[string]int, found []exampleFeature, seen 
 		if err := decodeFeature(val, &f); err != nil {
 			return err
 		}
-		found[slot] = f
-		seen[slot] = true
+		for _, slot := range slots {
+			found[slot] = f
+			seen[slot] = true
+		}
 	}
 	return nil
 }
@@ -391,12 +393,9 @@ func (s *exampleSpec) run(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	}
 	// Slots: dense first, then sparse, then ragged.
 	all := append(append(append([]string(nil), denseKeys...), sparseKeys...), raggedKeys...)
-	want := make(map[string]int, len(all))
+	want := make(map[string][]int, len(all))
 	for i, k := range all {
-		if _, dup := want[k]; dup {
-			return nil, Errorf("%s: feature key %q requested more than once", op, k)
-		}
-		want[k] = i
+		want[k] = append(want[k], i)
 	}
 	for i, d := range defaults {
 		if d.DType != s.denseTypes[i] {

@@ -22,6 +22,7 @@ import (
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/loader/savedmodel"
+	"github.com/tfserve/tfserve/loader/scann"
 	"github.com/tfserve/tfserve/loader/tfimport"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
@@ -43,6 +44,10 @@ type Options struct {
 	// DisableFusion keeps Keras GRU/LSTM functions as the op-by-op loops
 	// TensorFlow exported instead of fused kernels.
 	DisableFusion bool
+	// ScaNN tunes the ScaNN ops' search. A model can also set it in
+	// assets.extra/tfserve.json (see ReadModelOptions); Options win when
+	// non-zero.
+	ScaNN scann.Options
 }
 
 // Pass rewrites an imported model in place.
@@ -118,6 +123,7 @@ func ImportMetaGraph(dir string, mg *tfpb.MetaGraphDef) (*Imported, error) {
 
 // Model is a loaded SavedModel. It implements servable.Model.
 type Model struct {
+	im    *Imported
 	dir   string
 	sigs  map[string]*servable.Signature
 	plans map[string]*sigPlan
@@ -126,12 +132,41 @@ type Model struct {
 
 type sigPlan struct {
 	plan    *graph.Plan
+	feeds   []graph.Port
+	fetches []graph.Port
 	inputs  []string // aliases, in plan argument order
 	dtypes  []tensor.DType
 	outputs []string // aliases, in plan result order
 }
 
 var _ servable.Model = (*Model)(nil)
+
+// Imported returns the translated graph the model runs (after fusion).
+func (m *Model) Imported() *Imported { return m.im }
+
+// Session returns the model's session: its library, kernels and the
+// resources (restored variables, initialised tables) its plans share.
+func (m *Model) Session() *graph.Session { return m.sess }
+
+// SignaturePlan describes how a signature runs: the graph ports fed by each
+// input alias and the ports fetched for each output alias.
+type SignaturePlan struct {
+	Inputs  []string
+	Feeds   []graph.Port
+	DTypes  []tensor.DType
+	Outputs []string
+	Fetches []graph.Port
+	Plan    *graph.Plan
+}
+
+// SignaturePlan returns the plan of a runnable signature.
+func (m *Model) SignaturePlan(name string) (*SignaturePlan, bool) {
+	sp, ok := m.plans[name]
+	if !ok {
+		return nil, false
+	}
+	return &SignaturePlan{Inputs: sp.inputs, Feeds: sp.feeds, DTypes: sp.dtypes, Outputs: sp.outputs, Fetches: sp.fetches, Plan: sp.plan}, true
+}
 
 // Dir is the SavedModel directory the model was loaded from.
 func (m *Model) Dir() string { return m.dir }
@@ -215,6 +250,13 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 		reg = kernels.Lookup
 	}
 	reg = fuse.Registry(reg)
+	scOpts := opts.ScaNN
+	if mo, err := ReadModelOptions(im.Dir); err != nil {
+		return nil, err
+	} else if mo != nil && scOpts == (scann.Options{}) {
+		scOpts = scann.Options{Exhaustive: mo.ANN.Exhaustive, LeavesToSearch: mo.ANN.LeavesToSearch}
+	}
+	reg = scann.Registry(reg, scOpts)
 	prefix := filepath.Join(im.Dir, "variables", "variables")
 	var rd *bundle.Reader
 	if _, err := os.Stat(bundle.IndexPath(prefix)); err == nil {
@@ -313,7 +355,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	}
 
 	// Signature plans.
-	m := &Model{dir: im.Dir, sigs: signatures(mg), plans: map[string]*sigPlan{}, sess: sess}
+	m := &Model{im: im, dir: im.Dir, sigs: signatures(mg), plans: map[string]*sigPlan{}, sess: sess}
 	names := make([]string, 0, len(mg.SignatureDef))
 	for name := range mg.SignatureDef {
 		names = append(names, name)
@@ -372,6 +414,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			continue
 		}
 		sp.plan = plan
+		sp.feeds, sp.fetches = feeds, fetches
 		m.plans[name] = sp
 	}
 	if len(missing.Uses) > 0 {

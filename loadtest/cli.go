@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ type options struct {
 	header                                      headerFlags
 	jsonOut, csvOut, plotOut, plotTitle         string
 	quiet                                       bool
+	cpuProfile                                  string
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -79,6 +81,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.plotOut, "plot-out", "", "write a latency-vs-throughput plot: .html (self-contained page) or .svg")
 	fs.StringVar(&o.plotTitle, "plot-title", "", "plot title (default: the URL)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line on stderr")
+	fs.StringVar(&o.cpuProfile, "cpu-profile", "", "write a CPU profile of the load tester itself to this file")
 	return fs
 }
 
@@ -101,6 +104,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := o.check(fs.NArg()); err != nil {
 		log.Error("bad flags", "err", err)
 		return 2
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			log.Error("cpu profile", "err", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Error("cpu profile", "err", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := run(ctx, &o, stdout, stderr, log); err != nil {
 		log.Error("loadtest failed", "err", err)

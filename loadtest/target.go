@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -47,7 +48,9 @@ type HTTPTarget struct {
 	bodies  *Bodies
 	header  http.Header
 	timeout time.Duration
-	fast    *fasthttp.Client
+	fast    *fasthttp.HostClient
+	tmpl    *fasthttp.Request // URI, method and headers; copied into reqs
+	reqs    sync.Pool         // of *fasthttp.Request
 	std     *http.Client
 }
 
@@ -83,9 +86,11 @@ func NewHTTPTarget(rawURL string, bodies *Bodies, opt HTTPOptions) (*HTTPTarget,
 		bodies:  bodies,
 		header:  hdr,
 		timeout: opt.Timeout,
-		fast: &fasthttp.Client{
+		fast: &fasthttp.HostClient{
+			Addr:                          hostPort(u),
+			IsTLS:                         u.Scheme == "https",
 			Name:                          "tfserve-loadtest",
-			MaxConnsPerHost:               1 << 16,
+			MaxConns:                      1 << 16,
 			ReadTimeout:                   opt.Timeout,
 			WriteTimeout:                  opt.Timeout,
 			MaxIdleConnDuration:           time.Minute,
@@ -105,7 +110,27 @@ func NewHTTPTarget(rawURL string, bodies *Bodies, opt HTTPOptions) (*HTTPTarget,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
+	t.tmpl = &fasthttp.Request{}
+	t.tmpl.SetRequestURI(rawURL)
+	t.tmpl.Header.SetMethod(fasthttp.MethodPost)
+	for k, vs := range hdr {
+		for _, v := range vs {
+			t.tmpl.Header.Add(k, v)
+		}
+	}
 	return t, nil
+}
+
+// hostPort returns u's host with the scheme's default port when none is
+// given, as fasthttp's HostClient wants it.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // URL returns the target URL.
@@ -116,17 +141,14 @@ func (t *HTTPTarget) Do(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.url)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	for k, vs := range t.header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
+	req, _ := t.reqs.Get().(*fasthttp.Request)
+	if req == nil {
+		req = &fasthttp.Request{}
+		t.tmpl.CopyTo(req)
 	}
+	defer t.reqs.Put(req)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
 	req.SetBodyRaw(t.bodies.Next())
 	deadline := time.Now().Add(t.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {

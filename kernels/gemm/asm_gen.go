@@ -28,7 +28,10 @@ func main() {
 	fmt.Fprintln(&w)
 	fmt.Fprintln(&w, `#include "textflag.h"`)
 	for mr := 1; mr <= 4; mr++ {
-		kernel(&w, mr)
+		kernel(&w, mr, false)
+	}
+	for mr := 1; mr <= 4; mr++ {
+		kernel(&w, mr, true)
 	}
 	if err := os.WriteFile("kernel_amd64.s", w.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -36,7 +39,9 @@ func main() {
 	}
 }
 
-func kernel(w *bytes.Buffer, mr int) {
+// kernel writes kern{mr}x24 (packed A: 4 values per k step) or, when direct,
+// kern{mr}x24d, which reads A row-major: row i at a + i*lda floats.
+func kernel(w *bytes.Buffer, mr int, direct bool) {
 	sets := 4 / mr
 	if sets < 1 {
 		sets = 1
@@ -46,14 +51,45 @@ func kernel(w *bytes.Buffer, mr int) {
 	}
 	acc := func(s, i, v int) string { return fmt.Sprintf("Y%d", s*mr*3+i*3+v) }
 	p := func(format string, a ...any) { fmt.Fprintf(w, "\t"+format+"\n", a...) }
-	fmt.Fprintf(w, "\n// func kern%dx24(k int, a, b, c *float32, ldc int, alpha, beta float32, loadC int)\n", mr)
-	fmt.Fprintf(w, "TEXT ·kern%dx24(SB), NOSPLIT, $0-56\n", mr)
+	name, frame := "kern%dx24", 56
+	if direct {
+		name, frame = "kern%dx24d", 64
+	}
+	name = fmt.Sprintf(name, mr)
+	if direct {
+		fmt.Fprintf(w, "\n// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, loadC int, lda int)\n", name)
+	} else {
+		fmt.Fprintf(w, "\n// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, loadC int)\n", name)
+	}
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
+	// aAddr is the address of A(row i, k step u) relative to the loop's k.
+	aAddr := func(u, i int) string {
+		if !direct {
+			return fmt.Sprintf("%d(AX)", u*16+i*4)
+		}
+		return fmt.Sprintf("%d%s", u*4, [...]string{"(AX)", "(AX)(R11*1)", "(AX)(R11*2)", "(R12)(R11*1)"}[i])
+	}
+	aStep := func(ks int) {
+		if !direct {
+			p("ADDQ $%d, AX", ks*16)
+			return
+		}
+		p("ADDQ $%d, AX", ks*4)
+		if mr == 4 {
+			p("ADDQ $%d, R12", ks*4)
+		}
+	}
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
 	p("MOVQ b+16(FP), BX")
 	p("MOVQ c+24(FP), DI")
 	p("MOVQ ldc+32(FP), DX")
 	p("SHLQ $2, DX")
+	if direct {
+		p("MOVQ lda+56(FP), R11")
+		p("SHLQ $2, R11")
+		p("LEAQ (AX)(R11*2), R12")
+	}
 	// Prefetch the C tile (rows of 96 bytes: up to three cache lines).
 	p("LEAQ (DI)(DX*2), R10")
 	for i := 0; i < mr; i++ {
@@ -82,13 +118,13 @@ func kernel(w *bytes.Buffer, mr int) {
 			p("VMOVUPS %d(BX), Y%d", u*96+v*32, 12+v)
 		}
 		for i := 0; i < mr; i++ {
-			p("VBROADCASTSS %d(AX), Y15", u*16+i*4)
+			p("VBROADCASTSS %s, Y15", aAddr(u, i))
 			for v := 0; v < 3; v++ {
 				p("VFMADD231PS Y%d, Y15, %s", 12+v, acc(s, i, v))
 			}
 		}
 	}
-	p("ADDQ $64, AX")
+	aStep(4)
 	p("ADDQ $384, BX")
 	p("DECQ R8")
 	fmt.Fprintf(w, "\tJNZ loop%d\n", mr)
@@ -100,12 +136,12 @@ func kernel(w *bytes.Buffer, mr int) {
 		p("VMOVUPS %d(BX), Y%d", v*32, 12+v)
 	}
 	for i := 0; i < mr; i++ {
-		p("VBROADCASTSS %d(AX), Y15", i*4)
+		p("VBROADCASTSS %s, Y15", aAddr(0, i))
 		for v := 0; v < 3; v++ {
 			p("VFMADD231PS Y%d, Y15, %s", 12+v, acc(0, i, v))
 		}
 	}
-	p("ADDQ $16, AX")
+	aStep(1)
 	p("ADDQ $96, BX")
 	p("DECQ CX")
 	fmt.Fprintf(w, "\tJNZ tailloop%d\n", mr)

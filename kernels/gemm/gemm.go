@@ -227,9 +227,16 @@ func grow(s []float32, n int) []float32 {
 func (w *Workspace) run(transA bool, m, n, k int, alpha float32, a []float32, lda int,
 	bs bSource, beta float32, c []float32, ldc int) {
 	kern := w.kernels()
-	aBlock := min(m, mc)
-	aBlock = (aBlock + mr - 1) / mr * mr
-	w.packA = grow(w.packA, aBlock*min(k, kc))
+	// An untransposed A is read in place by the direct kernels: packing it
+	// costs more than it saves for the small k of RNN steps.
+	var dkern *[mr]directKernel
+	if !transA {
+		dkern = w.directKernels()
+	}
+	if dkern == nil {
+		aBlock := (min(m, mc) + mr - 1) / mr * mr
+		w.packA = grow(w.packA, aBlock*min(k, kc))
+	}
 	if bs.packed == nil {
 		nb := (min(n, nc) + nr - 1) / nr * nr
 		w.packB = grow(w.packB, nb*min(k, kc))
@@ -259,20 +266,27 @@ func (w *Workspace) run(transA bool, m, n, k int, alpha float32, a []float32, ld
 			}
 			for ic := 0; ic < m; ic += mc {
 				mcb := min(mc, m-ic)
-				packAPanels(w.packA, transA, a, lda, ic, mcb, pc, kcb)
+				if dkern == nil {
+					packAPanels(w.packA, transA, a, lda, ic, mcb, pc, kcb)
+				}
 				for jr := 0; jr < ncb; jr += nr {
 					nrb := min(nr, ncb-jr)
 					bp := &bData[bBase+(jr/nr)*bStride]
 					for ir := 0; ir < mcb; ir += mr {
 						mrb := min(mr, mcb-ir)
-						ap := &w.packA[ir*kcb]
 						coff := (ic+ir)*ldc + jc + jr
+						cp, cld, cbeta, cload := &c[coff], ldc, betaEff, loadC
+						if nrb < nr { // partial tile: compute into w.tile, then merge
+							cp, cld, cbeta, cload = &w.tile[0], nr, 0, 0
+						}
+						if dkern != nil {
+							dkern[mrb-1](kcb, &a[(ic+ir)*lda+pc], bp, cp, cld, alpha, cbeta, cload, lda)
+						} else {
+							kern[mrb-1](kcb, &w.packA[ir*kcb], bp, cp, cld, alpha, cbeta, cload)
+						}
 						if nrb == nr {
-							kern[mrb-1](kcb, ap, bp, &c[coff], ldc, alpha, betaEff, loadC)
 							continue
 						}
-						// Partial tile: compute into w.tile, then merge.
-						kern[mrb-1](kcb, ap, bp, &w.tile[0], nr, alpha, 0, 0)
 						for i := 0; i < mrb; i++ {
 							row := c[coff+i*ldc : coff+i*ldc+nrb]
 							t := w.tile[i*nr : i*nr+nrb]
@@ -371,6 +385,19 @@ func packBPanels(dst []float32, transB bool, b []float32, ldb, pc, kcb, jc, ncb 
 // microKernel computes an mr'×nr tile (mr' fixed per function); see
 // asm_gen.go for the contract.
 type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32, loadC int)
+
+// directKernel is a micro-kernel that reads A unpacked, row-major with
+// leading dimension lda (in floats), instead of from a packed micro-panel.
+type directKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32, loadC int, lda int)
+
+// directKernels returns the direct-A micro-kernels, or nil where there are
+// none (the portable path always packs A).
+func (w *Workspace) directKernels() *[mr]directKernel {
+	if !w.PureGo && hasAsm {
+		return &asmDirectKernels
+	}
+	return nil
+}
 
 // kernels returns the micro-kernels for 1..mr rows.
 func (w *Workspace) kernels() *[mr]microKernel {

@@ -6,3 +6,5 @@ package gemm
 const hasAsm = false
 
 var asmKernels = goKernels
+
+var asmDirectKernels [mr]directKernel

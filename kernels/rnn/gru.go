@@ -69,6 +69,7 @@ func NewGRU(p GRUParams) (*GRU, error) {
 	g.bh = make([]float32, U)
 	switch {
 	case p.Bias == nil:
+		g.bx = make([]float32, 3*U)
 	case !p.ResetAfter && len(p.Bias) == 3*U:
 		g.bx = append([]float32(nil), p.Bias...)
 	case p.ResetAfter && len(p.Bias) == 6*U:
@@ -154,11 +155,11 @@ func (g *GRU) forward(ws *Workspace, a *Args) error {
 				row := hr[b*G : (b+1)*G]
 				x := xw[b*G : (b+1)*G]
 				zr := row[:2*U]
-				v.add(zr, zr, x[:2*U])
+				v.add3(zr, zr, x[:2*U], g.bx[:2*U])
 				g.recAct.apply(v, zr, zr)
 				if g.resetAfter {
 					c := row[2*U:]
-					v.gruCand(c, x[2*U:], zr[U:], c, g.bh)
+					v.gruCand(c, x[2*U:], g.bx[2*U:], zr[U:], c, g.bh)
 				} else {
 					v.mul(rh[b*U:(b+1)*U], zr[U:], h[b*U:(b+1)*U])
 				}
@@ -175,7 +176,7 @@ func (g *GRU) forward(ws *Workspace, a *Args) error {
 					row := hr[b*G : (b+1)*G]
 					c := row[2*U:]
 					if !g.resetAfter {
-						v.add(c, c, xw[b*G+2*U:(b+1)*G])
+						v.add3(c, c, xw[b*G+2*U:(b+1)*G], g.bx[2*U:])
 					}
 					g.act.apply(v, c, c)
 					v.gruMix(hb, row[:U], c, hb)

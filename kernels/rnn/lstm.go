@@ -54,9 +54,8 @@ func NewLSTM(p LSTMParams) (*LSTM, error) {
 	if l.r, err = gemm.PackB(false, U, 4*U, p.RecurrentKernel, 4*U); err != nil {
 		return nil, fmt.Errorf("lstm recurrent kernel: %w", err)
 	}
-	if p.Bias != nil {
-		l.bx = append([]float32(nil), p.Bias...)
-	}
+	l.bx = make([]float32, 4*U)
+	copy(l.bx, p.Bias)
 	return l, nil
 }
 
@@ -119,7 +118,7 @@ func (l *LSTM) forward(ws *Workspace, a *Args) error {
 				real := a.Mask == nil || a.Mask[b*T+t]
 				if real {
 					row := hr[b*G : (b+1)*G]
-					v.add(row, row, xw[b*G:(b+1)*G])
+					v.add3(row, row, xw[b*G:(b+1)*G], l.bx)
 					l.recAct.apply(v, row[:2*U], row[:2*U]) // i, f
 					l.act.apply(v, row[2*U:3*U], row[2*U:3*U])
 					l.recAct.apply(v, row[3*U:], row[3*U:]) // o

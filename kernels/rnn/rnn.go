@@ -59,12 +59,13 @@
 //
 // # Implementation
 //
-// The input projection x·K (+ folded biases) is computed for a block of time
+// The input projection x·K is computed for a block of time
 // steps at once (one packed SGEMM per batch row over the block's steps, or
 // one per step over the batch when the batch is larger; a block holds at
 // most 4 MiB of projections), then each step does one
 // SGEMM of the state against the pre-packed recurrent kernel (two for a
-// reset_after=False GRU) and a fused, vectorised element-wise gate update.
+// reset_after=False GRU) and a fused, vectorised element-wise gate update
+// that also adds the biases.
 // All scratch memory lives in a Workspace; once it has grown to the largest
 // shapes seen, Forward allocates nothing. On amd64 with AVX2 and FMA the
 // SGEMM micro-kernels and the element-wise loops are assembly; sigmoid and
@@ -202,7 +203,7 @@ type layer struct {
 	backwards           bool
 	zeroOutMask         bool
 	kernel              *gemm.PackedB // [I, gates]
-	bx                  []float32     // [gates] bias added to x·K, nil if none
+	bx                  []float32     // [gates] bias added to x·K (zeros if none)
 }
 
 func checkWeights(name string, w []float32, rows, cols int) error {
@@ -242,17 +243,12 @@ func (l *layer) blockSteps(batch, steps, budget int) int {
 	return min(steps, max(1, budget/per))
 }
 
-// project computes xw[t-lo][b][:] = x[b][t]·K + bx for t in [lo, hi).
+// project computes xw[t-lo][b][:] = x[b][t]·K for t in [lo, hi); the bias
+// is added later, in the element-wise gate update.
 func (l *layer) project(ws *Workspace, a *Args, xw []float32, lo, hi int) error {
 	B, T, I, G := a.Batch, a.Steps, l.input, l.gates
 	n := hi - lo
-	beta := float32(0)
-	if l.bx != nil {
-		beta = 1
-		for r := 0; r < n*B; r++ {
-			copy(xw[r*G:(r+1)*G], l.bx)
-		}
-	}
+	const beta = 0
 	if n >= B {
 		// One GEMM per batch row over n consecutive steps.
 		for b := 0; b < B; b++ {

@@ -95,19 +95,34 @@ func (v vec) mul(dst, a, b []float32) {
 	}
 }
 
-// gruCand computes dst = x + r*(h+bias), the reset_after candidate
-// pre-activation.
-func (v vec) gruCand(dst, x, r, h, bias []float32) {
-	x, r, h, bias = x[:len(dst)], r[:len(dst)], h[:len(dst)], bias[:len(dst)]
+// add3 computes dst = a + b + c.
+func (v vec) add3(dst, a, b, c []float32) {
+	a, b, c = a[:len(dst)], b[:len(dst)], c[:len(dst)]
 	if len(dst) == 0 {
 		return
 	}
 	if v.asm {
-		gruCandAVX(&dst[0], &x[0], &r[0], &h[0], &bias[0], len(dst))
+		add3AVX(&dst[0], &a[0], &b[0], &c[0], len(dst))
 		return
 	}
 	for i := range dst {
-		dst[i] = x[i] + r[i]*(h[i]+bias[i])
+		dst[i] = a[i] + b[i] + c[i]
+	}
+}
+
+// gruCand computes dst = x + bx + r*(h+bh), the reset_after candidate
+// pre-activation.
+func (v vec) gruCand(dst, x, bx, r, h, bh []float32) {
+	x, bx, r, h, bh = x[:len(dst)], bx[:len(dst)], r[:len(dst)], h[:len(dst)], bh[:len(dst)]
+	if len(dst) == 0 {
+		return
+	}
+	if v.asm {
+		gruCandAVX(&dst[0], &x[0], &bx[0], &r[0], &h[0], &bh[0], len(dst))
+		return
+	}
+	for i := range dst {
+		dst[i] = x[i] + bx[i] + r[i]*(h[i]+bh[i])
 	}
 }
 

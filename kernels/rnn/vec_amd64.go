@@ -29,7 +29,10 @@ func addAVX(dst, a, b *float32, n int)
 func mulAVX(dst, a, b *float32, n int)
 
 //go:noescape
-func gruCandAVX(dst, x, r, h, bias *float32, n int)
+func add3AVX(dst, a, b, c *float32, n int)
+
+//go:noescape
+func gruCandAVX(dst, x, bx, r, h, bh *float32, n int)
 
 //go:noescape
 func gruMixAVX(dst, z, c, h *float32, n int)

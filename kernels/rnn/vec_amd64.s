@@ -574,15 +574,55 @@ done:
 	VZEROUPPER
 	RET
 
-// func gruCandAVX(dst, x, r, h, bias *float32, n int)
-// dst = x + r*(h+b)
-TEXT ·gruCandAVX(SB), NOSPLIT, $0-48
+// func add3AVX(dst, a, b, c *float32, n int)
+// dst = a + b + c
+TEXT ·add3AVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), R8
+	MOVQ c+24(FP), R9
+	MOVQ n+32(FP), CX
+	XORQ AX, AX
+	MOVQ CX, DX
+	SHRQ $3, DX
+	JZ tail
+loop:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (R8)(AX*1), Y1
+	VMOVUPS (R9)(AX*1), Y2
+	VADDPS Y1, Y0, Y0
+	VADDPS Y2, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	DECQ DX
+	JNZ loop
+tail:
+	ANDQ $7, CX
+	JZ done
+	LEAQ tailMask<>+32(SB), R11
+	SHLQ $2, CX
+	SUBQ CX, R11
+	VMOVUPS (R11), Y13
+	VMASKMOVPS (SI)(AX*1), Y13, Y0
+	VMASKMOVPS (R8)(AX*1), Y13, Y1
+	VMASKMOVPS (R9)(AX*1), Y13, Y2
+	VADDPS Y1, Y0, Y0
+	VADDPS Y2, Y0, Y0
+	VMASKMOVPS Y0, Y13, (DI)(AX*1)
+done:
+	VZEROUPPER
+	RET
+
+// func gruCandAVX(dst, x, bx, r, h, bh *float32, n int)
+// dst = x + bx + r*(h+bh)
+TEXT ·gruCandAVX(SB), NOSPLIT, $0-56
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
-	MOVQ r+16(FP), R8
-	MOVQ h+24(FP), R9
-	MOVQ bias+32(FP), R10
-	MOVQ n+40(FP), CX
+	MOVQ bx+16(FP), R8
+	MOVQ r+24(FP), R9
+	MOVQ h+32(FP), R10
+	MOVQ bh+40(FP), R12
+	MOVQ n+48(FP), CX
 	XORQ AX, AX
 	MOVQ CX, DX
 	SHRQ $3, DX
@@ -592,8 +632,10 @@ loop:
 	VMOVUPS (R8)(AX*1), Y1
 	VMOVUPS (R9)(AX*1), Y2
 	VMOVUPS (R10)(AX*1), Y3
-	VADDPS Y3, Y2, Y2
-	VFMADD231PS Y2, Y1, Y0
+	VMOVUPS (R12)(AX*1), Y4
+	VADDPS Y1, Y0, Y0
+	VADDPS Y4, Y3, Y3
+	VFMADD231PS Y3, Y2, Y0
 	VMOVUPS Y0, (DI)(AX*1)
 	ADDQ $32, AX
 	DECQ DX
@@ -609,8 +651,10 @@ tail:
 	VMASKMOVPS (R8)(AX*1), Y13, Y1
 	VMASKMOVPS (R9)(AX*1), Y13, Y2
 	VMASKMOVPS (R10)(AX*1), Y13, Y3
-	VADDPS Y3, Y2, Y2
-	VFMADD231PS Y2, Y1, Y0
+	VMASKMOVPS (R12)(AX*1), Y13, Y4
+	VADDPS Y1, Y0, Y0
+	VADDPS Y4, Y3, Y3
+	VFMADD231PS Y3, Y2, Y0
 	VMASKMOVPS Y0, Y13, (DI)(AX*1)
 done:
 	VZEROUPPER

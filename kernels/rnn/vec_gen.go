@@ -130,9 +130,15 @@ var funcs = []vfunc{
 		p("VMULPS Y1, Y0, Y0")
 		return "Y0"
 	}},
-	{name: "gruCandAVX", doc: "dst = x + r*(h+b)", ins: 4, body: func(p func(string, ...any)) string {
-		p("VADDPS Y3, Y2, Y2")
-		p("VFMADD231PS Y2, Y1, Y0")
+	{name: "add3AVX", doc: "dst = a + b + c", ins: 3, body: func(p func(string, ...any)) string {
+		p("VADDPS Y1, Y0, Y0")
+		p("VADDPS Y2, Y0, Y0")
+		return "Y0"
+	}},
+	{name: "gruCandAVX", doc: "dst = x + bx + r*(h+bh)", ins: 5, body: func(p func(string, ...any)) string {
+		p("VADDPS Y1, Y0, Y0")
+		p("VADDPS Y4, Y3, Y3")
+		p("VFMADD231PS Y3, Y2, Y0")
 		return "Y0"
 	}},
 	{name: "gruMixAVX", doc: "dst = z*h + (1-z)*c (inputs z, c, h)", ins: 3, body: func(p func(string, ...any)) string {
@@ -149,7 +155,7 @@ var funcs = []vfunc{
 	}},
 }
 
-var inRegs = []string{"SI", "R8", "R9", "R10"}
+var inRegs = []string{"SI", "R8", "R9", "R10", "R12"}
 
 func main() {
 	var w bytes.Buffer
@@ -208,7 +214,7 @@ func gen(w *bytes.Buffer, f vfunc) {
 	inNames := []string{"a", "b", "c", "d"}
 	switch f.name {
 	case "gruCandAVX":
-		inNames = []string{"x", "r", "h", "bias"}
+		inNames = []string{"x", "bx", "r", "h", "bh"}
 	case "gruMixAVX":
 		inNames = []string{"z", "c", "h"}
 	case "lstmCellAVX":

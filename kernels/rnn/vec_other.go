@@ -12,6 +12,7 @@ func hardSigmoidAVX(dst, a *float32, n int, s1, s2 float32) { panic("rnn: no ass
 func reluAVX(dst, a *float32, n int)                        { panic("rnn: no assembly") }
 func addAVX(dst, a, b *float32, n int)                      { panic("rnn: no assembly") }
 func mulAVX(dst, a, b *float32, n int)                      { panic("rnn: no assembly") }
-func gruCandAVX(dst, x, r, h, bias *float32, n int)         { panic("rnn: no assembly") }
+func add3AVX(dst, a, b, c *float32, n int)                  { panic("rnn: no assembly") }
+func gruCandAVX(dst, x, bx, r, h, bh *float32, n int)       { panic("rnn: no assembly") }
 func gruMixAVX(dst, z, c, h *float32, n int)                { panic("rnn: no assembly") }
 func lstmCellAVX(dst, c, ig, fg, gg *float32, n int)        { panic("rnn: no assembly") }

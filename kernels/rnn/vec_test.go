@@ -76,7 +76,7 @@ func TestVecOpsMatchScalar(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, v := range vecModes() {
 		for _, n := range []int{1, 3, 8, 13, 64, 100} {
-			a, b, c, d := randVec(r, n), randVec(r, n), randVec(r, n), randVec(r, n)
+			a, b, c, d, e := randVec(r, n), randVec(r, n), randVec(r, n), randVec(r, n), randVec(r, n)
 			type op struct {
 				name string
 				run  func(dst []float32)
@@ -87,8 +87,11 @@ func TestVecOpsMatchScalar(t *testing.T) {
 				{"mul", func(dst []float32) { v.mul(dst, a, b) }, func(i int) float64 { return float64(a[i]) * float64(b[i]) }},
 				{"relu", func(dst []float32) { v.relu(dst, a) }, func(i int) float64 { return math.Max(float64(a[i]), 0) }},
 				{"hardSigmoid", func(dst []float32) { v.hardSigmoid(dst, a, 0.2, 0.5) }, func(i int) float64 { return HardSigmoid.scalar(float64(a[i])) }},
-				{"gruCand", func(dst []float32) { v.gruCand(dst, a, b, c, d) }, func(i int) float64 {
-					return float64(a[i]) + float64(b[i])*(float64(c[i])+float64(d[i]))
+				{"add3", func(dst []float32) { v.add3(dst, a, b, c) }, func(i int) float64 {
+					return float64(a[i]) + float64(b[i]) + float64(c[i])
+				}},
+				{"gruCand", func(dst []float32) { v.gruCand(dst, a, e, b, c, d) }, func(i int) float64 {
+					return float64(a[i]) + float64(e[i]) + float64(b[i])*(float64(c[i])+float64(d[i]))
 				}},
 				{"gruMix", func(dst []float32) { v.gruMix(dst, a, b, c) }, func(i int) float64 {
 					return float64(a[i])*float64(c[i]) + (1-float64(a[i]))*float64(b[i])

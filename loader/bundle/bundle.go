@@ -125,9 +125,12 @@ func checkEntry(e Entry, h Header) error {
 // Keys returns the tensor names in sorted order, without the header key.
 func (ix *Index) Keys() []string { return append([]string(nil), ix.keys...) }
 
-// Entry returns the entry stored under key.
+// Entry returns the entry stored under key. Its Shape is a copy.
 func (ix *Index) Entry(key string) (Entry, bool) {
 	e, ok := ix.entries[key]
+	if ok {
+		e.Shape = e.Shape.Clone()
+	}
 	return e, ok
 }
 

@@ -567,3 +567,36 @@ func TestStringLayout(t *testing.T) {
 		t.Errorf("negative count: err = %v", err)
 	}
 }
+
+// TestConcurrentReads reads every tensor from several goroutines at once
+// (run with -race to check the shard cache).
+func TestConcurrentReads(t *testing.T) {
+	prefix, ts := writeSmall(t, WriteOptions{Shards: 3})
+	r, err := Open(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for _, k := range r.Keys() {
+				got, err := r.Tensor(k)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !sameTensor(got, ts[k]) {
+					errs <- fmt.Errorf("%q differs", k)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

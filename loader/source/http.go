@@ -81,6 +81,13 @@ func (a *archiveSource) Fetch(ctx context.Context, version int64) (string, error
 // refresh downloads the archive unless the server says it is unchanged, and
 // extracts it into the cache (once per distinct content).
 func (a *archiveSource) refresh(ctx context.Context) error {
+	for _, dir := range a.versions {
+		if _, err := os.Stat(dir); err != nil {
+			// The extraction was removed from the cache: download again.
+			a.versions = nil
+			break
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url, nil)
 	if err != nil {
 		return fmt.Errorf("fetch %s: %w", a.shown, redactErr(err))

@@ -180,6 +180,20 @@ func TestHTTPArchiveBasePath(t *testing.T) {
 	checkDir(t, dir, v3)
 	noTempLeft(t, cache)
 
+	// If the cache is wiped, the next poll downloads again despite the ETag.
+	if err := os.RemoveAll(cache); err != nil {
+		t.Fatal(err)
+	}
+	before := arch.full
+	mustVersions(t, s, 1, 2, 3)
+	if arch.full != before+1 {
+		t.Error("wiped cache was not refilled")
+	}
+	if dir, err = s.Fetch(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	checkDir(t, dir, v3)
+
 	// A fresh source with the same cache reuses the extraction.
 	logs2 := logBuffer{}
 	s2, _ := Open(ctx, uri, Options{CacheDir: cache, Logger: newLogger(&logs2)})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,7 @@ type version struct {
 	refs     atomic.Int64
 	draining atomic.Bool
 	drained  chan struct{} // signalled when refs drops to 0 while draining
+	calls    sync.Pool     // *runCall
 }
 
 func newVersion(num int64, m servable.Model, log *slog.Logger) *version {
@@ -108,18 +110,40 @@ func (h Handle) Run(ctx context.Context, signature string, inputs map[string]*te
 		return nil, contextError(err)
 	}
 	h.v.refs.Add(1) // the caller holds one, so the version is not retired
-	ch := make(chan runResult, 1)
-	go func() {
-		defer h.v.release()
-		out, err := h.safeRun(ctx, signature, inputs, outputs)
-		ch <- runResult{out, err}
-	}()
+	call, _ := h.v.calls.Get().(*runCall)
+	if call == nil {
+		call = &runCall{done: make(chan runResult, 1)}
+	}
+	call.h, call.ctx, call.sig, call.in, call.out = h, ctx, signature, inputs, outputs
+	go call.run()
 	select {
-	case r := <-ch:
+	case r := <-call.done:
+		*call = runCall{done: call.done}
+		h.v.calls.Put(call)
 		return r.out, r.err
 	case <-ctx.Done():
+		// The model keeps the call (and its reference) until it returns;
+		// the call is not reused.
 		return nil, contextError(ctx.Err())
 	}
+}
+
+// runCall is one asynchronous model run; reused through version.calls when
+// the caller received its result.
+type runCall struct {
+	h    Handle
+	ctx  context.Context
+	sig  string
+	in   map[string]*tensor.Tensor
+	out  []string
+	done chan runResult
+}
+
+func (c *runCall) run() {
+	h := c.h
+	defer h.v.release()
+	out, err := h.safeRun(c.ctx, c.sig, c.in, c.out)
+	c.done <- runResult{out, err}
 }
 
 func (h Handle) safeRun(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, outputs []string) (out map[string]*tensor.Tensor, err error) {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
@@ -226,4 +228,26 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// newHarnessB returns the handler of a server with model "m" at base, for
+// benchmarks.
+func newHarnessB(b *testing.B, base string) fasthttp.RequestHandler {
+	f := &fakes{}
+	mgr, err := manager.New(manager.Options{
+		Load:       f.load,
+		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mgr.ReloadConfig(context.Background(), configOf(modelConfig("m", base, nil, false))); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = mgr.Close() })
+	srv, err := New(Options{Models: mgr, Timeout: 30 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv.Handler()
 }

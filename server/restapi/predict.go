@@ -114,11 +114,21 @@ func (s *Server) checkPredictSignature(sig *servable.Signature, inputs map[strin
 			"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
 			"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
 	}
-	for _, alias := range slices.Sorted(maps.Keys(sig.Inputs)) {
+	missing := false
+	for alias := range sig.Inputs {
 		if _, ok := inputs[alias]; !ok {
-			return status.New(status.InvalidArgument, "Signature input alias: "+alias+"(feed name: "+
-				sig.Inputs[alias].Name+") not found in request and no default value provided. Inputs expected to be in the request {"+
-				strings.Join(slices.Sorted(maps.Keys(inputs)), ",")+"}, or default input alias set: ")
+			missing = true
+			break
+		}
+	}
+	if missing {
+		// Report the first missing alias in sorted order (deterministic).
+		for _, alias := range slices.Sorted(maps.Keys(sig.Inputs)) {
+			if _, ok := inputs[alias]; !ok {
+				return status.New(status.InvalidArgument, "Signature input alias: "+alias+"(feed name: "+
+					sig.Inputs[alias].Name+") not found in request and no default value provided. Inputs expected to be in the request {"+
+					strings.Join(slices.Sorted(maps.Keys(inputs)), ",")+"}, or default input alias set: ")
+			}
 		}
 	}
 	return nil

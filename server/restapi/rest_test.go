@@ -44,14 +44,14 @@ func TestRouting(t *testing.T) {
 		path string
 		want float64 // y for x = 4
 	}{
-		{"/v1/models/m:predict", 4},                  // latest = 2: 0.5*4+2
-		{"/V1/MODELS/m:predict", 4},                  // case-insensitive
-		{"/v1/Models/m/Versions/1:predict", 6},       // version 1: 4+2
-		{"/v1/models/m/versions/0001:predict", 6},    // digits parse as int64
-		{"/v1/models/m/labels/stable:predict", 6},    // label -> 1
-		{"/v1/models/m/LABELS/canary:predict", 4},    // label -> 2
-		{"/v1/models/%6d:predict", 4},                // URL-decoded name
-		{"/v1/models/m/labels/st%61ble:predict", 6},  // URL-decoded label
+		{"/v1/models/m:predict", 4},                 // latest = 2: 0.5*4+2
+		{"/V1/MODELS/m:predict", 4},                 // case-insensitive
+		{"/v1/Models/m/Versions/1:predict", 6},      // version 1: 4+2
+		{"/v1/models/m/versions/0001:predict", 6},   // digits parse as int64
+		{"/v1/models/m/labels/stable:predict", 6},   // label -> 1
+		{"/v1/models/m/LABELS/canary:predict", 4},   // label -> 2
+		{"/v1/models/%6d:predict", 4},               // URL-decoded name
+		{"/v1/models/m/labels/st%61ble:predict", 6}, // URL-decoded label
 		{"/v1/models/m/versions/2:predict", 4},
 	}
 	for _, c := range ok {
@@ -422,7 +422,7 @@ func TestGzipAndBodyLimit(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	h := twoVersions(t, func(o *Options) { o.Timeout = 30 * time.Millisecond }, func(m *fakemodel.HalfPlusTwo) {
-		m.Sleep = 2 * time.Second
+		m.Sleep = 300 * time.Millisecond
 		m.IgnoreCtx = true // keeps running past the deadline: the server must stop waiting
 	})
 	r := h.post("/v1/models/m:predict", `{"signature_name": "sleep", "instances": [1.0]}`)

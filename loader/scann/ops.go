@@ -1,0 +1,308 @@
+package scann
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tfserve/tfserve/ann"
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Options tune how ScaNN models are searched.
+type Options struct {
+	// Exhaustive searches every datapoint exactly (over the stored float
+	// vectors, or the vectors reconstructed from the AH codes).
+	Exhaustive bool
+	// LeavesToSearch overrides the config's leaves per query (0 keeps it).
+	LeavesToSearch int
+}
+
+// Searcher is the resource TensorsToScann produces.
+type Searcher struct {
+	Index  *ann.Index
+	Config *Config
+	opts   Options
+}
+
+// Registry returns base extended with the ScaNN ops (both the "Scann>" and
+// the older "Addons>" prefixes).
+func Registry(base graph.Registry, opts Options) graph.Registry {
+	build := &builder{opts: opts, cache: map[cacheKey]*Searcher{}}
+	return func(op string) (kernels.Builder, bool) {
+		name := op
+		if i := strings.IndexByte(op, '>'); i >= 0 {
+			name = op[i+1:]
+			if p := op[:i]; p != "Scann" && p != "Addons" {
+				return base(op)
+			}
+		} else {
+			return base(op)
+		}
+		switch name {
+		case "TensorsToScann":
+			return build.tensorsToScann, true
+		case "ScannSearchBatched":
+			return searchBuilder(true), true
+		case "ScannSearch":
+			return searchBuilder(false), true
+		}
+		return base(op)
+	}
+}
+
+// cacheKey identifies the state tensors a searcher was built from. The
+// model re-creates the handle on every call from its variables; variables
+// return the same tensors, so the index is built once.
+type cacheKey [9]any
+
+type builder struct {
+	opts  Options
+	mu    sync.Mutex
+	cache map[cacheKey]*Searcher
+}
+
+func dataKey(t *tensor.Tensor) any {
+	switch d := t.Data.(type) {
+	case []float32:
+		if len(d) > 0 {
+			return &d[0]
+		}
+	case []int32:
+		if len(d) > 0 {
+			return &d[0]
+		}
+	case []uint8:
+		if len(d) > 0 {
+			return &d[0]
+		}
+	case []int8:
+		if len(d) > 0 {
+			return &d[0]
+		}
+	case []string:
+		if len(d) > 0 {
+			return &d[0]
+		}
+	}
+	return t
+}
+
+// present treats ScaNN's rank-0 placeholders as absent components.
+func present(t *tensor.Tensor) bool { return len(t.Shape) > 0 && t.Len() > 0 }
+
+func oneString(t *tensor.Tensor, name string) ([]byte, error) {
+	s := t.Strings()
+	if len(s) != 1 {
+		return nil, kernels.Errorf("TensorsToScann: %s must hold one serialized proto, got %v", name, t)
+	}
+	return []byte(s[0]), nil
+}
+
+func (b *builder) tensorsToScann(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
+	if numInputs != 9 {
+		return nil, fmt.Errorf("TensorsToScann takes 9 inputs, got %d", numInputs)
+	}
+	return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		var key cacheKey
+		for i, t := range in {
+			key[i] = dataKey(t)
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		s, ok := b.cache[key]
+		if !ok {
+			var err error
+			s, err = b.build(in)
+			if err != nil {
+				return nil, err
+			}
+			b.cache = map[cacheKey]*Searcher{key: s} // keep only the latest
+		}
+		return []*tensor.Tensor{{DType: tensor.Resource, Shape: tensor.Shape{}, Data: []any{s}}}, nil
+	}, nil
+}
+
+func (b *builder) build(in []*tensor.Tensor) (*Searcher, error) {
+	cfgBytes, err := oneString(in[1], "scann_config")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ParseConfig(cfgBytes)
+	if err != nil {
+		return nil, kernels.Errorf("%v", err)
+	}
+	st := ann.ScaNNState{NumLeavesToSearch: cfg.MaxSpillCenters, ReorderingNumNeighbors: cfg.ReorderNeighbors}
+	switch cfg.DistanceMeasure {
+	case "DotProductDistance", "":
+		st.DistanceMeasure = ann.DotProduct
+	case "SquaredL2Distance":
+		st.DistanceMeasure = ann.SquaredL2
+	default:
+		return nil, kernels.Errorf("ScaNN distance measure %q is not supported", cfg.DistanceMeasure)
+	}
+	if !present(in[2]) {
+		return nil, kernels.Errorf("ScaNN model has no serialized_partitioner; only partitioned (tree-AH) searchers are supported")
+	}
+	pb, err := oneString(in[2], "serialized_partitioner")
+	if err != nil {
+		return nil, err
+	}
+	part, err := ParsePartitioner(pb)
+	if err != nil {
+		return nil, kernels.Errorf("%v", err)
+	}
+	st.Dim, st.LeafCenters = part.Dim, part.Centers
+	if cfg.InputDim != 0 && cfg.InputDim != part.Dim {
+		return nil, kernels.Errorf("ScaNN config says input_dim %d, partitioner centers have %d", cfg.InputDim, part.Dim)
+	}
+	if !present(in[3]) || !present(in[4]) || !present(in[5]) {
+		return nil, kernels.Errorf("ScaNN model lacks datapoint_to_token, ah_codebook or hashed_dataset; only asymmetric-hashing searchers are supported")
+	}
+	st.DatapointToLeaf = in[3].I32()
+	cbBytes, err := oneString(in[4], "ah_codebook")
+	if err != nil {
+		return nil, err
+	}
+	cb, err := ParseCodebook(cbBytes)
+	if err != nil {
+		return nil, kernels.Errorf("%v", err)
+	}
+	if cb.CentersPerBlock != 16 {
+		return nil, kernels.Errorf("ScaNN codebook has %d centers per block; only 16 (4-bit LUT16) is supported", cb.CentersPerBlock)
+	}
+	st.Codebook, st.NumBlocks, st.DimsPerBlock = cb.Values, cb.Blocks, cb.Dims
+	st.HashedCodes = in[5].Data.([]uint8)
+	if present(in[0]) {
+		st.Dataset = in[0].F32()
+	}
+	if present(in[6]) {
+		st.Int8Dataset, _ = in[6].Data.([]int8)
+		if !present(in[7]) {
+			return nil, kernels.Errorf("ScaNN int8_dataset without int8_multipliers")
+		}
+		st.Int8Multipliers = in[7].F32()
+	}
+	if present(in[8]) {
+		st.DPNorms = in[8].F32()
+	}
+	if st.Dataset == nil && st.Int8Dataset == nil && b.opts.Exhaustive {
+		st.Dataset = reconstruct(st)
+	}
+	if b.opts.LeavesToSearch > 0 {
+		st.NumLeavesToSearch = min(b.opts.LeavesToSearch, part.Leaves)
+	}
+	if st.NumLeavesToSearch > part.Leaves {
+		st.NumLeavesToSearch = part.Leaves
+	}
+	ix, err := ann.NewFromScaNN(st)
+	if err != nil {
+		return nil, kernels.Errorf("%v", err)
+	}
+	return &Searcher{Index: ix, Config: cfg, opts: b.opts}, nil
+}
+
+// reconstruct rebuilds datapoint vectors as leaf center + codebook entries.
+func reconstruct(st ann.ScaNNState) []float32 {
+	n, dim, dpb := len(st.DatapointToLeaf), st.Dim, st.DimsPerBlock
+	out := make([]float32, n*dim)
+	for i := 0; i < n; i++ {
+		row := out[i*dim : (i+1)*dim]
+		leaf := int(st.DatapointToLeaf[i])
+		copy(row, st.LeafCenters[leaf*dim:(leaf+1)*dim])
+		for blk := 0; blk < st.NumBlocks; blk++ {
+			code := int(st.HashedCodes[i*st.NumBlocks+blk])
+			for d := 0; d < dpb; d++ {
+				if j := blk*dpb + d; j < dim {
+					row[j] += st.Codebook[(blk*16+code)*dpb+d]
+				}
+			}
+		}
+	}
+	return out
+}
+
+func scalarInt(t *tensor.Tensor) int {
+	switch d := t.Data.(type) {
+	case []int32:
+		if len(d) == 1 {
+			return int(d[0])
+		}
+	case []int64:
+		if len(d) == 1 {
+			return int(d[0])
+		}
+	}
+	return -1
+}
+
+func searchBuilder(batched bool) kernels.Builder {
+	return func(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
+		if numInputs < 5 {
+			return nil, fmt.Errorf("ScaNN search takes at least 5 inputs, got %d", numInputs)
+		}
+		return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			res, ok := in[0].Data.([]any)
+			if !ok || len(res) != 1 {
+				return nil, kernels.Errorf("ScaNN search: first input is not a searcher handle")
+			}
+			s, ok := res[0].(*Searcher)
+			if !ok {
+				return nil, kernels.Errorf("ScaNN search: handle holds %T", res[0])
+			}
+			q := in[1]
+			qs := q.F32()
+			if q.DType != tensor.Float32 {
+				return nil, kernels.Errorf("ScaNN search: queries must be float32, got %v", q.DType)
+			}
+			dim := s.Index.Dim()
+			var nq int
+			if batched {
+				if len(q.Shape) != 2 {
+					return nil, kernels.Errorf("ScaNN search: queries must be [batch, %d], got %v", dim, q.Shape)
+				}
+				nq = q.Shape[0]
+				if q.Shape[1] != dim {
+					return nil, kernels.Errorf("ScaNN search: query width %d does not match the index dimension %d", q.Shape[1], dim)
+				}
+			} else {
+				if len(q.Shape) != 1 || q.Shape[0] != dim {
+					return nil, kernels.Errorf("ScaNN search: query width %v does not match the index dimension %d", q.Shape, dim)
+				}
+				nq = 1
+			}
+			k := scalarInt(in[2])
+			if k <= 0 {
+				k = s.Config.NumNeighbors
+			}
+			if k <= 0 {
+				k = 10
+			}
+			k = min(k, s.Index.Len())
+			opt := ann.SearchOptions{Exact: s.opts.Exhaustive}
+			if v := scalarInt(in[4]); v > 0 {
+				opt.LeavesToSearch = v
+			}
+			if v := scalarInt(in[3]); v > 0 {
+				opt.PreReorderNumNeighbors = v
+			}
+			if nq == 0 {
+				return []*tensor.Tensor{
+					tensor.FromSlice(tensor.Shape{0, k}, []int32{}),
+					tensor.FromSlice(tensor.Shape{0, k}, []float32{}),
+				}, nil
+			}
+			idx, sc, err := s.Index.SearchBatched(qs, k, opt)
+			if err != nil {
+				return nil, kernels.Errorf("ScaNN search: %v", err)
+			}
+			shape := tensor.Shape{nq, k}
+			if !batched {
+				shape = tensor.Shape{k}
+			}
+			return []*tensor.Tensor{tensor.FromSlice(shape, idx), tensor.FromSlice(shape, sc)}, nil
+		}, nil
+	}
+}

@@ -1,0 +1,130 @@
+package scann_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/loader/bundle"
+	"github.com/tfserve/tfserve/loader/scann"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/restapi/jsontensor"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+func fixture(t *testing.T) string {
+	return filepath.Join(golden.FixturesDir(t), "tfrs/universaldot_labse_index/1")
+}
+
+// TestDecodeFixtureState decodes the real ScaNN state stored in the
+// fixture's checkpoint and checks the facts documented in scann.md.
+func TestDecodeFixtureState(t *testing.T) {
+	r, err := bundle.Open(filepath.Join(fixture(t), "variables/variables"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	str := func(key string) []byte {
+		v, err := r.Tensor(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []byte(v.Strings()[0])
+	}
+	// Keys follow the sorted child names of _serialized_searcher (scann.md).
+	var cfgKey, partKey, cbKey string
+	for _, k := range r.Keys() {
+		switch {
+		case strings.HasSuffix(k, "variables/7/.ATTRIBUTES/VARIABLE_VALUE"):
+			cfgKey = k
+		case strings.HasSuffix(k, "variables/8/.ATTRIBUTES/VARIABLE_VALUE"):
+			partKey = k
+		case strings.HasSuffix(k, "variables/0/.ATTRIBUTES/VARIABLE_VALUE"):
+			cbKey = k
+		}
+	}
+	cfg, err := scann.ParseConfig(str(cfgKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NumNeighbors != 10 || cfg.DistanceMeasure != "DotProductDistance" || cfg.NumChildren != 100 ||
+		cfg.MaxSpillCenters != 10 || cfg.NumBlocks != 384 || cfg.DimsPerBlock != 2 || cfg.InputDim != 768 || cfg.ClustersPerBlock != 16 {
+		t.Errorf("config: %+v", cfg)
+	}
+	part, err := scann.ParsePartitioner(str(partKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.Leaves != 100 || part.Dim != 768 || len(part.Centers) != 100*768 {
+		t.Errorf("partitioner: %d leaves of dim %d", part.Leaves, part.Dim)
+	}
+	cb, err := scann.ParseCodebook(str(cbKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cb.Blocks != 384 || cb.CentersPerBlock != 16 || cb.Dims != 2 {
+		t.Errorf("codebook: %d x %d x %d", cb.Blocks, cb.CentersPerBlock, cb.Dims)
+	}
+	for _, v := range cb.Values {
+		if v > 0.1 || v < -0.1 {
+			t.Fatalf("codebook value %v outside the documented ±0.065 range", v)
+		}
+	}
+}
+
+func TestQueryWidthError(t *testing.T) {
+	m, err := loader.Load(context.Background(), fixture(t), loader.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := tensor.New(tensor.Float32, tensor.Shape{2, 512})
+	_, err = m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"input_1": q}, nil)
+	if err == nil || !strings.Contains(err.Error(), "512") || !strings.Contains(err.Error(), "768") {
+		t.Fatalf("want an error naming widths 512 and 768, got %v", err)
+	}
+}
+
+// TestExhaustiveRecall: on the golden's random-query case (where a
+// 10-leaf search reaches only ~0.6 recall) exhaustive search over the
+// reconstructed vectors recovers the exact top-10 (ties aside).
+func TestExhaustiveRecall(t *testing.T) {
+	g, err := golden.Read(filepath.Join(filepath.Dir(fixture(t)), "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := g.Cases[len(g.Cases)-1]
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	recall := func(opts scann.Options) error {
+		m, err := loader.Load(context.Background(), fixture(t), loader.Options{Logger: quiet, ScaNN: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := jsontensor.ParsePredictRequest(c.Request, func(string) (*servable.Signature, error) {
+			return m.Signatures()["serving_default"], nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Run(context.Background(), "serving_default", req.Inputs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := jsontensor.AppendPredictResponse(nil, req.Format, out, []string{"output_1", "output_2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.MinRecall = 0.97
+		return c.Check(body)
+	}
+	if err := recall(scann.Options{Exhaustive: true}); err != nil {
+		t.Errorf("exhaustive: %v", err)
+	}
+	if err := recall(scann.Options{}); err == nil {
+		t.Errorf("the default 10-leaf search reached recall 0.97 on random queries; the case no longer tells exhaustive search apart")
+	}
+}
