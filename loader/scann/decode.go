@@ -267,7 +267,7 @@ func doubles(b []byte) ([]float64, error) {
 
 // Codebook is the asymmetric-hashing codebook: [blocks][centers][dims].
 type Codebook struct {
-	Values                          []float32
+	Values                        []float32
 	Blocks, CentersPerBlock, Dims int
 }
 
