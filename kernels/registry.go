@@ -168,6 +168,14 @@ func buildRegistry() map[string]Builder {
 		"TensorListResize":                  simple(tensorListResize),
 		"TensorListConcatV2":                tensorListConcatBuilder,
 		"TensorListScatterIntoExistingList": simple(tensorListScatterIntoExisting),
+
+		// TF1 tensor arrays.
+		"TensorArrayV3":        tensorArrayBuilder,
+		"TensorArrayWriteV3":   simple(tensorArrayWrite),
+		"TensorArrayReadV3":    simple(tensorArrayRead),
+		"TensorArraySizeV3":    simple(tensorArraySize),
+		"TensorArrayGatherV3":  tensorArrayGatherBuilder,
+		"TensorArrayScatterV3": simple(tensorArrayScatter),
 	}
 	for _, op := range []string{"Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "MulNoNan",
 		"FloorDiv", "FloorMod", "Mod", "TruncateDiv", "TruncateMod", "Maximum", "Minimum", "Pow",

@@ -1,0 +1,304 @@
+// Package gorgoniaengine is tfserve's second engine: it lowers a loaded
+// model's IR (package graph) to a gorgonia ExprGraph built from gorgonia's
+// own ops and runs it on gorgonia TapeMachines.
+//
+// Lowering happens per (signature, input shapes): gorgonia fixes every shape
+// when a graph is built. Nodes that do not depend on the request (restored
+// variables, shape arithmetic, loop counters) are evaluated once with
+// tfserve's own kernels and become gorgonia constants; request-dependent
+// nodes become gorgonia ops. Calls are inlined, While loops are unrolled
+// (their trip count is known once shapes are), TensorLists become slices
+// and concatenations across the unrolled steps, and the fused Keras GRU
+// (_FusedGRU, see graph/fuse) is written out as the GRU equations with
+// gorgonia's MatMul, Add, Sigmoid, Tanh and HadamardProd.
+//
+// A TapeMachine is not goroutine-safe, so each input-shape key keeps a free
+// list of machines (each with its own ExprGraph); a request takes one,
+// runs it and puts it back. Concurrent requests of one shape build more
+// machines as needed.
+package gorgoniaengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/graph/fuse"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Options configure New.
+type Options struct {
+	// Logger receives lowering events; nil means slog.Default().
+	Logger *slog.Logger
+	// Registry evaluates request-independent nodes (nil means the fused-op
+	// registry over kernels.Lookup, as the loader uses).
+	Registry graph.Registry
+	// MaxUnroll bounds the iterations of one unrolled While loop
+	// (default 100000).
+	MaxUnroll int
+}
+
+// UnsupportedError says that ops of the model cannot be written with
+// gorgonia's ops.
+type UnsupportedError struct {
+	Op   string
+	Node string
+	Why  string
+}
+
+func (e *UnsupportedError) Error() string {
+	s := fmt.Sprintf("gorgonia engine: op %s (node %s) cannot be expressed with gorgonia ops", e.Op, e.Node)
+	if e.Why != "" {
+		s += ": " + e.Why
+	}
+	return s
+}
+
+// Model runs a loaded model's signatures on gorgonia. It implements
+// servable.Model and is safe for concurrent use.
+type Model struct {
+	m    *loader.Model
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	pools map[string]*pool
+}
+
+var _ servable.Model = (*Model)(nil)
+
+type pool struct {
+	mu   sync.Mutex
+	free []*machine
+	// err is a lowering error for this key: later requests get it without
+	// lowering again.
+	err error
+}
+
+// New wraps a loaded model. It lowers every runnable signature once with
+// its declared shapes (unknown sizes taken as 1) so that a model using an
+// op gorgonia cannot express fails here, naming the op; the machines built
+// by that check serve the matching requests.
+func New(m *loader.Model, opts Options) (*Model, error) {
+	if m == nil {
+		return nil, errors.New("gorgonia engine: nil model")
+	}
+	if opts.Registry == nil {
+		opts.Registry = fuse.Registry(kernels.Lookup)
+	}
+	if opts.MaxUnroll <= 0 {
+		opts.MaxUnroll = 100000
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	gm := &Model{m: m, opts: opts, log: log, pools: map[string]*pool{}}
+	for _, name := range m.SignatureNames() {
+		sp, _ := m.SignaturePlan(name)
+		sig := m.Signatures()[name]
+		shapes := make([]tensor.Shape, len(sp.Inputs))
+		known := true
+		for i, alias := range sp.Inputs {
+			ti, ok := sig.Inputs[alias]
+			if !ok || ti.UnknownRank {
+				known = false
+				break
+			}
+			s := ti.Shape()
+			for j := range s {
+				if s[j] < 0 {
+					s[j] = 1
+				}
+			}
+			shapes[i] = s
+		}
+		if !known {
+			continue
+		}
+		mc, err := gm.build(name, sp, shapes)
+		if err != nil {
+			var ue *UnsupportedError
+			if errors.As(err, &ue) {
+				return nil, fmt.Errorf("signature %s: %w", name, err)
+			}
+			log.Debug("gorgonia engine: probe lowering failed; will retry with request shapes", "signature", name, "err", err)
+			continue
+		}
+		p := gm.pool(key(name, shapes))
+		p.free = append(p.free, mc)
+	}
+	return gm, nil
+}
+
+// Signatures returns the wrapped model's signatures.
+func (gm *Model) Signatures() map[string]*servable.Signature { return gm.m.Signatures() }
+
+// Close drops the machines.
+func (gm *Model) Close() error {
+	gm.mu.Lock()
+	gm.pools = map[string]*pool{}
+	gm.mu.Unlock()
+	return nil
+}
+
+func key(sig string, shapes []tensor.Shape) string {
+	var b strings.Builder
+	b.WriteString(sig)
+	for _, s := range shapes {
+		b.WriteByte('|')
+		for i, d := range s {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(d))
+		}
+	}
+	return b.String()
+}
+
+func (gm *Model) pool(k string) *pool {
+	gm.mu.Lock()
+	defer gm.mu.Unlock()
+	p, ok := gm.pools[k]
+	if !ok {
+		p = &pool{}
+		gm.pools[k] = p
+	}
+	return p
+}
+
+// Run evaluates a signature on a gorgonia machine built for the inputs'
+// shapes. Errors carry TF status codes, as the default engine's do.
+func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
+	if signature == "" {
+		signature = servable.DefaultSignature
+	}
+	sp, ok := gm.m.SignaturePlan(signature)
+	if !ok {
+		if _, exists := gm.m.Signatures()[signature]; exists {
+			return nil, status.Errorf(status.FailedPrecondition, "signature %q cannot be run", signature)
+		}
+		return nil, status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", signature)
+	}
+	for alias := range inputs {
+		if !contains(sp.Inputs, alias) {
+			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
+		}
+	}
+	args := make([]*tensor.Tensor, len(sp.Inputs))
+	shapes := make([]tensor.Shape, len(sp.Inputs))
+	for i, alias := range sp.Inputs {
+		t, ok := inputs[alias]
+		if !ok {
+			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in request: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
+		}
+		if t.DType != sp.DTypes[i] {
+			return nil, status.Errorf(status.InvalidArgument, "Expects arg[%d] to be %v but %v is provided", i, sp.DTypes[i], t.DType)
+		}
+		if err := t.Validate(); err != nil {
+			return nil, status.Errorf(status.InvalidArgument, "input %s: %v", alias, err)
+		}
+		args[i], shapes[i] = t, t.Shape
+	}
+	for _, o := range outputs {
+		if !contains(sp.Outputs, o) {
+			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.Outputs, ","))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, status.Errorf(status.Cancelled, "Cancelled: %v", err)
+	}
+	p := gm.pool(key(signature, shapes))
+	p.mu.Lock()
+	if p.err != nil {
+		err := p.err
+		p.mu.Unlock()
+		return nil, status.New(status.InvalidArgument, err.Error())
+	}
+	var mc *machine
+	if n := len(p.free); n > 0 {
+		mc, p.free = p.free[n-1], p.free[:n-1]
+	}
+	p.mu.Unlock()
+	if mc == nil {
+		var err error
+		mc, err = gm.build(signature, sp, shapes)
+		if err != nil {
+			p.mu.Lock()
+			p.err = err
+			p.mu.Unlock()
+			return nil, status.New(status.InvalidArgument, err.Error())
+		}
+	}
+	res, err := mc.run(args)
+	if err != nil {
+		// A machine that failed mid-run is dropped, not reused.
+		return nil, status.New(status.Internal, err.Error())
+	}
+	p.mu.Lock()
+	p.free = append(p.free, mc)
+	p.mu.Unlock()
+	out := make(map[string]*tensor.Tensor, len(res))
+	for i, alias := range sp.Outputs {
+		if len(outputs) > 0 && !contains(outputs, alias) {
+			continue
+		}
+		out[alias] = res[i]
+	}
+	return out, nil
+}
+
+// build lowers a signature for concrete input shapes into a fresh machine.
+func (gm *Model) build(signature string, sp *loader.SignaturePlan, shapes []tensor.Shape) (mc *machine, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("gorgonia engine: lowering %s panicked: %v\n%s", signature, r, debug.Stack())
+		}
+	}()
+	lw := newLowerer(gm.m.Session(), gm.opts)
+	return lw.lowerSignature(gm.m.Imported().Graph, sp, shapes)
+}
+
+// Lowered reports, for tests and diagnostics, how many input-shape keys
+// have machines and how many machines exist in total.
+func (gm *Model) Lowered() (keys, machines int) {
+	gm.mu.Lock()
+	defer gm.mu.Unlock()
+	ks := make([]string, 0, len(gm.pools))
+	for k := range gm.pools {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	for _, k := range ks {
+		p := gm.pools[k]
+		p.mu.Lock()
+		if p.err == nil {
+			keys++
+			machines += len(p.free)
+		}
+		p.mu.Unlock()
+	}
+	return keys, machines
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,156 @@
+package batching
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// rowModel computes y[i] = 3*x[i] + 1 row by row and records batch sizes.
+type rowModel struct {
+	mu      sync.Mutex
+	batches []int
+	delay   time.Duration
+	calls   atomic.Int32
+}
+
+func (m *rowModel) Signatures() map[string]*servable.Signature {
+	return map[string]*servable.Signature{"serving_default": {Name: "serving_default"}}
+}
+func (m *rowModel) Close() error { return nil }
+func (m *rowModel) Run(ctx context.Context, sig string, in map[string]*tensor.Tensor, out []string) (map[string]*tensor.Tensor, error) {
+	m.calls.Add(1)
+	x := in["x"]
+	m.mu.Lock()
+	m.batches = append(m.batches, x.Shape[0])
+	m.mu.Unlock()
+	if m.delay > 0 {
+		time.Sleep(m.delay)
+	}
+	y := tensor.New(tensor.Float32, x.Shape)
+	for i, v := range x.F32() {
+		y.F32()[i] = 3*v + 1
+	}
+	ids := tensor.New(tensor.Int64, tensor.Shape{x.Shape[0]})
+	for i := range ids.I64() {
+		ids.I64()[i] = int64(x.F32()[i*x.Shape[1]])
+	}
+	return map[string]*tensor.Tensor{"y": y, "id": ids}, nil
+}
+
+func TestValidate(t *testing.T) {
+	bad := []Params{
+		{MaxBatchSize: 0, NumBatchThreads: 1, MaxEnqueuedBatches: 1},
+		{MaxBatchSize: 8, NumBatchThreads: 1, MaxEnqueuedBatches: 1, AllowedBatchSizes: []int{2, 4}},
+		{MaxBatchSize: 8, NumBatchThreads: 1, MaxEnqueuedBatches: 1, AllowedBatchSizes: []int{4, 2, 8}},
+	}
+	for i, p := range bad {
+		if err := p.Validate(); err == nil {
+			t.Errorf("case %d: %+v validated", i, p)
+		}
+	}
+	good := Params{MaxBatchSize: 8, NumBatchThreads: 2, MaxEnqueuedBatches: 4, AllowedBatchSizes: []int{2, 4, 8}}
+	if err := good.Validate(); err != nil {
+		t.Error(err)
+	}
+	if err := bad[1].Validate(); !strings.Contains(err.Error(), "Last entry in allowed_batch_sizes must match max_batch_size") {
+		t.Errorf("message: %v", err)
+	}
+}
+
+// TestNoRowMixing: many concurrent clients with distinct rows of varying
+// batch sizes; every response must hold exactly its own rows, and the
+// scheduler must actually have merged requests.
+func TestNoRowMixing(t *testing.T) {
+	for _, timeout := range []time.Duration{0, 2 * time.Millisecond} {
+		t.Run(fmt.Sprint(timeout), func(t *testing.T) {
+			s, err := NewScheduler(Params{MaxBatchSize: 16, BatchTimeout: timeout, NumBatchThreads: 1, MaxEnqueuedBatches: 1000, AllowedBatchSizes: []int{4, 8, 16}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			inner := &rowModel{delay: 200 * time.Microsecond}
+			m := s.Wrap(inner)
+			var wg sync.WaitGroup
+			var fails atomic.Int32
+			for c := 0; c < 16; c++ {
+				wg.Add(1)
+				go func(c int) {
+					defer wg.Done()
+					for r := 0; r < 40; r++ {
+						rows := 1 + (c+r)%3
+						x := tensor.New(tensor.Float32, tensor.Shape{rows, 2})
+						for i := 0; i < rows; i++ {
+							id := float32(c*1000 + r*10 + i)
+							x.F32()[2*i], x.F32()[2*i+1] = id, -id
+						}
+						out, err := m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"x": x}, []string{"y", "id"})
+						if err != nil {
+							t.Error(err)
+							fails.Add(1)
+							return
+						}
+						y, ids := out["y"], out["id"]
+						if !y.Shape.Equal(tensor.Shape{rows, 2}) || ids.Len() != rows {
+							t.Errorf("client %d: shapes %v %v for %d rows", c, y.Shape, ids.Shape, rows)
+							return
+						}
+						for i := 0; i < rows; i++ {
+							id := float32(c*1000 + r*10 + i)
+							if y.F32()[2*i] != 3*id+1 || y.F32()[2*i+1] != -3*id+1 || ids.I64()[i] != int64(id) {
+								t.Errorf("client %d request %d row %d holds another request's data: %v", c, r, i, y.F32()[2*i:2*i+2])
+								return
+							}
+						}
+					}
+				}(c)
+			}
+			wg.Wait()
+			merged := 0
+			for _, b := range inner.batches {
+				if b > 3 {
+					merged++
+				}
+				if b != 1 && b != 2 && b != 3 && b != 4 && b != 8 && b != 16 {
+					t.Errorf("batch of %d rows: not padded to an allowed size", b)
+				}
+			}
+			if merged == 0 {
+				t.Errorf("no request was ever merged (batches %v)", inner.batches)
+			}
+			t.Logf("%d calls for %d requests", inner.calls.Load(), 16*40)
+		})
+	}
+}
+
+func TestQueueFullAndLimits(t *testing.T) {
+	s, err := NewScheduler(Params{MaxBatchSize: 2, BatchTimeout: time.Hour, NumBatchThreads: 1, MaxEnqueuedBatches: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m := s.Wrap(&rowModel{})
+	x := tensor.New(tensor.Float32, tensor.Shape{3, 2})
+	if _, err := m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"x": x}, nil); status.CodeOf(err) != status.InvalidArgument {
+		t.Errorf("oversized task: got %v", err)
+	}
+	// One open batch (waiting an hour) fills the single queue slot.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	one := tensor.New(tensor.Float32, tensor.Shape{1, 2})
+	go m.Run(ctx, "serving_default", map[string]*tensor.Tensor{"x": one}, nil)
+	time.Sleep(10 * time.Millisecond)
+	two := tensor.New(tensor.Float32, tensor.Shape{2, 2})
+	_, err = m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"x": two}, nil)
+	if status.CodeOf(err) != status.Unavailable {
+		t.Errorf("full queue: got %v, want UNAVAILABLE", err)
+	}
+}
