@@ -3,6 +3,7 @@ package ann
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -93,8 +94,19 @@ type testSet struct {
 	truth         map[DistanceMeasure][][]int32
 }
 
+var (
+	testSetOnce sync.Once
+	testSetData *testSet
+)
+
+// newTestSet returns the shared, read-only test data (built once).
 func newTestSet(t testing.TB) *testSet {
 	t.Helper()
+	testSetOnce.Do(func() { testSetData = makeTestSet() })
+	return testSetData
+}
+
+func makeTestSet() *testSet {
 	const n, nq, dim, k = 3000, 100, 24, 10
 	ts := &testSet{data: clustered(1, n, dim), n: n, nq: nq, dim: dim, truth: map[DistanceMeasure][][]int32{}}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -219,6 +231,16 @@ func TestDeterministicBuild(t *testing.T) {
 	if !slices.Equal(a.centers, b.centers) || !slices.Equal(a.codebook, b.codebook) ||
 		!slices.Equal(a.packed, b.packed) || !slices.Equal(a.ids, b.ids) {
 		t.Fatal("two builds with the same seed differ")
+	}
+	// The build parallelises over GOMAXPROCS; the result must not depend on it.
+	prev := runtime.GOMAXPROCS(1)
+	one, err := Build(data, 1500, 20, cfg)
+	runtime.GOMAXPROCS(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.centers, one.centers) || !slices.Equal(a.packed, one.packed) {
+		t.Fatal("GOMAXPROCS=1 build differs")
 	}
 	cfg.Seed = 43
 	c, err := Build(data, 1500, 20, cfg)
@@ -353,5 +375,35 @@ func TestSearchErrors(t *testing.T) {
 	}
 	if idx[199] < 0 || idx[200] != -1 {
 		t.Errorf("padding: idx[199]=%d idx[200]=%d", idx[199], idx[200])
+	}
+}
+
+func TestParallelSearchEqualsSerial(t *testing.T) {
+	ts := newTestSet(t)
+	ix, err := Build(ts.data, ts.n, ts.dim, Config{DistanceMeasure: SquaredL2, NumLeaves: 30, NumLeavesToSearch: 4,
+		ReorderingNumNeighbors: 30, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i1, s1, err := ix.SearchBatched(ts.queries, 10, SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i2, s2, err := ix.SearchBatched(ts.queries, 10, SearchOptions{Parallelism: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(i1, i2) || !slices.Equal(s1, s2) {
+		t.Fatal("parallel search differs from serial")
+	}
+	// Single-query Search agrees with the batch.
+	res, err := ix.Search(ts.queries[:ts.dim], 10, SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, r := range res {
+		if r.Index != i1[j] || r.Score != s1[j] {
+			t.Fatalf("Search()[%d] = %+v, batch %d/%v", j, r, i1[j], s1[j])
+		}
 	}
 }

@@ -20,7 +20,7 @@ type ScaNNState struct {
 	// Codebook is the AH codebook, [NumBlocks][16][DimsPerBlock], of
 	// residuals to the leaf center. Block b covers dimensions
 	// [b*DimsPerBlock, (b+1)*DimsPerBlock) (CHUNK projection).
-	Codebook               []float32
+	Codebook                []float32
 	NumBlocks, DimsPerBlock int
 	// HashedCodes is hashed_dataset, [N, NumBlocks], one code 0..15 per byte.
 	HashedCodes []uint8

@@ -560,3 +560,12 @@ func topoSort(g *Graph, needed map[*Node]bool, fed map[*Node]int) ([]*Node, erro
 	}
 	return order, nil
 }
+
+// Ops counts the ops of the plan's steps (not of the functions it calls).
+func (p *Plan) Ops() map[string]int {
+	out := map[string]int{}
+	for _, st := range p.steps {
+		out[st.node.Op]++
+	}
+	return out
+}

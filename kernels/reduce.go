@@ -69,19 +69,19 @@ func planReduce(in tensor.Shape, red []bool, keep bool) reducePlan {
 	return p
 }
 
-// reduceOp is an accumulating reduction for T.
-type reduceOp[T any] struct {
-	init  T
-	add   func(acc, v T) T
-	final func(acc T, n int) T
+// reduceOp is an accumulating reduction of S values into A accumulators.
+type reduceOp[S, A any] struct {
+	init  A
+	add   func(acc A, v S) A
+	final func(acc A, n int) A
 }
 
-func numReduceOp[T number](op string) (reduceOp[T], bool) {
+func numReduceOp[T number](op string) (reduceOp[T, T], bool) {
 	switch op {
 	case "Sum":
-		return reduceOp[T]{add: func(a, v T) T { return a + v }}, true
+		return reduceOp[T, T]{add: func(a, v T) T { return a + v }}, true
 	case "Mean":
-		return reduceOp[T]{add: func(a, v T) T { return a + v }, final: func(a T, n int) T {
+		return reduceOp[T, T]{add: func(a, v T) T { return a + v }, final: func(a T, n int) T {
 			if n == 0 {
 				if isFloat[T]() {
 					return T(math.NaN())
@@ -91,17 +91,17 @@ func numReduceOp[T number](op string) (reduceOp[T], bool) {
 			return a / T(n)
 		}}, true
 	case "Prod":
-		return reduceOp[T]{init: 1, add: func(a, v T) T { return a * v }}, true
+		return reduceOp[T, T]{init: 1, add: func(a, v T) T { return a * v }}, true
 	case "Max":
-		return reduceOp[T]{init: lowest[T](), add: maxNaN[T]}, true
+		return reduceOp[T, T]{init: lowest[T](), add: maxNaN[T]}, true
 	case "Min":
-		return reduceOp[T]{init: highest[T](), add: minNaN[T]}, true
+		return reduceOp[T, T]{init: highest[T](), add: minNaN[T]}, true
 	}
-	return reduceOp[T]{}, false
+	return reduceOp[T, T]{}, false
 }
 
 // runReduce reduces src into dst according to the plan.
-func runReduce[T any](dst, src []T, p reducePlan, r reduceOp[T]) {
+func runReduce[S, A any](dst []A, src []S, p reducePlan, r reduceOp[S, A]) {
 	for i := range dst {
 		dst[i] = r.init
 	}
@@ -193,12 +193,13 @@ func reduceNum[T number](op string, dst, src []T, p reducePlan) bool {
 		if f, ok := any(src).([]float32); ok {
 			// Accumulate float32 sums in float64 for accuracy.
 			tmp := make([]float64, len(dst))
-			src64 := make([]float64, len(f))
-			for i, v := range f {
-				src64[i] = float64(v)
+			r64 := reduceOp[float32, float64]{add: func(a float64, v float32) float64 { return a + float64(v) }}
+			runReduce(tmp, f, p, r64)
+			if op == "Mean" {
+				for i := range tmp {
+					tmp[i] /= float64(p.red)
+				}
 			}
-			r64, _ := numReduceOp[float64](op)
-			runReduce(tmp, src64, p, r64)
 			d := any(dst).([]float32)
 			for i, v := range tmp {
 				d[i] = float32(v)
@@ -249,9 +250,9 @@ func reductionBuilder(op string) Builder {
 			case []bool:
 				switch op {
 				case "All":
-					runReduce(out.Bools(), src, p, reduceOp[bool]{init: true, add: func(a, v bool) bool { return a && v }})
+					runReduce(out.Bools(), src, p, reduceOp[bool, bool]{init: true, add: func(a, v bool) bool { return a && v }})
 				case "Any":
-					runReduce(out.Bools(), src, p, reduceOp[bool]{add: func(a, v bool) bool { return a || v }})
+					runReduce(out.Bools(), src, p, reduceOp[bool, bool]{add: func(a, v bool) bool { return a || v }})
 				default:
 					ok = false
 				}

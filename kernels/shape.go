@@ -124,11 +124,7 @@ func reshapeTarget(n int, want []int64) (tensor.Shape, error) {
 	}
 	if unknown >= 0 {
 		if known == 0 {
-			if n != 0 {
-				return nil, Errorf("Reshape cannot infer the missing input size for an empty tensor unless all specified input sizes are non-zero")
-			}
-			out[unknown] = 0
-			return out, nil
+			return nil, Errorf("Reshape cannot infer the missing input size for an empty tensor unless all specified input sizes are non-zero")
 		}
 		if n%known != 0 {
 			return nil, Errorf("Input to reshape is a tensor with %d values, but the requested shape requires a multiple of %d", n, known)

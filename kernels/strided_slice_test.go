@@ -13,12 +13,12 @@ import (
 // and applied with Python/numpy slicing rules, one axis at a time.
 
 type pyIndex struct {
-	kind          int // 0 slice, 1 integer, 2 newaxis, 3 ellipsis
-	start, stop   int64
-	hasStart      bool
-	hasStop       bool
-	step          int64
-	integerIndex  int64
+	kind         int // 0 slice, 1 integer, 2 newaxis, 3 ellipsis
+	start, stop  int64
+	hasStart     bool
+	hasStop      bool
+	step         int64
+	integerIndex int64
 }
 
 func specToPython(begin, end, strides []int64, m sliceMasks) []pyIndex {

@@ -41,3 +41,19 @@ func BenchmarkGRUFixture(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHalfPlusTwo runs TF Serving's half_plus_two at batch 3.
+func BenchmarkHalfPlusTwo(b *testing.B) {
+	fx := golden.FixturesDir(b)
+	m, err := loader.Load(context.Background(), filepath.Join(fx, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123"), loader.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := map[string]*tensor.Tensor{"x": tensor.FromSlice(tensor.Shape{3, 1}, []float32{1, 2, 5})}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Run(context.Background(), "serving_default", in, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

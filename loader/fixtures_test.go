@@ -2,6 +2,7 @@ package loader_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -87,19 +88,20 @@ func TestFixtureGoldens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, fused := range []bool{true, false} {
-				m, err := loader.Load(context.Background(), versionDir(t, dir), loader.Options{DisableFusion: !fused})
+			for _, o := range []loader.Options{{}, {DisableFusion: true}, {DisableOptimization: true}} {
+				fused := fmt.Sprintf("fusion %v optimization %v", !o.DisableFusion, !o.DisableOptimization)
+				m, err := loader.Load(context.Background(), versionDir(t, dir), o)
 				if err != nil {
-					t.Fatalf("load (fusion %v): %v", fused, err)
+					t.Fatalf("load (%s): %v", fused, err)
 				}
 				for i, c := range g.Cases {
 					body, err := predict(m, g.SignatureName, c.Request)
 					if err != nil {
-						t.Errorf("fusion %v, case %d (%s): %v", fused, i, c.Desc, err)
+						t.Errorf("%s, case %d (%s): %v", fused, i, c.Desc, err)
 						continue
 					}
 					if err := c.Check(body); err != nil {
-						t.Errorf("fusion %v, case %d (%s): %v", fused, i, c.Desc, err)
+						t.Errorf("%s, case %d (%s): %v", fused, i, c.Desc, err)
 					}
 				}
 				m.Close()

@@ -41,6 +41,9 @@ type Options struct {
 	// Passes rewrite the imported graph before it is compiled (engine
 	// lowering). They run in order, after fusion.
 	Passes []Pass
+	// DisableOptimization skips inlining and constant folding: signatures
+	// run the graph as translated.
+	DisableOptimization bool
 	// DisableFusion keeps Keras GRU/LSTM functions as the op-by-op loops
 	// TensorFlow exported instead of fused kernels.
 	DisableFusion bool
@@ -244,6 +247,10 @@ func tensorInfo(ti *tfpb.TensorInfo) servable.TensorInfo {
 }
 
 func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	mg := im.MetaGraph
 	reg := opts.Registry
 	if reg == nil {
@@ -434,7 +441,89 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			return nil, fmt.Errorf("run init op: %w", err)
 		}
 	}
+	if !opts.DisableOptimization {
+		keepVars := servingAssigns(im, m.plans)
+		for name, sp := range m.plans {
+			if err := optimize(ctx, sess, im, name, sp, keepVars); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				log.Warn("optimizing signature failed; it runs unoptimized", "dir", im.Dir, "signature", name, "err", err)
+			}
+		}
+	}
 	return m, nil
+}
+
+// optimize inlines function calls into the signature's graph and folds
+// everything that does not depend on its inputs (variable reads, shape
+// arithmetic, table handles) into constants, then recompiles the plan.
+func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *sigPlan, keepVars bool) error {
+	ports := append(append([]graph.Port(nil), sp.feeds...), sp.fetches...)
+	g, mapped, err := graph.Inline(&graph.Graph{Name: name, Nodes: im.Graph.Nodes}, im.Library, ports)
+	if err != nil {
+		return err
+	}
+	feeds, fetches := mapped[:len(sp.feeds)], mapped[len(sp.feeds):]
+	fetches, _, err = sess.FoldConstants(ctx, g, feeds, fetches, keepVars)
+	if err != nil {
+		return err
+	}
+	plan, err := sess.Compile(name, g, feeds, fetches, nil)
+	if err != nil {
+		return err
+	}
+	sp.plan = plan
+	return nil
+}
+
+// assignOps change variables.
+var assignOps = map[string]bool{
+	"Assign": true, "AssignAdd": true, "AssignSub": true, "AssignVariableOp": true,
+	"AssignAddVariableOp": true, "AssignSubVariableOp": true, "ResourceScatterUpdate": true,
+	"ResourceScatterAdd": true, "ScatterUpdate": true, "ScatterAdd": true,
+}
+
+// servingAssigns reports whether anything the serving signatures reach
+// (through calls and control flow) assigns a variable: then variable reads
+// must stay live instead of being folded.
+func servingAssigns(im *Imported, plans map[string]*sigPlan) bool {
+	seen := map[*graph.Node]bool{}
+	seenFn := map[string]bool{}
+	var stack []*graph.Node
+	for _, sp := range plans {
+		for _, f := range sp.fetches {
+			stack = append(stack, f.Node)
+		}
+	}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if assignOps[n.Op] {
+			return true
+		}
+		for _, in := range n.Inputs {
+			stack = append(stack, in.Node)
+		}
+		stack = append(stack, n.Control...)
+		for _, fn := range n.CalledFunctions(im.Library) {
+			if seenFn[fn] {
+				continue
+			}
+			seenFn[fn] = true
+			if g := im.Library[fn]; g != nil {
+				for _, r := range g.Rets {
+					stack = append(stack, r.Node)
+				}
+				stack = append(stack, g.ControlRets...)
+			}
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

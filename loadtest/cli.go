@@ -261,6 +261,12 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer, log *slog.Lo
 			results = []*Result{r}
 		}
 	}
+	for _, r := range results {
+		if r.Scheduled > 0 && float64(r.Requests) < 0.95*float64(r.Scheduled) {
+			log.Warn("load generator fell behind the schedule: fewer requests completed than scheduled",
+				"rate", r.TargetRateRPS, "scheduled", r.Scheduled, "completed", r.Requests)
+		}
+	}
 	// Write what was measured even when a sweep stopped part way.
 	if len(results) > 0 {
 		if err := writeOutputs(o, results, sweep, stdout); err != nil {

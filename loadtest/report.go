@@ -30,7 +30,7 @@ func WriteJSON(w io.Writer, results []*Result, sweep bool) error {
 
 // CSVHeader lists the columns WriteCSV writes.
 var CSVHeader = []string{
-	"mode", "concurrency", "target_rate_rps", "requests", "successes", "duration_s",
+	"mode", "concurrency", "target_rate_rps", "scheduled", "requests", "successes", "duration_s",
 	"throughput_rps", "success_rps", "latency_min_ms", "latency_mean_ms", "latency_p50_ms",
 	"latency_p90_ms", "latency_p99_ms", "latency_p999_ms", "latency_max_ms", "errors",
 }
@@ -45,7 +45,7 @@ func WriteCSV(w io.Writer, results []*Result) error {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, r := range results {
 		row := []string{
-			r.Mode, strconv.Itoa(r.Concurrency), f(r.TargetRateRPS),
+			r.Mode, strconv.Itoa(r.Concurrency), f(r.TargetRateRPS), strconv.FormatInt(r.Scheduled, 10),
 			strconv.FormatInt(r.Requests, 10), strconv.FormatInt(r.Successes, 10), f(r.DurationS),
 			f(r.ThroughputRPS), f(r.SuccessRPS), f(r.LatencyMS.Min), f(r.LatencyMS.Mean),
 			f(r.LatencyMS.P50), f(r.LatencyMS.P90), f(r.LatencyMS.P99), f(r.LatencyMS.P999),

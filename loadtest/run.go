@@ -50,6 +50,9 @@ type Result struct {
 	Concurrency int `json:"concurrency,omitempty"`
 	// TargetRateRPS is the open-loop rate asked for.
 	TargetRateRPS float64 `json:"target_rate_rps,omitempty"`
+	// Scheduled is, in open loop, the number of requests the schedule
+	// called for; fewer Requests means the load generator fell behind.
+	Scheduled int64 `json:"scheduled,omitempty"`
 	// Requests counts completed requests, failed ones included.
 	Requests  int64 `json:"requests"`
 	Successes int64 `json:"successes"`
@@ -254,6 +257,7 @@ func RunOpen(ctx context.Context, t Target, cfg Config) (*Result, error) {
 	res := summarize([]*recorder{rec}, elapsed)
 	res.Mode = "open"
 	res.TargetRateRPS = cfg.Rate
+	res.Scheduled = scheduled(pacerFor(cfg.Rate), cfg.Duration, cfg.MaxRequests)
 	return res, nil
 }
 
@@ -267,6 +271,19 @@ func pacerFor(rate float64) vegeta.ConstantPacer {
 // hit k (from 0) is due at (k+1)*interval after the attack began.
 func interval(cp vegeta.ConstantPacer) time.Duration {
 	return time.Duration(cp.Per.Nanoseconds() / int64(cp.Freq))
+}
+
+// scheduled is the number of hits due within du (hit k is due at
+// (k+1)*interval; the attack stops once du has passed), capped by maxReq.
+func scheduled(cp vegeta.ConstantPacer, du time.Duration, maxReq int64) int64 {
+	if du <= 0 {
+		return maxReq
+	}
+	n := int64(du / interval(cp))
+	if maxReq > 0 && maxReq < n {
+		n = maxReq
+	}
+	return n
 }
 
 // schedPacer wraps a ConstantPacer: it records when the attack began (from

@@ -122,6 +122,9 @@ func TestErrorsByStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if mode == "open" && res.Scheduled != 30 {
+				t.Errorf("scheduled %d, want 30", res.Scheduled)
+			}
 			if res.Requests != 30 || ts.count.Load() != 30 {
 				t.Errorf("requests %d, server saw %d, want 30", res.Requests, ts.count.Load())
 			}
@@ -197,6 +200,9 @@ func TestOpenLoopRate(t *testing.T) {
 	}
 	if got := ts.count.Load(); got != res.Requests {
 		t.Errorf("server saw %d requests, result says %d", got, res.Requests)
+	}
+	if res.Scheduled != 200 {
+		t.Errorf("scheduled %d, want 200 (1 s at 200/s)", res.Scheduled)
 	}
 	if res.Mode != "open" || res.TargetRateRPS != 200 || res.Successes != res.Requests {
 		t.Errorf("result %+v", res)

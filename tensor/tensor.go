@@ -54,8 +54,10 @@ var dtypeNames = map[DType]string{
 // String returns TensorFlow's name for the type, e.g. "DT_FLOAT". Reference
 // types (TF adds 100) print as "DT_FLOAT_REF".
 func (d DType) String() string {
-	if d > 100 {
-		return (d - 100).String() + "_REF"
+	if d > 100 && d < 200 {
+		if s, ok := dtypeNames[d-100]; ok {
+			return s + "_REF"
+		}
 	}
 	if s, ok := dtypeNames[d]; ok {
 		return s
@@ -65,7 +67,7 @@ func (d DType) String() string {
 
 // Base strips the reference bit TF sets on *_REF types.
 func (d DType) Base() DType {
-	if d > 100 {
+	if d > 100 && d < 200 {
 		return d - 100
 	}
 	return d
@@ -248,14 +250,49 @@ func (t *Tensor) Len() int {
 // Validate checks that Data has the Go type DType asks for and as many
 // elements as Shape says.
 func (t *Tensor) Validate() error {
-	want := MakeSlice(t.DType, 0)
-	if fmt.Sprintf("%T", want) != fmt.Sprintf("%T", t.Data) {
+	if !dataMatches(t.DType, t.Data) {
 		return fmt.Errorf("tensor of %v holds %T", t.DType, t.Data)
 	}
 	if n := t.Shape.NumElements(); n != t.Len() {
 		return fmt.Errorf("tensor of shape %v holds %d elements", t.Shape, t.Len())
 	}
 	return nil
+}
+
+func dataMatches(dt DType, data any) bool {
+	switch data.(type) {
+	case []float32:
+		return dt == Float32
+	case []float64:
+		return dt == Float64
+	case []int32:
+		return dt == Int32 || dt == QInt32
+	case []int64:
+		return dt == Int64
+	case []uint8:
+		return dt == Uint8 || dt == QUint8
+	case []int8:
+		return dt == Int8 || dt == QInt8
+	case []int16:
+		return dt == Int16 || dt == QInt16
+	case []uint16:
+		return dt == Uint16 || dt == QUint16 || dt == Half || dt == BFloat16
+	case []uint32:
+		return dt == Uint32
+	case []uint64:
+		return dt == Uint64
+	case []bool:
+		return dt == Bool
+	case []string:
+		return dt == String
+	case []complex64:
+		return dt == Complex64
+	case []complex128:
+		return dt == Complex128
+	case []any:
+		return dt == Resource || dt == Variant
+	}
+	return false
 }
 
 // F32 returns the float32 data, or nil if the tensor holds another type.

@@ -27,10 +27,10 @@ MIN_TIME = float(os.environ.get("MINTIME", "0.15"))
 REPS = int(os.environ.get("REPS", "3"))
 
 
-def measure(f):
+def measure(f, reps=None):
     f()
     wall = cpu = float("inf")
-    for _ in range(REPS):
+    for _ in range(reps or REPS):
         n = 0
         t0, c0 = time.perf_counter(), time.thread_time()
         while True:
@@ -64,14 +64,24 @@ def torch_gru(kernel, rec, bias, inp, units):
 
 def bench(out_path):
     res = {"torch": torch.__version__, "numpy": np.__version__, "threads": torch.get_num_threads(),
-           "GRU": [], "SGEMM": []}
+           "reps": REPS, "mintime": MIN_TIME, "GRU": [], "SGEMM": []}
     rng = np.random.default_rng(1)
-    for n in (1024, 512):
-        a = rng.standard_normal((n, n), dtype=np.float32)
-        b = rng.standard_normal((n, n), dtype=np.float32)
-        wall, cpu = measure(lambda: a @ b)
-        res["SGEMM"].append({"M": n, "N": n, "K": n, "Flops": 2.0 * n ** 3, "WallSec": wall, "CPUSec": cpu})
-        print(f"numpy sgemm {n}: {2.0 * n ** 3 / cpu / 1e9:.1f} GFLOP/s", file=sys.stderr)
+    square = {n: (rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32))
+              for n in (1024, 512)}
+
+    def sgemm_limit():
+        # The machine limit: square SGEMMs, extra repetitions, best kept;
+        # run before and after the GRU loop, and the better run is kept.
+        for n, (a, b) in square.items():
+            wall, cpu = measure(lambda: a @ b, reps=2 * REPS)
+            old = next((s for s in res["SGEMM"] if s["M"] == n), None)
+            if old is None:
+                res["SGEMM"].append({"M": n, "N": n, "K": n, "Flops": 2.0 * n ** 3, "WallSec": wall, "CPUSec": cpu})
+            else:
+                old["WallSec"], old["CPUSec"] = min(old["WallSec"], wall), min(old["CPUSec"], cpu)
+            print(f"numpy sgemm {n}: {2.0 * n ** 3 / cpu / 1e9:.1f} GFLOP/s", file=sys.stderr)
+
+    sgemm_limit()
     a = rng.standard_normal((64, 256), dtype=np.float32)
     b = rng.standard_normal((256, 768), dtype=np.float32)
     wall, cpu = measure(lambda: a @ b)
@@ -93,6 +103,7 @@ def bench(out_path):
                     res["GRU"].append({"Batch": B, "Input": I, "Units": U, "Steps": T, "Flops": flops,
                                        "WallSec": wall, "CPUSec": cpu})
                     print(f"torch gru B={B} I={I} U={U} T={T}: {flops / cpu / 1e9:.1f} GFLOP/s", file=sys.stderr)
+    sgemm_limit()
     with open(out_path, "w") as f:
         json.dump(res, f, indent=1)
 

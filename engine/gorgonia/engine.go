@@ -75,6 +75,9 @@ type Model struct {
 
 	mu    sync.Mutex
 	pools map[string]*pool
+	// unsupported holds, per signature other than the default one, why it
+	// cannot run on gorgonia.
+	unsupported map[string]error
 }
 
 var _ servable.Model = (*Model)(nil)
@@ -105,7 +108,7 @@ func New(m *loader.Model, opts Options) (*Model, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	gm := &Model{m: m, opts: opts, log: log, pools: map[string]*pool{}}
+	gm := &Model{m: m, opts: opts, log: log, pools: map[string]*pool{}, unsupported: map[string]error{}}
 	for _, name := range m.SignatureNames() {
 		sp, _ := m.SignaturePlan(name)
 		sig := m.Signatures()[name]
@@ -132,7 +135,14 @@ func New(m *loader.Model, opts Options) (*Model, error) {
 		if err != nil {
 			var ue *UnsupportedError
 			if errors.As(err, &ue) {
-				return nil, fmt.Errorf("signature %s: %w", name, err)
+				if name == servable.DefaultSignature || len(m.SignatureNames()) == 1 {
+					return nil, fmt.Errorf("signature %s: %w", name, err)
+				}
+				// Other signatures (e.g. classify/regress over serialized
+				// tf.Examples) are left out; requests get this error.
+				log.Warn("gorgonia engine: signature cannot be lowered", "signature", name, "err", err)
+				gm.unsupported[name] = err
+				continue
 			}
 			log.Debug("gorgonia engine: probe lowering failed; will retry with request shapes", "signature", name, "err", err)
 			continue
@@ -192,6 +202,9 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 			return nil, status.Errorf(status.FailedPrecondition, "signature %q cannot be run", signature)
 		}
 		return nil, status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", signature)
+	}
+	if err, bad := gm.unsupported[signature]; bad {
+		return nil, status.New(status.Unimplemented, err.Error())
 	}
 	for alias := range inputs {
 		if !contains(sp.Inputs, alias) {
@@ -271,6 +284,10 @@ func (gm *Model) build(signature string, sp *loader.SignaturePlan, shapes []tens
 	lw := newLowerer(gm.m.Session(), gm.opts)
 	return lw.lowerSignature(gm.m.Imported().Graph, sp, shapes)
 }
+
+// Unsupported returns, per signature that New found gorgonia cannot run
+// (other than the default signature, which makes New fail), the reason.
+func (gm *Model) Unsupported() map[string]error { return gm.unsupported }
 
 // Lowered reports, for tests and diagnostics, how many input-shape keys
 // have machines and how many machines exist in total.

@@ -203,7 +203,7 @@ func (lw *lowerer) sliceAxis(x *G.Node, axis, start, end int) (*G.Node, error) {
 		return x, nil
 	}
 	k := sliceKey{x, axis, start % 256, end % 256}
-	if lw.slices[k] {
+	if prev, ok := lw.slices[k]; ok && prev != [2]int{start, end} {
 		// Colliding bounds: slice [start-1:end] first, then drop one.
 		if start == 0 {
 			return nil, fmt.Errorf("gorgonia engine: cannot make slice %d:%d unique", start, end)
@@ -214,10 +214,10 @@ func (lw *lowerer) sliceAxis(x *G.Node, axis, start, end int) (*G.Node, error) {
 		}
 		return lw.sliceAxis(mid, axis, 1, end-start+1)
 	}
-	lw.slices[k] = true
+	lw.slices[k] = [2]int{start, end}
 	ss := make([]gt.Slice, len(shp))
 	ss[axis] = G.S(start, end)
-	out, err := G.Slice(x, ss...)
+	out, err := G.Slice(x, ss[:axis+1]...) // trailing ":" slices would run as ops too
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +266,19 @@ func broadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
 
 // binary applies an elementwise op with NumPy broadcasting.
 func (lw *lowerer) binary(k binKind, a, b *value) (*value, error) {
+	vs, err := broadcastShape(lw.shapeOf(a), lw.shapeOf(b))
+	if err != nil {
+		return nil, err
+	}
+	// gorgonia has no integer scalar-tensor kernels: widen an integer
+	// scalar constant to the other operand's shape.
+	if dt := lw.dtypeOf(a); dt == tensor.Int32 || dt == tensor.Int64 {
+		if a.c != nil && a.c.Len() == 1 && b.n != nil && len(b.n.Shape()) > 0 {
+			a = &value{c: fullOf(a.c, tensor.Shape(b.n.Shape()))}
+		} else if b.c != nil && b.c.Len() == 1 && a.n != nil && len(a.n.Shape()) > 0 {
+			b = &value{c: fullOf(b.c, tensor.Shape(a.n.Shape()))}
+		}
+	}
 	an, err := lw.node(a)
 	if err != nil {
 		return nil, err
@@ -371,8 +384,21 @@ func (lw *lowerer) binary(k binKind, a, b *value) (*value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(out) == 0 {
-		return &value{n: r, dt: dt, shape: tensor.Shape{}}, nil
+	return &value{n: r, dt: dt, shape: vs}, nil
+}
+
+// fullOf returns a tensor of shape s filled with the single value of t.
+func fullOf(t *tensor.Tensor, s tensor.Shape) *tensor.Tensor {
+	out := tensor.New(t.DType, s.Clone())
+	switch d := out.Data.(type) {
+	case []int32:
+		for i := range d {
+			d[i] = t.I32()[0]
+		}
+	case []int64:
+		for i := range d {
+			d[i] = t.I64()[0]
+		}
 	}
-	return &value{n: r, dt: dt, shape: out}, nil
+	return out
 }

@@ -22,6 +22,9 @@ type value struct {
 	dt    tensor.DType
 	shape tensor.Shape
 	list  *tlist
+	// floatInt marks an integer value held as an integral float32 node
+	// (a float input cast to int32 for an embedding lookup).
+	floatInt bool
 	// opaque marks a request-dependent value gorgonia cannot hold (strings).
 	opaque bool
 }
@@ -55,12 +58,12 @@ type lowerer struct {
 	opts   Options
 	g      *G.ExprGraph
 	nconst int
-	slices map[sliceKey]bool
+	slices map[sliceKey][2]int
 	kctx   *kernels.Context
 }
 
 func newLowerer(sess *graph.Session, opts Options) *lowerer {
-	return &lowerer{sess: sess, lib: sess.Library(), opts: opts, g: G.NewGraph(), slices: map[sliceKey]bool{}, kctx: &kernels.Context{}}
+	return &lowerer{sess: sess, lib: sess.Library(), opts: opts, g: G.NewGraph(), slices: map[sliceKey][2]int{}, kctx: &kernels.Context{}}
 }
 
 func (lw *lowerer) unsupported(n *graph.Node, why string, args ...any) error {
@@ -86,7 +89,13 @@ func (lw *lowerer) lowerSignature(top *graph.Graph, sp *loader.SignaturePlan, sh
 		backing := gt.New(gt.WithShape(gShape(shapes[i])...), gt.Of(gdt))
 		var n *G.Node
 		if len(shapes[i]) == 0 {
-			return nil, fmt.Errorf("gorgonia engine: scalar input %s is not supported", sp.Inputs[i])
+			// A scalar input is fed as a one-element vector reshaped to ().
+			backing = gt.New(gt.WithShape(1), gt.Of(gdt))
+			vn := G.NewTensor(lw.g, gdt, 1, G.WithShape(1), G.WithName(fmt.Sprintf("input_%d_%s", i, sp.Inputs[i])), G.WithValue(backing))
+			fr.fed[f.Node] = &value{n: vn, dt: dt, shape: tensor.Shape{}}
+			mc.inputs = append(mc.inputs, vn)
+			mc.inVals = append(mc.inVals, backing)
+			continue
 		}
 		n = G.NewTensor(lw.g, gdt, len(shapes[i]), G.WithShape(gShape(shapes[i])...), G.WithName(fmt.Sprintf("input_%d_%s", i, sp.Inputs[i])), G.WithValue(backing))
 		fr.fed[f.Node] = &value{n: n, dt: dt, shape: shapes[i].Clone()}
@@ -103,7 +112,7 @@ func (lw *lowerer) lowerSignature(top *graph.Graph, sp *loader.SignaturePlan, sh
 		case v.c != nil:
 			mc.outs = append(mc.outs, output{c: v.c})
 		case v.n != nil:
-			mc.outs = append(mc.outs, output{n: v.n, dt: v.dt})
+			mc.outs = append(mc.outs, output{n: v.n, dt: v.dt, shape: v.shape})
 			anyNode = true
 		default:
 			return nil, fmt.Errorf("gorgonia engine: output %s is not a tensor gorgonia can compute", sp.Outputs[i])
@@ -233,6 +242,9 @@ func (lw *lowerer) lowerNode(fr *frame, n *graph.Node, in []*value) ([]*value, e
 		}
 		return []*value{{c: t}}, nil
 	}
+	if in1 := len(in) == 1 && in[0].list != nil; in1 && (n.Op == "Identity" || n.Op == "StopGradient") {
+		return []*value{in[0]}, nil
+	}
 	if isListOp(n.Op) {
 		return lw.listOp(n, in)
 	}
@@ -270,6 +282,13 @@ func (lw *lowerer) lowerNode(fr *frame, n *graph.Node, in []*value) ([]*value, e
 	for _, v := range in {
 		if v.opaque {
 			return nil, lw.unsupported(n, "input of type %v from the request", v.dt)
+		}
+	}
+	if !floatIntOK[n.Op] {
+		for _, v := range in {
+			if v.floatInt {
+				return nil, lw.unsupported(n, "integer arithmetic on a request-dependent value")
+			}
 		}
 	}
 	outs, err := lw.lowerOp(n, in)
@@ -402,3 +421,6 @@ func (lw *lowerer) runKernel(op string, attrs kernels.Attrs, in ...*tensor.Tenso
 }
 
 var _ = context.Background
+
+// floatIntOK lists the ops that may consume an integer held as float.
+var floatIntOK = map[string]bool{"ResourceGather": true, "GatherV2": true, "Identity": true, "StopGradient": true}

@@ -25,9 +25,10 @@ type machine struct {
 }
 
 type output struct {
-	n  *G.Node
-	dt tensor.DType
-	c  *tensor.Tensor
+	n     *G.Node
+	dt    tensor.DType
+	shape tensor.Shape
+	c     *tensor.Tensor
 }
 
 func (mc *machine) run(args []*tensor.Tensor) (res []*tensor.Tensor, err error) {
@@ -56,7 +57,7 @@ func (mc *machine) run(args []*tensor.Tensor) (res []*tensor.Tensor, err error) 
 			res[i] = o.c
 			continue
 		}
-		t, err := fromValue(o.n.Value(), o.dt, tensor.Shape(o.n.Shape()))
+		t, err := fromValue(o.n.Value(), o.dt, o.shape)
 		if err != nil {
 			return nil, fmt.Errorf("gorgonia engine: output %d: %w", i, err)
 		}
@@ -89,9 +90,6 @@ func fromValue(v G.Value, dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, 
 		data = []int64{int64(*x)}
 	default:
 		return nil, fmt.Errorf("unexpected value type %T", v)
-	}
-	if len(shape) == 1 && shape[0] == 1 && len(shape) == 0 {
-		shape = tensor.Shape{}
 	}
 	if dt == tensor.Bool {
 		f, ok := data.([]float32)

@@ -547,3 +547,34 @@ func TestSwapsUnderHTTPLoad(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestFailedVersionInStatus: a version that fails to load is END with its
+// error in the status JSON while the previous version keeps serving.
+func TestFailedVersionInStatus(t *testing.T) {
+	base := t.TempDir()
+	writeVersion(t, base, 1, "1")
+	h := newHarness(t, configOf(modelConfig("m", base, nil, false)), nil, nil)
+	writeVersion(t, base, 2, "not-a-number")
+	var st struct {
+		MVS []struct {
+			Version string `json:"version"`
+			State   string `json:"state"`
+			Status  struct {
+				Code string `json:"error_code"`
+				Msg  string `json:"error_message"`
+			} `json:"status"`
+		} `json:"model_version_status"`
+	}
+	eventually(t, "v2 END", func() bool {
+		decode(t, h.get("/v1/models/m").body, &st)
+		return len(st.MVS) == 2 && st.MVS[0].State == "END"
+	})
+	if st.MVS[0].Version != "2" || st.MVS[0].Status.Code != "UNKNOWN" || !strings.Contains(st.MVS[0].Status.Msg, "bad model file") ||
+		st.MVS[1].Version != "1" || st.MVS[1].State != "AVAILABLE" || st.MVS[1].Status.Code != "OK" {
+		t.Fatalf("status %+v", st)
+	}
+	r := h.post("/v1/models/m:predict", `{"instances": [1.0]}`)
+	if got := floats(t, r.body, "predictions"); !reflect.DeepEqual(got, []float64{3}) {
+		t.Fatalf("v1 not serving: %s", r.body)
+	}
+}

@@ -106,17 +106,16 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: log, sem: make(chan struct{}, opts.MaxConcurrentRequests)}
 	s.srv = &fasthttp.Server{
-		Handler:                       s.handle,
-		ErrorHandler:                  s.handleError,
-		Name:                          "tfserve",
-		MaxRequestBodySize:            opts.MaxBodyBytes,
-		ReadTimeout:                   opts.ReadTimeout,
-		IdleTimeout:                   opts.IdleTimeout,
-		DisablePreParseMultipartForm:  true,
-		DisableHeaderNamesNormalizing: false,
-		NoDefaultServerHeader:         true,
-		CloseOnShutdown:               true,
-		Logger:                        fasthttpLogger{log},
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleError,
+		Name:                         "tfserve",
+		MaxRequestBodySize:           opts.MaxBodyBytes,
+		ReadTimeout:                  opts.ReadTimeout,
+		IdleTimeout:                  opts.IdleTimeout,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{log},
 	}
 	return s, nil
 }

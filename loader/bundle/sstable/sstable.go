@@ -250,13 +250,17 @@ type Iterator struct {
 	t     *Table
 	block int
 	bi    *blockIter
-	prev  []byte
 	key   []byte
 	err   error
+	// budget bounds the total bytes decoded by one walk: a crafted index
+	// could otherwise point many times at overlapping compressed blocks.
+	budget int64
 }
 
 // Iter returns an iterator positioned before the first entry.
-func (t *Table) Iter() *Iterator { return &Iterator{t: t, block: -1} }
+func (t *Table) Iter() *Iterator {
+	return &Iterator{t: t, block: -1, budget: int64(len(t.data))*64 + 4<<20}
+}
 
 // Next advances to the next entry. It returns false at the end of the table
 // or on error; check Err afterwards.
@@ -299,6 +303,10 @@ func (it *Iterator) Next() bool {
 		b, err := it.t.ReadBlock(h)
 		if err != nil {
 			it.err = err
+			return false
+		}
+		if it.budget -= int64(len(b)); it.budget < 0 {
+			it.err = fmt.Errorf("block at %d: data blocks decode to more than 64 times the table size: %w", h.Offset, ErrCorrupt)
 			return false
 		}
 		it.bi, err = newBlockIter(b)

@@ -299,3 +299,22 @@ func TestIndexKeyBudget(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestDecodeBudget checks that an iterator stops once the blocks it has
+// decoded exceed its budget.
+func TestDecodeBudget(t *testing.T) {
+	keys, vals := randomKV(rand.New(rand.NewSource(9)), 200)
+	tab, err := Open(buildTable(t, keys, vals, Options{BlockSize: 128}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := tab.Iter()
+	it.budget = 1000
+	n := 0
+	for it.Next() {
+		n++
+	}
+	if !errors.Is(it.Err(), ErrCorrupt) || !strings.Contains(it.Err().Error(), "64 times") || n == 0 || n == len(keys) {
+		t.Fatalf("after %d entries: err = %v", n, it.Err())
+	}
+}

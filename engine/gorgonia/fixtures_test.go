@@ -1,0 +1,242 @@
+package gorgoniaengine_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
+	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/restapi/jsontensor"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// versionDir returns the SavedModel directory of a fixture: the folder
+// itself if it holds saved_model.pb(txt), else its highest numeric child.
+func versionDir(t testing.TB, dir string) string {
+	t.Helper()
+	for _, f := range []string{"saved_model.pb", "saved_model.pbtxt"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return dir
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && strings.Trim(e.Name(), "0123456789") == "" {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		t.Fatalf("no version directory in %s", dir)
+	}
+	return filepath.Join(dir, names[len(names)-1])
+}
+
+// predict runs one REST-style predict body and returns the response body.
+func predict(m servable.Model, sigName string, body []byte) ([]byte, error) {
+	req, err := jsontensor.ParsePredictRequest(body, func(name string) (*servable.Signature, error) {
+		s, ok := m.Signatures()[name]
+		if !ok {
+			return nil, jsontensor.ErrSignatureNotFound(name)
+		}
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := m.Run(context.Background(), req.SignatureName, req.Inputs, nil)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(out))
+	for k := range out {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return jsontensor.AppendPredictResponse(nil, req.Format, out, names)
+}
+
+// fixture is one model served through both engines.
+type fixture struct {
+	dir string // relative to the fixtures folder
+	// fusion selects the loader's fused GRU (lowered by the engine's GRU
+	// equations); false keeps TensorFlow's While loop (unrolled).
+	fusion bool
+	// unsupported, when set, is a substring of the error New must return.
+	unsupported string
+}
+
+var fixtures = []fixture{
+	{dir: "keras/gru/beagle_music_genre", fusion: true},
+	{dir: "keras/gru/christopher_stock", fusion: true},
+	{dir: "keras/gru/christopher_stock", fusion: false},
+	{dir: "keras/gru/joshschaff_datathon", fusion: true},
+	{dir: "keras/gru/juanchimdo_splocked_test", fusion: true},
+	{dir: "keras/gru/underthestars_timeseries", fusion: true},
+	{dir: "tensorflow/testdata/half_plus_two", fusion: true},
+	{dir: "tensorflow/testdata/half_plus_two_v2", fusion: true},
+	{dir: "tensorflow/testdata/x_plus_y_v2_debuginfo", fusion: true},
+	{dir: "tfjs/saved_model/times_three_float", fusion: true},
+	{dir: "tfjs/saved_model/times_two_int", fusion: true},
+	{dir: "tfserving/batching/testdata/matrix_half_plus_two", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_three", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_2_versions", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu_with_empty_saved_model_config", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu_with_saved_model_config", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_mlmd", fusion: true},
+	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_cpu", fusion: true},
+	{dir: "tfrs/bangkit_events_retrieval", fusion: true, unsupported: "cannot be expressed with gorgonia ops"},
+}
+
+func load(t testing.TB, fx string, f fixture) *loader.Model {
+	t.Helper()
+	m, err := loader.Load(context.Background(), versionDir(t, filepath.Join(fx, f.dir)), loader.Options{DisableFusion: !f.fusion})
+	if err != nil {
+		t.Fatalf("load %s: %v", f.dir, err)
+	}
+	return m
+}
+
+// TestFixturesBothEngines serves each fixture's golden requests through
+// tfserve's engine and through gorgonia, checks both against the golden
+// and the two against each other.
+func TestFixturesBothEngines(t *testing.T) {
+	fx := golden.FixturesDir(t)
+	for _, f := range fixtures {
+		t.Run(fmt.Sprintf("%s/fusion=%v", f.dir, f.fusion), func(t *testing.T) {
+			m := load(t, fx, f)
+			defer m.Close()
+			gm, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+			if f.unsupported != "" {
+				if err == nil {
+					t.Fatalf("New succeeded; want an error containing %q", f.unsupported)
+				}
+				if !strings.Contains(err.Error(), f.unsupported) {
+					t.Fatalf("New: %v; want %q", err, f.unsupported)
+				}
+				t.Logf("unsupported as expected: %v", err)
+				return
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			g, err := golden.Read(filepath.Join(fx, f.dir, "golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range g.Cases {
+				ours, err := predict(m, g.SignatureName, c.Request)
+				if err != nil {
+					t.Fatalf("case %d (%s): tfserve engine: %v", i, c.Desc, err)
+				}
+				theirs, err := predict(gm, g.SignatureName, c.Request)
+				if err != nil {
+					t.Errorf("case %d (%s): gorgonia engine: %v", i, c.Desc, err)
+					continue
+				}
+				if err := c.Check(ours); err != nil {
+					t.Errorf("case %d (%s): tfserve engine vs golden: %v", i, c.Desc, err)
+				}
+				if err := c.Check(theirs); err != nil {
+					t.Errorf("case %d (%s): gorgonia engine vs golden: %v", i, c.Desc, err)
+				}
+				cross := golden.Case{Expected: ours, Atol: 1e-5, Rtol: 1e-4}
+				if err := cross.Check(theirs); err != nil {
+					t.Errorf("case %d (%s): gorgonia vs tfserve engine: %v", i, c.Desc, err)
+				}
+			}
+		})
+	}
+}
+
+// TestUnsupportedOpNamed checks the error names the op.
+func TestUnsupportedOpNamed(t *testing.T) {
+	fx := golden.FixturesDir(t)
+	m := load(t, fx, fixture{dir: "tfrs/bangkit_events_retrieval", fusion: true})
+	defer m.Close()
+	_, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+	if err == nil {
+		t.Fatal("New succeeded on a model with TopKV2 and hash tables")
+	}
+	if !strings.Contains(err.Error(), "gorgonia engine: op ") || !strings.Contains(err.Error(), "(node ") {
+		t.Fatalf("error does not name an op and node: %v", err)
+	}
+	t.Log(err)
+}
+
+// TestConcurrentMixedBatches runs 8 goroutines × 50 requests of mixed batch
+// sizes on one gorgonia model and compares every answer with tfserve's
+// engine on the same input.
+func TestConcurrentMixedBatches(t *testing.T) {
+	fx := golden.FixturesDir(t)
+	m := load(t, fx, fixture{dir: "keras/gru/christopher_stock", fusion: true})
+	defer m.Close()
+	gm, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := []int{1, 2, 3, 5}
+	const workers, perWorker = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				b := batches[(w+i)%len(batches)]
+				x := tensor.New(tensor.Float32, tensor.Shape{b, 14, 6})
+				d := x.F32()
+				for j := range d {
+					d[j] = float32(math.Sin(float64(w*1000+i*37+j) * 0.01))
+				}
+				in := map[string]*tensor.Tensor{"input_2": x}
+				want, err := m.Run(context.Background(), "serving_default", in, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := gm.Run(context.Background(), "serving_default", in, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				wv, gv := want["dense_3"].F32(), got["dense_3"].F32()
+				if len(wv) != b || len(gv) != b {
+					errs <- fmt.Errorf("worker %d req %d: %d and %d values for batch %d", w, i, len(wv), len(gv), b)
+					return
+				}
+				for j := range wv {
+					if math.Abs(float64(wv[j]-gv[j])) > 1e-4+1e-4*math.Abs(float64(wv[j])) {
+						errs <- fmt.Errorf("worker %d req %d batch %d: value %d: tfserve %v, gorgonia %v", w, i, b, j, wv[j], gv[j])
+						return
+					}
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	keys, machines := gm.Lowered()
+	t.Logf("%d shape keys, %d machines", keys, machines)
+	if keys < len(batches) {
+		t.Errorf("%d shape keys lowered, want at least %d", keys, len(batches))
+	}
+}

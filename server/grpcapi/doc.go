@@ -1,0 +1,24 @@
+// Package grpcapi serves TensorFlow Serving's gRPC API on the model manager:
+//
+//	tensorflow.serving.PredictionService: Predict, Classify, Regress,
+//	    MultiInference, GetModelMetadata
+//	tensorflow.serving.ModelService: GetModelStatus, HandleReloadConfigRequest
+//
+// plus grpc.health.v1 (Options.EnableHealthService, the
+// --enable_grpc_healthcheck_service flag) and server reflection.
+//
+// Request validation, error codes and messages follow TF Serving's
+// servables/tensorflow/{predict_util,classifier,regressor,multi_inference,
+// get_model_metadata_impl}.cc and model_servers/{model_service_impl,
+// get_model_status_impl}.cc: errors carry the tensorflow::error::Code of the
+// failure as the gRPC status code (the numbers are equal) and TF Serving's
+// message. Input tensors are accepted in every TensorProto form (tensor_content
+// or the typed repeated fields, one value broadcast over the shape); outputs
+// use the typed repeated fields as TF Serving does by default, or
+// tensor_content with Options.TensorContent
+// (--enable_serialization_as_tensor_content).
+//
+// Messages up to INT32_MAX bytes are accepted and sent, as in TF Serving;
+// --grpc_channel_arguments (ParseChannelArguments) can lower them and set
+// keepalive and connection limits. Client deadlines bound each model run.
+package grpcapi

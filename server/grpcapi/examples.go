@@ -1,0 +1,404 @@
+package grpcapi
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strconv"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/manager"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Signature keys of classify and regress signatures (TF's
+// signature_constants.h).
+const (
+	exampleInputs   = "inputs"
+	classifyClasses = "classes"
+	classifyScores  = "scores"
+	regressOutputs  = "outputs"
+)
+
+// serializedExamples is input_util.cc's InputToSerializedExampleTensor: one
+// serialized tf.Example per example; with a context, the context's bytes
+// come first so that parsing merges it into each example.
+func serializedExamples(in *servingpb.Input) ([]string, error) {
+	var out []string
+	opts := proto.MarshalOptions{Deterministic: true}
+	switch k := in.GetKind().(type) {
+	case *servingpb.Input_ExampleList:
+		for _, e := range k.ExampleList.GetExamples() {
+			b, err := opts.Marshal(e)
+			if err != nil {
+				return nil, status.New(status.InvalidArgument, "serialize example: "+err.Error())
+			}
+			out = append(out, string(b))
+		}
+	case *servingpb.Input_ExampleListWithContext:
+		var ctxBytes []byte
+		if c := k.ExampleListWithContext.GetContext(); c != nil {
+			b, err := opts.Marshal(c)
+			if err != nil {
+				return nil, status.New(status.InvalidArgument, "serialize context: "+err.Error())
+			}
+			ctxBytes = b
+		}
+		for _, e := range k.ExampleListWithContext.GetExamples() {
+			b, err := opts.Marshal(e)
+			if err != nil {
+				return nil, status.New(status.InvalidArgument, "serialize example: "+err.Error())
+			}
+			out = append(out, string(ctxBytes)+string(b))
+		}
+	}
+	if len(out) == 0 {
+		return nil, status.New(status.InvalidArgument, "Input is empty.")
+	}
+	return out, nil
+}
+
+// exampleSignature is GetClassificationSignatureDef /
+// GetRegressionSignatureDef plus PreProcessClassification /
+// PreProcessRegression.
+func (s *Server) exampleSignature(h manager.Handle, name, method string) (*servable.Signature, error) {
+	sig := h.Signatures()[name]
+	if sig == nil {
+		return nil, status.New(status.InvalidArgument, "No signature was found with the name: "+name)
+	}
+	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != method {
+		what := "classification"
+		if method == servable.MethodRegress {
+			what = "regression"
+		}
+		return nil, status.New(status.InvalidArgument, "Expected "+what+" signature method_name to be "+
+			method+". Was: "+sig.MethodName)
+	}
+	if method == servable.MethodClassify {
+		return sig, checkClassifySignature(sig)
+	}
+	return sig, checkRegressSignature(sig)
+}
+
+func checkClassifySignature(sig *servable.Signature) error {
+	if len(sig.Inputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one input Tensor.")
+	}
+	if len(sig.Outputs) != 1 && len(sig.Outputs) != 2 {
+		return status.New(status.InvalidArgument, "Expected one or two output Tensors, found "+strconv.Itoa(len(sig.Outputs)))
+	}
+	if _, ok := sig.Inputs[exampleInputs]; !ok {
+		return status.New(status.InvalidArgument, "No classification inputs found in SignatureDef: "+signatureDebugString(sig))
+	}
+	_, hasClasses := sig.Outputs[classifyClasses]
+	_, hasScores := sig.Outputs[classifyScores]
+	if !hasClasses && !hasScores {
+		return status.New(status.InvalidArgument, "Expected classification signature outputs to contain at least one of \""+
+			classifyClasses+"\" or \""+classifyScores+"\". Signature was: "+signatureDebugString(sig))
+	}
+	return nil
+}
+
+func checkRegressSignature(sig *servable.Signature) error {
+	if len(sig.Inputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one input Tensor.")
+	}
+	if len(sig.Outputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one output Tensor.")
+	}
+	if _, ok := sig.Inputs[exampleInputs]; !ok {
+		return status.New(status.InvalidArgument, "No regression inputs found in SignatureDef: "+signatureDebugString(sig))
+	}
+	if _, ok := sig.Outputs[regressOutputs]; !ok {
+		return status.New(status.InvalidArgument, "No regression outputs found in SignatureDef: "+signatureDebugString(sig))
+	}
+	return nil
+}
+
+// runExamples runs the examples through a classify or regress signature's
+// single input and returns the outputs named in want that it declares.
+func runExamples(ctx context.Context, h manager.Handle, sigName string, sig *servable.Signature, examples []string, want []string) (map[string]*tensor.Tensor, error) {
+	in := map[string]*tensor.Tensor{exampleInputs: tensor.FromSlice(tensor.Shape{len(examples)}, examples)}
+	var fetch []string
+	for _, o := range want {
+		if _, ok := sig.Outputs[o]; ok {
+			fetch = append(fetch, o)
+		}
+	}
+	outputs, err := h.Run(ctx, sigName, in, fetch)
+	if err != nil {
+		return nil, err
+	}
+	present := 0
+	for _, o := range fetch {
+		if outputs[o] != nil {
+			present++
+		}
+	}
+	if present != len(fetch) {
+		return nil, status.New(status.InvalidArgument,
+			"Expected "+strconv.Itoa(len(fetch))+" output tensor(s).  Got: "+strconv.Itoa(present))
+	}
+	return outputs, nil
+}
+
+// Classify is TF Serving's PredictionService.Classify (classifier.cc).
+func (s *Server) Classify(ctx context.Context, req *servingpb.ClassificationRequest) (*servingpb.ClassificationResponse, error) {
+	spec, err := specOf(req.GetModelSpec())
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.opts.Models.Get(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	sigName := signatureName(req.GetModelSpec())
+	sig, err := s.exampleSignature(h, sigName, servable.MethodClassify)
+	if err != nil {
+		return nil, err
+	}
+	examples, err := serializedExamples(req.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := runExamples(ctx, h, sigName, sig, examples, []string{classifyClasses, classifyScores})
+	if err != nil {
+		return nil, err
+	}
+	res, err := classificationResult(outputs, len(examples))
+	if err != nil {
+		return nil, err
+	}
+	return &servingpb.ClassificationResponse{ModelSpec: responseSpec(h, sigName, true), Result: res}, nil
+}
+
+// classificationResult is PostProcessClassificationResult.
+func classificationResult(outputs map[string]*tensor.Tensor, n int) (*servingpb.ClassificationResult, error) {
+	classes, scores := outputs[classifyClasses], outputs[classifyScores]
+	if classes != nil {
+		if len(classes.Shape) != 2 {
+			return nil, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+classes.Shape.String())
+		}
+		if classes.DType != tensor.String {
+			return nil, status.New(status.InvalidArgument, "Expected classes Tensor of DT_STRING. Got: "+classes.DType.String())
+		}
+		if classes.Shape[0] != n {
+			return nil, status.New(status.InvalidArgument, "Expected classes output batch size of "+strconv.Itoa(n)+
+				". Got: "+strconv.Itoa(classes.Shape[0]))
+		}
+	}
+	if scores != nil {
+		if len(scores.Shape) != 2 {
+			return nil, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+scores.Shape.String())
+		}
+		if scores.DType != tensor.Float32 {
+			return nil, status.New(status.InvalidArgument, "Expected scores Tensor of DT_FLOAT. Got: "+scores.DType.String())
+		}
+		if scores.Shape[0] != n {
+			return nil, status.New(status.InvalidArgument, "Expected scores output batch size of "+strconv.Itoa(n)+
+				". Got: "+strconv.Itoa(scores.Shape[0]))
+		}
+	}
+	numClasses := 0
+	switch {
+	case classes != nil && scores != nil:
+		if classes.Shape[1] != scores.Shape[1] {
+			return nil, status.New(status.InvalidArgument, "Tensors class and score should match in dim_size(1). Got "+
+				strconv.Itoa(classes.Shape[1])+" vs. "+strconv.Itoa(scores.Shape[1]))
+		}
+		numClasses = classes.Shape[1]
+	case classes != nil:
+		numClasses = classes.Shape[1]
+	case scores != nil:
+		numClasses = scores.Shape[1]
+	}
+	var labels []string
+	var vals []float32
+	if classes != nil {
+		if labels = classes.Strings(); len(labels) != n*numClasses {
+			return nil, status.New(status.Internal, "classes tensor holds "+strconv.Itoa(len(labels))+" elements")
+		}
+	}
+	if scores != nil {
+		if vals = scores.F32(); len(vals) != n*numClasses {
+			return nil, status.New(status.Internal, "scores tensor holds "+strconv.Itoa(len(vals))+" elements")
+		}
+	}
+	res := &servingpb.ClassificationResult{Classifications: make([]*servingpb.Classifications, n)}
+	for i := range n {
+		row := make([]*servingpb.Class, numClasses)
+		for c := range row {
+			cl := &servingpb.Class{}
+			if labels != nil {
+				cl.Label = labels[i*numClasses+c]
+			}
+			if vals != nil {
+				cl.Score = vals[i*numClasses+c]
+			}
+			row[c] = cl
+		}
+		res.Classifications[i] = &servingpb.Classifications{Classes: row}
+	}
+	return res, nil
+}
+
+// Regress is TF Serving's PredictionService.Regress (regressor.cc).
+func (s *Server) Regress(ctx context.Context, req *servingpb.RegressionRequest) (*servingpb.RegressionResponse, error) {
+	spec, err := specOf(req.GetModelSpec())
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.opts.Models.Get(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	sigName := signatureName(req.GetModelSpec())
+	sig, err := s.exampleSignature(h, sigName, servable.MethodRegress)
+	if err != nil {
+		return nil, err
+	}
+	examples, err := serializedExamples(req.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := runExamples(ctx, h, sigName, sig, examples, []string{regressOutputs})
+	if err != nil {
+		return nil, err
+	}
+	res, err := regressionResult(outputs, sig, len(examples))
+	if err != nil {
+		return nil, err
+	}
+	return &servingpb.RegressionResponse{ModelSpec: responseSpec(h, sigName, true), Result: res}, nil
+}
+
+// regressionResult is PostProcessRegressionResult.
+func regressionResult(outputs map[string]*tensor.Tensor, sig *servable.Signature, n int) (*servingpb.RegressionResult, error) {
+	t := outputs[regressOutputs]
+	if t == nil {
+		return nil, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[regressOutputs].Name+"'")
+	}
+	if !(len(t.Shape) == 1 || (len(t.Shape) == 2 && t.Shape[1] == 1)) {
+		return nil, status.New(status.InvalidArgument, "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got "+
+			t.Shape.String())
+	}
+	if n != t.Shape[0] {
+		return nil, status.New(status.InvalidArgument, "Input batch size did not match output batch size: "+
+			strconv.Itoa(n)+" vs. "+strconv.Itoa(t.Shape[0]))
+	}
+	if t.DType != tensor.Float32 {
+		return nil, status.New(status.InvalidArgument, "Expected output Tensor of DT_FLOAT.  Got: "+t.DType.String())
+	}
+	vals := t.F32()
+	if len(vals) != n {
+		return nil, status.New(status.InvalidArgument, "Expected output batch size to be "+strconv.Itoa(n)+
+			".  Got: "+strconv.Itoa(len(vals)))
+	}
+	res := &servingpb.RegressionResult{Regressions: make([]*servingpb.Regression, n)}
+	for i, v := range vals {
+		res.Regressions[i] = &servingpb.Regression{Value: v}
+	}
+	return res, nil
+}
+
+// MultiInference is TF Serving's PredictionService.MultiInference
+// (multi_inference.cc): several classify/regress signatures of one model
+// version on one shared input. Each task runs its own signature; the tasks
+// must share the input tensor, as in TF Serving.
+func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferenceRequest) (*servingpb.MultiInferenceResponse, error) {
+	tasks := req.GetTasks()
+	if len(tasks) == 0 {
+		return nil, status.New(status.InvalidArgument, "Expected at least one task")
+	}
+	name := tasks[0].GetModelSpec().GetName()
+	sigNames := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		if t.GetModelSpec().GetName() != name {
+			return nil, status.New(status.InvalidArgument,
+				"All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+		}
+		sn := signatureName(t.GetModelSpec())
+		if sigNames[sn] {
+			return nil, status.New(status.InvalidArgument, "Duplicate evaluation of signature: "+sn)
+		}
+		sigNames[sn] = true
+	}
+	spec, err := specOf(tasks[0].GetModelSpec())
+	if err != nil {
+		return nil, err
+	}
+	h, err := s.opts.Models.Get(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	sigs := make([]*servable.Signature, len(tasks))
+	inputName := ""
+	for i, t := range tasks {
+		sn := signatureName(t.GetModelSpec())
+		sig := h.Signatures()[sn]
+		if sig == nil {
+			return nil, status.New(status.InvalidArgument, "Requested signature not found in model graph: "+sn)
+		}
+		var err error
+		switch t.GetMethodName() {
+		case servable.MethodClassify:
+			err = checkClassifySignature(sig)
+		case servable.MethodRegress:
+			err = checkRegressSignature(sig)
+		default:
+			return nil, status.New(status.Unimplemented, "Unsupported signature method_name: "+t.GetMethodName())
+		}
+		if err != nil {
+			return nil, err
+		}
+		in := sig.Inputs[exampleInputs].Name
+		if i == 0 {
+			inputName = in
+		} else if in != inputName {
+			return nil, status.New(status.InvalidArgument, "Input tensor must be the same for all Signatures.")
+		}
+		sigs[i] = sig
+	}
+	examples, err := serializedExamples(req.GetInput())
+	if err != nil {
+		return nil, err
+	}
+	resp := &servingpb.MultiInferenceResponse{Results: make([]*servingpb.InferenceResult, len(tasks))}
+	for i, t := range tasks {
+		sn := signatureName(t.GetModelSpec())
+		r := &servingpb.InferenceResult{ModelSpec: responseSpec(h, sn, true)}
+		if t.GetMethodName() == servable.MethodClassify {
+			out, err := runExamples(ctx, h, sn, sigs[i], examples, []string{classifyClasses, classifyScores})
+			if err != nil {
+				return nil, err
+			}
+			res, err := classificationResult(out, len(examples))
+			if err != nil {
+				return nil, err
+			}
+			r.Result = &servingpb.InferenceResult_ClassificationResult{ClassificationResult: res}
+		} else {
+			out, err := runExamples(ctx, h, sn, sigs[i], examples, []string{regressOutputs})
+			if err != nil {
+				return nil, err
+			}
+			res, err := regressionResult(out, sigs[i], len(examples))
+			if err != nil {
+				return nil, err
+			}
+			r.Result = &servingpb.InferenceResult_RegressionResult{RegressionResult: res}
+		}
+		resp.Results[i] = r
+	}
+	return resp, nil
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

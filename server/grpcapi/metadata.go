@@ -1,0 +1,135 @@
+package grpcapi
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/proto/tfpb"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// metadataSignatureDef is the one metadata field TF Serving supports.
+const metadataSignatureDef = "signature_def"
+
+// GetModelMetadata is TF Serving's PredictionService.GetModelMetadata
+// (get_model_metadata_impl.cc): metadata["signature_def"] holds a
+// SignatureDefMap of every signature of the version.
+func (s *Server) GetModelMetadata(ctx context.Context, req *servingpb.GetModelMetadataRequest) (*servingpb.GetModelMetadataResponse, error) {
+	spec, err := specOf(req.GetModelSpec())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetMetadataField()) == 0 {
+		return nil, status.New(status.InvalidArgument, "GetModelMetadataRequest must specify at least one metadata_field")
+	}
+	for _, f := range req.GetMetadataField() {
+		if f != metadataSignatureDef {
+			return nil, status.New(status.InvalidArgument, "Metadata field "+f+" is not supported")
+		}
+	}
+	h, err := s.opts.Models.Get(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	m := &servingpb.SignatureDefMap{SignatureDef: map[string]*tfpb.SignatureDef{}}
+	for name, sig := range h.Signatures() {
+		m.SignatureDef[name] = SignatureDef(sig)
+	}
+	a, err := anypb.New(m)
+	if err != nil {
+		return nil, status.New(status.Internal, "pack SignatureDefMap: "+err.Error())
+	}
+	return &servingpb.GetModelMetadataResponse{
+		ModelSpec: responseSpec(h, "", false),
+		Metadata:  map[string]*anypb.Any{metadataSignatureDef: a},
+	}, nil
+}
+
+// SignatureDef converts a servable signature to TF's SignatureDef proto.
+func SignatureDef(sig *servable.Signature) *tfpb.SignatureDef {
+	d := &tfpb.SignatureDef{MethodName: sig.MethodName}
+	if len(sig.Inputs) > 0 {
+		d.Inputs = make(map[string]*tfpb.TensorInfo, len(sig.Inputs))
+		for k, ti := range sig.Inputs {
+			d.Inputs[k] = tensorInfo(ti)
+		}
+	}
+	if len(sig.Outputs) > 0 {
+		d.Outputs = make(map[string]*tfpb.TensorInfo, len(sig.Outputs))
+		for k, ti := range sig.Outputs {
+			d.Outputs[k] = tensorInfo(ti)
+		}
+	}
+	return d
+}
+
+func tensorInfo(ti servable.TensorInfo) *tfpb.TensorInfo {
+	sh := &tfpb.TensorShapeProto{UnknownRank: ti.UnknownRank}
+	if !ti.UnknownRank {
+		for _, d := range ti.Dims {
+			sh.Dim = append(sh.Dim, &tfpb.TensorShapeProto_Dim{Size: d.Size, Name: d.Name})
+		}
+	}
+	return &tfpb.TensorInfo{
+		Encoding:    &tfpb.TensorInfo_Name{Name: ti.Name},
+		Dtype:       tfpb.DataType(ti.DType),
+		TensorShape: sh,
+	}
+}
+
+// signatureDebugString renders a signature as protobuf's C++ DebugString
+// (map entries sorted by key), which TF Serving puts into some
+// classify/regress error messages.
+func signatureDebugString(s *servable.Signature) string {
+	var b []byte
+	tensorMap := func(field string, m map[string]servable.TensorInfo) {
+		for _, k := range sortedKeys(m) {
+			ti := m[k]
+			b = append(b, field+" {\n  key: "...)
+			b = strconv.AppendQuote(b, k)
+			b = append(b, "\n  value {\n"...)
+			if ti.Name != "" {
+				b = append(b, "    name: "...)
+				b = strconv.AppendQuote(b, ti.Name)
+				b = append(b, '\n')
+			}
+			if ti.DType != tensor.Invalid {
+				b = append(b, "    dtype: "+ti.DType.String()+"\n"...)
+			}
+			b = append(b, "    tensor_shape {\n"...)
+			if ti.UnknownRank {
+				b = append(b, "      unknown_rank: true\n"...)
+			} else {
+				for _, d := range ti.Dims {
+					b = append(b, "      dim {\n"...)
+					if d.Size != 0 {
+						b = append(b, "        size: "...)
+						b = strconv.AppendInt(b, d.Size, 10)
+						b = append(b, '\n')
+					}
+					if d.Name != "" {
+						b = append(b, "        name: "...)
+						b = strconv.AppendQuote(b, d.Name)
+						b = append(b, '\n')
+					}
+					b = append(b, "      }\n"...)
+				}
+			}
+			b = append(b, "    }\n  }\n}\n"...)
+		}
+	}
+	tensorMap("inputs", s.Inputs)
+	tensorMap("outputs", s.Outputs)
+	if s.MethodName != "" {
+		b = append(b, "method_name: "...)
+		b = strconv.AppendQuote(b, s.MethodName)
+		b = append(b, '\n')
+	}
+	return string(b)
+}
