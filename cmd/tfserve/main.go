@@ -17,11 +17,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader/inspect"
 	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
-	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
+	"github.com/tfserve/tfserve/server/loadfunc"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/modelserver"
 )
@@ -29,9 +30,28 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// subcommands maps os.Args[1] to a subcommand (the lead adds "inspect").
+// subcommands maps os.Args[1] to a subcommand.
 func subcommands() map[string]func(args []string) int {
-	return map[string]func(args []string) int{}
+	return map[string]func(args []string) int{"inspect": inspectCmd}
+}
+
+// inspectCmd prints a SavedModel's signatures and op support, like
+// `saved_model_cli show --all`.
+func inspectCmd(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: tfserve inspect SAVED_MODEL_DIR")
+		return 2
+	}
+	rep, err := inspect.Inspect(args[0], func(op string) bool {
+		_, ok := kernels.Lookup(op)
+		return ok || inspect.TranslatedOp(op)
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tfserve inspect:", err)
+		return 1
+	}
+	rep.Write(os.Stdout)
+	return 0
 }
 
 func main() {
@@ -59,18 +79,19 @@ func serve(args []string) int {
 	defer stop()
 
 	srcOpts := mlflow.WithRegistry(source.Options{Logger: log}, mlflow.ConfigFromEnv(os.Getenv))
+	loads, err := loadfunc.New(opts, loadfunc.Options{
+		Logger: log,
+		// TFSERVE_DISABLE_FUSION=1 runs Keras GRU/LSTM loops op by op.
+		DisableFusion: os.Getenv("TFSERVE_DISABLE_FUSION") == "1",
+		Engines:       engines(),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Failed to start server. Error:", err)
+		return 1
+	}
+	defer loads.Close()
 	deps := modelserver.Deps{
-		Load: func(ctx context.Context, dir string, lo modelserver.LoadOptions) (servable.Model, error) {
-			if lo.Engine != "default" {
-				// TODO(lead): wire --engine=gorgonia once the gorgonia lowering exists.
-				return nil, fmt.Errorf("load %s: --engine=%s is not available in this build", dir, lo.Engine)
-			}
-			m, err := loader.Load(ctx, dir, loader.Options{Tags: lo.Tags, Logger: log})
-			if err != nil {
-				return nil, err
-			}
-			return m, nil
-		},
+		Load: loads.Load,
 		OpenSource: func(ctx context.Context, basePath string) (manager.Source, error) {
 			return source.Open(ctx, basePath, srcOpts)
 		},
@@ -81,4 +102,9 @@ func serve(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// engines lists the --engine values other than "default".
+func engines() map[string]loadfunc.Engine {
+	return map[string]loadfunc.Engine{}
 }

@@ -319,3 +319,20 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// LoadFunc wraps a model loader so that every model it loads runs on
+// gorgonia (for `--engine=gorgonia`).
+func LoadFunc(base func(ctx context.Context, dir string) (*loader.Model, error), opts Options) func(ctx context.Context, dir string) (servable.Model, error) {
+	return func(ctx context.Context, dir string) (servable.Model, error) {
+		m, err := base(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		gm, err := New(m, opts)
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("load %s: %w", dir, err)
+		}
+		return gm, nil
+	}
+}

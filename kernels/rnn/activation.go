@@ -89,6 +89,9 @@ func ParseActivation(name string, kerasMajor int) (Activation, error) {
 // apply computes dst = a(x); dst may alias x.
 func (a Activation) apply(v vec, dst, x []float32) {
 	x = x[:len(dst)]
+	if len(dst) == 0 {
+		return
+	}
 	switch a {
 	case Linear:
 		if &dst[0] != &x[0] {

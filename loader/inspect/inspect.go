@@ -26,6 +26,17 @@ var executorOps = map[string]bool{
 	"VarHandleOp": true, "VariableV2": true, "RestoreV2": true,
 }
 
+// TranslatedOp reports whether the loader itself implements op (control
+// flow, calls, variables, restore, fused and ScaNN ops), beside the kernels.
+func TranslatedOp(op string) bool {
+	switch op {
+	case "_FusedGRU", "_FusedLSTM", "Scann>TensorsToScann", "Scann>ScannSearchBatched", "Scann>ScannSearch",
+		"Addons>TensorsToScann", "Addons>ScannSearchBatched", "Addons>ScannSearch", "RestoreV2":
+		return true
+	}
+	return executorOps[op]
+}
+
 // Report is what Inspect found.
 type Report struct {
 	MetaGraphs []MetaGraphReport

@@ -107,16 +107,18 @@ func FuzzFindSavedModel(f *testing.F) {
 		"flavors:\n  tensorflow:\n    saved_model_dir: ../x\n", "a: &a [*a]", "flavors: {tensorflow: {data: ..}}"} {
 		f.Add([]byte(s))
 	}
+	// The layouts are set up once per worker process; each input only
+	// rewrites MLmodel (FindSavedModel only reads).
+	root := f.TempDir()
+	dir := filepath.Join(root, "model")
+	// Every layout's SavedModel exists, so only the MLmodel decides.
+	for _, d := range []string{"tfmodel", "tf2model", "data/model"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+		os.WriteFile(filepath.Join(dir, d, "saved_model.pb"), []byte("x"), 0o644)
+	}
+	os.MkdirAll(filepath.Join(root, "x"), 0o755)
+	os.WriteFile(filepath.Join(root, "x", "saved_model.pb"), []byte("x"), 0o644)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		root := t.TempDir()
-		dir := filepath.Join(root, "model")
-		// Every layout's SavedModel exists, so only the MLmodel decides.
-		for _, d := range []string{"tfmodel", "tf2model", "data/model"} {
-			os.MkdirAll(filepath.Join(dir, d), 0o755)
-			os.WriteFile(filepath.Join(dir, d, "saved_model.pb"), []byte("x"), 0o644)
-		}
-		os.MkdirAll(filepath.Join(root, "x"), 0o755)
-		os.WriteFile(filepath.Join(root, "x", "saved_model.pb"), []byte("x"), 0o644)
 		if err := os.WriteFile(filepath.Join(dir, "MLmodel"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}

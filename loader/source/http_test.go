@@ -302,15 +302,22 @@ func FuzzExtract(f *testing.F) {
 	f.Add(makeTarGz(f, map[string][]byte{"a/../../x": []byte("x")}))
 	f.Add([]byte("PK\x03\x04garbage"))
 	f.Add([]byte{0x1f, 0x8b, 0, 0})
+	base := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dst := filepath.Join(t.TempDir(), "out")
+		// One cheap directory per input (t.TempDir per input makes
+		// fuzzing and minimization crawl).
+		parentDir, err := os.MkdirTemp(base, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(parentDir)
+		dst := filepath.Join(parentDir, "out")
 		if err := os.Mkdir(dst, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		files, err := Extract(bytes.NewReader(data), dst, ExtractLimits{MaxBytes: 1 << 20})
 		// Whatever happens, nothing is written outside dst.
-		parent := filepath.Dir(dst)
-		entries, _ := os.ReadDir(parent)
+		entries, _ := os.ReadDir(parentDir)
 		for _, e := range entries {
 			if e.Name() != "out" {
 				t.Fatalf("extract wrote %s outside its directory", e.Name())

@@ -15,6 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/protobuf/encoding/prototext"
+
+	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -471,4 +474,32 @@ func copyRange(dst any, doff int, src any, soff, n int) {
 	default:
 		panic(fmt.Sprintf("batching: unsupported tensor data %T", dst))
 	}
+}
+
+// ParseParams reads a text BatchingParameters proto (the file given by
+// --batching_parameters_file). Fields the text leaves out take TF's
+// SharedBatchScheduler defaults (cpus is the default thread count).
+func ParseParams(text []byte, cpus int) (Params, error) {
+	bp := &servingpb.BatchingParameters{}
+	if err := prototext.Unmarshal(text, bp); err != nil {
+		return Params{}, status.Errorf(status.InvalidArgument, "parse batching parameters: %v", err)
+	}
+	p := DefaultParams(cpus)
+	if bp.MaxBatchSize != nil {
+		p.MaxBatchSize = int(bp.MaxBatchSize.Value)
+	}
+	if bp.BatchTimeoutMicros != nil {
+		p.BatchTimeout = time.Duration(bp.BatchTimeoutMicros.Value) * time.Microsecond
+	}
+	if bp.MaxEnqueuedBatches != nil {
+		p.MaxEnqueuedBatches = int(bp.MaxEnqueuedBatches.Value)
+	}
+	if bp.NumBatchThreads != nil {
+		p.NumBatchThreads = int(bp.NumBatchThreads.Value)
+	}
+	for _, s := range bp.AllowedBatchSizes {
+		p.AllowedBatchSizes = append(p.AllowedBatchSizes, int(s))
+	}
+	p.PadVariableLengthInputs = bp.PadVariableLengthInputs
+	return p, p.Validate()
 }

@@ -3,12 +3,15 @@ package batching
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -152,5 +155,26 @@ func TestQueueFullAndLimits(t *testing.T) {
 	_, err = m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"x": two}, nil)
 	if status.CodeOf(err) != status.Unavailable {
 		t.Errorf("full queue: got %v, want UNAVAILABLE", err)
+	}
+}
+
+func TestParseParamsFixture(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(golden.FixturesDir(t), "tfserving/servables/tensorflow/testdata/batching_config.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParseParams(data, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", p)
+	if p.MaxBatchSize <= 0 || p.NumBatchThreads <= 0 {
+		t.Errorf("parsed %+v", p)
+	}
+	if _, err := ParseParams([]byte("max_batch_size { value: 8 } allowed_batch_sizes: 2 allowed_batch_sizes: 4"), 2); err == nil {
+		t.Error("allowed_batch_sizes not ending at max_batch_size was accepted")
+	}
+	if _, err := ParseParams([]byte("max_batch_size: {"), 2); err == nil {
+		t.Error("malformed text accepted")
 	}
 }
