@@ -121,8 +121,8 @@ def run(d, metric, outpath):
         # 8-bit PQ training is the slowest step; train on a fixed 20k sample.
         sample = base[np.random.default_rng(1).choice(n, min(n, 20000), replace=False)]
         ivf.train(sample)
-        ivf.add(base)
-        refine = faiss.IndexRefineFlat(ivf)
+        refine = faiss.IndexRefineFlat(ivf)  # wraps the empty index; add() fills both
+        refine.add(base)
         build = time.process_time() - t
         for nprobe in (4, 8, 16):
             faiss.extract_index_ivf(ivf).nprobe = nprobe
@@ -139,8 +139,8 @@ def run(d, metric, outpath):
             quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
             fs = faiss.IndexIVFPQFastScan(quant, dim, nlist, m, 4, fmetric)
             fs.train(base)
-            fs.add(base)
             refine = faiss.IndexRefineFlat(fs)
+            refine.add(base)
             build = time.process_time() - t
             for nprobe in (2, 4, 8, 16):
                 fs.nprobe = nprobe

@@ -40,6 +40,9 @@ type TensorFlowFlavor struct {
 	TFVersion    string `yaml:"tensorflow_version"`
 }
 
+// errNoTensorFlow marks an MLmodel without a tensorflow flavor.
+var errNoTensorFlow = errors.New("no tensorflow flavor")
+
 // maxMLmodelBytes bounds the MLmodel file read.
 const maxMLmodelBytes = 4 << 20
 

@@ -1,7 +1,6 @@
 package mlflow
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -125,5 +124,3 @@ func isDigits(s string) bool {
 	}
 	return true
 }
-
-var errNoTensorFlow = errors.New("no tensorflow flavor")

@@ -15,13 +15,15 @@ import (
 	"strings"
 )
 
-// maxArchiveFiles bounds the number of entries extracted from one archive.
+// maxArchiveFiles is the default bound on the files extracted from one archive.
 const maxArchiveFiles = 100000
 
 // ExtractLimits bound what Extract writes.
 type ExtractLimits struct {
 	// MaxBytes is the most file content extracted in total; 0 means 64 GiB.
 	MaxBytes int64
+	// MaxFiles is the most files extracted; 0 means 100000.
+	MaxFiles int
 }
 
 // Extract unpacks a tar, tar.gz or zip archive (detected from its first
@@ -33,6 +35,9 @@ type ExtractLimits struct {
 func Extract(r io.Reader, dst string, lim ExtractLimits) (Files, error) {
 	if lim.MaxBytes <= 0 {
 		lim.MaxBytes = 64 << 30
+	}
+	if lim.MaxFiles <= 0 {
+		lim.MaxFiles = maxArchiveFiles
 	}
 	br := bufio.NewReaderSize(r, 1<<16)
 	head, _ := br.Peek(512)
@@ -95,8 +100,8 @@ func (x *extractor) file(rel string, r io.Reader) error {
 		return errors.New("archive member without a name")
 	}
 	x.count++
-	if x.count > maxArchiveFiles {
-		return fmt.Errorf("archive has more than %d files", maxArchiveFiles)
+	if x.count > x.lim.MaxFiles {
+		return fmt.Errorf("archive has more than %d files", x.lim.MaxFiles)
 	}
 	if _, dup := x.files[rel]; dup {
 		return fmt.Errorf("archive member %s: duplicate", rel)

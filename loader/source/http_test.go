@@ -294,6 +294,13 @@ func TestExtractRejects(t *testing.T) {
 	if _, err := Extract(bytes.NewReader(big), t.TempDir(), ExtractLimits{MaxBytes: 9999}); err == nil {
 		t.Error("Extract ignored MaxBytes")
 	}
+	many := makeTarGz(t, map[string][]byte{"1/a": nil, "1/b": nil, "1/c": nil})
+	if _, err := Extract(bytes.NewReader(many), t.TempDir(), ExtractLimits{MaxFiles: 2}); err == nil {
+		t.Error("Extract ignored MaxFiles")
+	}
+	if _, err := Extract(bytes.NewReader(many), t.TempDir(), ExtractLimits{MaxFiles: 3}); err != nil {
+		t.Errorf("Extract with MaxFiles 3: %v", err)
+	}
 }
 
 func FuzzExtract(f *testing.F) {
@@ -315,7 +322,7 @@ func FuzzExtract(f *testing.F) {
 		if err := os.Mkdir(dst, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		files, err := Extract(bytes.NewReader(data), dst, ExtractLimits{MaxBytes: 1 << 20})
+		files, err := Extract(bytes.NewReader(data), dst, ExtractLimits{MaxBytes: 64 << 10, MaxFiles: 64})
 		// Whatever happens, nothing is written outside dst.
 		entries, _ := os.ReadDir(parentDir)
 		for _, e := range entries {

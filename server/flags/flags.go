@@ -20,7 +20,7 @@ import (
 // Options holds every flag. Field comments give the flag name; defaults are
 // TF Serving's (server.h Options) except where noted.
 type Options struct {
-	GRPCPort                           int    // --port (default 0 until tfserve has gRPC; TF: 8500)
+	GRPCPort                           int    // --port (8500; 0 turns gRPC off)
 	GRPCSocketPath                     string // --grpc_socket_path
 	RESTPort                           int    // --rest_api_port (default 8501 as TF Serving's Docker image; TF binary: 0)
 	RESTNumThreads                     int    // --rest_api_num_threads (0: 4 × CPUs)
@@ -91,7 +91,8 @@ func isImplemented(name string) bool {
 		"max_num_load_retries", "load_retry_interval_micros", "file_system_poll_wait_seconds",
 		"saved_model_tags", "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism",
 		"tensorflow_session_parallelism", "version", "enable_signature_method_name_check",
-		"engine", "rest_api_max_body_bytes":
+		"engine", "rest_api_max_body_bytes", "grpc_socket_path", "grpc_channel_arguments", "grpc_max_threads",
+		"enable_grpc_healthcheck_service", "enable_serialization_as_tensor_content":
 		return true
 	}
 	return false
@@ -106,8 +107,8 @@ func Defaults() Options {
 func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tfserve", flag.ContinueOnError)
 	fs.SetOutput(usage)
-	fs.IntVar(&o.GRPCPort, "port", 0, "TCP port for gRPC. tfserve has no gRPC server yet: must be 0")
-	fs.StringVar(&o.GRPCSocketPath, "grpc_socket_path", "", "UNIX socket for gRPC (no effect)")
+	fs.IntVar(&o.GRPCPort, "port", 8500, "TCP port for the gRPC API; 0 turns gRPC off")
+	fs.StringVar(&o.GRPCSocketPath, "grpc_socket_path", "", "also serve the gRPC API on this UNIX socket")
 	fs.IntVar(&o.RESTPort, "rest_api_port", 8501, "port for the HTTP/REST API; 0 disables it")
 	fs.IntVar(&o.RESTNumThreads, "rest_api_num_threads", 0, "REST requests processed at once (0: 4 x CPUs)")
 	fs.Int64Var(&o.RESTTimeoutMs, "rest_api_timeout_in_ms", 30000, "timeout of a REST model run, in ms")
@@ -136,8 +137,9 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.PlatformConfigFile, "platform_config_file", "", "text PlatformConfigMap file (no effect)")
 	fs.Float64Var(&o.PerProcessGPUMemoryFraction, "per_process_gpu_memory_fraction", 0, "GPU memory fraction (no effect)")
 	fs.StringVar(&o.SavedModelTags, "saved_model_tags", "", "comma-separated MetaGraph tags to load (default serve)")
-	fs.StringVar(&o.GRPCChannelArguments, "grpc_channel_arguments", "", "gRPC channel arguments (no effect)")
-	fs.IntVar(&o.GRPCMaxThreads, "grpc_max_threads", 0, "gRPC threads (no effect)")
+	fs.StringVar(&o.GRPCChannelArguments, "grpc_channel_arguments", "",
+		"gRPC server arguments key=value,... (grpc.max_receive_message_length, grpc.max_send_message_length, grpc.max_concurrent_streams, grpc.keepalive_time_ms, ...)")
+	fs.IntVar(&o.GRPCMaxThreads, "grpc_max_threads", 0, "gRPC requests processed at once; others wait (0: no limit)")
 	fs.BoolVar(&o.EnableModelWarmup, "enable_model_warmup", true, "replay assets.extra/tf_serving_warmup_requests at load")
 	fs.IntVar(&o.NumRequestIterationsForWarmup, "num_request_iterations_for_warmup", 0, "warmup iterations per record")
 	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
@@ -154,8 +156,9 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.ThreadPoolFactoryConfigFile, "thread_pool_factory_config_file", "", "(no effect)")
 	fs.StringVar(&o.MixedPrecision, "mixed_precision", "", "(no effect)")
 	fs.BoolVar(&o.SkipInitializeTPU, "skip_initialize_tpu", false, "(no effect)")
-	fs.BoolVar(&o.EnableGRPCHealthcheckService, "enable_grpc_healthcheck_service", false, "(no effect)")
-	fs.BoolVar(&o.EnableSerializationAsTensorContent, "enable_serialization_as_tensor_content", false, "(no effect)")
+	fs.BoolVar(&o.EnableGRPCHealthcheckService, "enable_grpc_healthcheck_service", false, "serve grpc.health.v1.Health on the gRPC port")
+	fs.BoolVar(&o.EnableSerializationAsTensorContent, "enable_serialization_as_tensor_content", false,
+		"gRPC Predict outputs use tensor_content instead of the typed repeated fields")
 	fs.StringVar(&o.Engine, "engine", "default", "execution engine: default or gorgonia")
 	fs.IntVar(&o.RESTMaxBodyBytes, "rest_api_max_body_bytes", 64<<20, "largest REST request body, also after gzip decompression (413 above)")
 	return fs

@@ -7,7 +7,7 @@ import (
 
 func TestDefaults(t *testing.T) {
 	o := Defaults()
-	if o.RESTPort != 8501 || o.GRPCPort != 0 || o.ModelName != "default" || o.RESTTimeoutMs != 30000 ||
+	if o.RESTPort != 8501 || o.GRPCPort != 8500 || o.ModelName != "default" || o.RESTTimeoutMs != 30000 ||
 		o.FileSystemPollWaitSeconds != 1 || o.ModelConfigFilePollWaitSeconds != 0 || o.MaxNumLoadRetries != 5 ||
 		o.LoadRetryIntervalMicros != 60_000_000 || !o.EnableModelWarmup || !o.FlushFilesystemCaches ||
 		!o.EnableProfiler || o.Engine != "default" || o.RESTMaxBodyBytes != 64<<20 {

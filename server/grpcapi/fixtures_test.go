@@ -136,23 +136,6 @@ func startFixtureServer(t *testing.T, fx string, models map[string]string) (stri
 	return ln.Addr().String(), mgr, conn
 }
 
-// signatureFromProto turns a metadata SignatureDef back into a servable
-// signature for the REST JSON parser.
-func signatureFromProto(name string, d *tfpb.SignatureDef) *servable.Signature {
-	conv := func(m map[string]*tfpb.TensorInfo) map[string]servable.TensorInfo {
-		out := map[string]servable.TensorInfo{}
-		for k, ti := range m {
-			x := servable.TensorInfo{Name: ti.GetName(), DType: tensor.DType(ti.GetDtype()), UnknownRank: ti.GetTensorShape().GetUnknownRank()}
-			for _, d := range ti.GetTensorShape().GetDim() {
-				x.Dims = append(x.Dims, servable.Dim{Size: d.GetSize(), Name: d.GetName()})
-			}
-			out[k] = x
-		}
-		return out
-	}
-	return &servable.Signature{Name: name, MethodName: d.GetMethodName(), Inputs: conv(d.GetInputs()), Outputs: conv(d.GetOutputs())}
-}
-
 // TestFixtureGoldensOverGRPC sends every golden.json case as a gRPC Predict
 // (inputs parsed from the REST body with the signatures GetModelMetadata
 // returns, encoded alternately as typed fields and tensor_content), renders
@@ -202,7 +185,7 @@ func TestFixtureGoldensOverGRPC(t *testing.T) {
 					if d == nil {
 						return nil, jsontensor.ErrSignatureNotFound(s)
 					}
-					return signatureFromProto(s, d), nil
+					return grpcapi.ServableSignature(s, d), nil
 				})
 				if err != nil {
 					t.Fatalf("case %d: parse: %v", i, err)

@@ -3,6 +3,7 @@ package grpcapi
 import (
 	"context"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -725,4 +726,13 @@ func FuzzParseChannelArguments(f *testing.F) {
 		}
 		_, _, _ = applyChannelArguments(args)
 	})
+}
+
+func TestSignatureDefRoundTrip(t *testing.T) {
+	for name, sig := range fakemodel.New().Signatures() {
+		back := ServableSignature(name, SignatureDef(sig))
+		if !reflect.DeepEqual(back, sig) {
+			t.Errorf("%s: %+v, want %+v", name, back, sig)
+		}
+	}
 }

@@ -133,3 +133,28 @@ func signatureDebugString(s *servable.Signature) string {
 	}
 	return string(b)
 }
+
+// ServableSignature converts a SignatureDef (as GetModelMetadata returns it)
+// back to a servable signature; clients use it to parse REST-style JSON
+// against the signature (jsontensor.ParsePredictRequest).
+func ServableSignature(name string, d *tfpb.SignatureDef) *servable.Signature {
+	conv := func(m map[string]*tfpb.TensorInfo) map[string]servable.TensorInfo {
+		if len(m) == 0 {
+			return nil
+		}
+		out := make(map[string]servable.TensorInfo, len(m))
+		for k, ti := range m {
+			x := servable.TensorInfo{Name: ti.GetName(), DType: tensor.DType(ti.GetDtype()),
+				UnknownRank: ti.GetTensorShape().GetUnknownRank()}
+			if !x.UnknownRank {
+				x.Dims = []servable.Dim{}
+				for _, d := range ti.GetTensorShape().GetDim() {
+					x.Dims = append(x.Dims, servable.Dim{Size: d.GetSize(), Name: d.GetName()})
+				}
+			}
+			out[k] = x
+		}
+		return out
+	}
+	return &servable.Signature{Name: name, MethodName: d.GetMethodName(), Inputs: conv(d.GetInputs()), Outputs: conv(d.GetOutputs())}
+}

@@ -1,4 +1,4 @@
-// Package modelserver wires tfserve's model manager and REST server from
+// Package modelserver wires tfserve's model manager, gRPC and REST servers from
 // parsed tensorflow_model_server flags, the way TF Serving's
 // model_servers/server.cc BuildAndStart does, and runs them until the context
 // ends, then shuts down gracefully: stop accepting, drain the requests in
@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
+	"github.com/tfserve/tfserve/server/grpcapi"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi"
 )
@@ -44,6 +46,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// RESTListener, when set, replaces listening on --rest_api_port (tests).
 	RESTListener net.Listener
+	// GRPCListener, when set, replaces listening on --port (tests).
+	GRPCListener net.Listener
 	// ShutdownTimeout bounds the wait for in-flight requests (default 30 s).
 	ShutdownTimeout time.Duration
 	// Ready, when set, is called once the REST server is listening and the
@@ -54,8 +58,14 @@ type Deps struct {
 
 // Validate checks flag combinations the way BuildAndStart does.
 func Validate(o flags.Options) error {
-	if o.GRPCPort != 0 {
-		return fmt.Errorf("--port=%d: tfserve has no gRPC server yet; use --port=0 and the REST API (--rest_api_port)", o.GRPCPort)
+	if o.GRPCPort < 0 || o.GRPCPort > 65535 {
+		return fmt.Errorf("--port=%d is not a port", o.GRPCPort)
+	}
+	if o.GRPCMaxThreads < 0 {
+		return fmt.Errorf("--grpc_max_threads=%d must not be negative", o.GRPCMaxThreads)
+	}
+	if _, err := grpcapi.ParseChannelArguments(o.GRPCChannelArguments); err != nil {
+		return err
 	}
 	if o.ModelBasePath == "" && o.ModelConfigFile == "" {
 		return errors.New("Both server_options.model_base_path and server_options.model_config_file are empty!")
@@ -208,8 +218,15 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		log.Info("Exporting HTTP/REST API", "address", ln.Addr().String())
 	}
 
+	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, log)
+	if err != nil {
+		stopREST(rest, log, deps.ShutdownTimeout)
+		return err
+	}
+
 	if err := mgr.ReloadConfig(ctx, cfg); err != nil {
 		if !manager.ConfigApplied(err) {
+			stopGRPC(grpcSrv, deps.ShutdownTimeout)
 			stopREST(rest, log, deps.ShutdownTimeout)
 			return fmt.Errorf("model config: %w", err)
 		}
@@ -232,9 +249,17 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		log.Info("shutting down: draining in-flight requests")
 	case err := <-served:
 		if err != nil {
+			stopGRPC(grpcSrv, deps.ShutdownTimeout)
 			return fmt.Errorf("REST API: %w", err)
 		}
+	case err := <-grpcServed:
+		if err != nil {
+			stopREST(rest, log, deps.ShutdownTimeout)
+			stopGRPC(grpcSrv, deps.ShutdownTimeout)
+			return fmt.Errorf("gRPC API: %w", err)
+		}
 	}
+	stopGRPC(grpcSrv, deps.ShutdownTimeout)
 	stopREST(rest, log, deps.ShutdownTimeout)
 	if err := mgr.Close(); err != nil {
 		return err
@@ -255,4 +280,74 @@ func stopREST(rest *restapi.Server, log *slog.Logger, timeout time.Duration) {
 	if err := rest.Shutdown(sctx); err != nil {
 		log.Warn("REST shutdown", "error", err)
 	}
+}
+
+// startGRPC serves TF Serving's gRPC API on --port (unless 0, or
+// Deps.GRPCListener) and on --grpc_socket_path. It returns a nil server
+// when gRPC is off. The channel reports the first Serve error.
+func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
+	served := make(chan error, 2)
+	var lns []net.Listener
+	if deps.GRPCListener != nil {
+		lns = append(lns, deps.GRPCListener)
+	} else if o.GRPCPort != 0 {
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(o.GRPCPort))
+		if err != nil {
+			return nil, served, fmt.Errorf("gRPC API on --port=%d: %w", o.GRPCPort, err)
+		}
+		lns = append(lns, ln)
+	}
+	if o.GRPCSocketPath != "" {
+		// A socket left by an earlier run would make Listen fail.
+		if st, err := os.Lstat(o.GRPCSocketPath); err == nil && st.Mode()&os.ModeSocket != 0 {
+			os.Remove(o.GRPCSocketPath)
+		}
+		ln, err := net.Listen("unix", o.GRPCSocketPath)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, served, fmt.Errorf("gRPC API on --grpc_socket_path=%s: %w", o.GRPCSocketPath, err)
+		}
+		lns = append(lns, ln)
+	}
+	if len(lns) == 0 {
+		return nil, served, nil
+	}
+	args, err := grpcapi.ParseChannelArguments(o.GRPCChannelArguments)
+	if err != nil {
+		return nil, served, err
+	}
+	srv, err := grpcapi.New(grpcapi.Options{
+		Models:                         mgr,
+		EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
+		TensorContent:                  o.EnableSerializationAsTensorContent,
+		EnableHealthService:            o.EnableGRPCHealthcheckService,
+		ChannelArguments:               args,
+		MaxConcurrentRequests:          o.GRPCMaxThreads,
+		Logger:                         log,
+	})
+	if err != nil {
+		for _, l := range lns {
+			l.Close()
+		}
+		return nil, served, err
+	}
+	for _, ln := range lns {
+		go func() { served <- srv.Serve(ln) }()
+		log.Info("Running gRPC ModelServer", "address", ln.Addr().String())
+	}
+	return srv, served, nil
+}
+
+func stopGRPC(srv *grpcapi.Server, timeout time.Duration) {
+	if srv == nil {
+		return
+	}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	srv.Shutdown(sctx)
 }

@@ -45,7 +45,8 @@ func TestValidate(t *testing.T) {
 		mod  func(*flags.Options)
 		want string
 	}{
-		{func(o *flags.Options) { o.GRPCPort = 8500 }, "no gRPC server yet"},
+		{func(o *flags.Options) { o.GRPCPort = 70000 }, "--port=70000 is not a port"},
+		{func(o *flags.Options) { o.GRPCChannelArguments = "novalue" }, "is not key=value"},
 		{func(o *flags.Options) { o.ModelBasePath = "" }, "Both server_options.model_base_path and server_options.model_config_file are empty!"},
 		{func(o *flags.Options) { o.BatchingParametersFile = "/b" }, "batching_parameters_file is set without setting server_options.enable_batching"},
 		{func(o *flags.Options) {
@@ -86,7 +87,7 @@ func TestRunAndGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts, err := flags.Parse([]string{"--model_name=half", "--model_base_path=" + dir, "--rest_api_timeout_in_ms=10000",
-		"--file_system_poll_wait_seconds=0", "--enable_model_warmup=false"}, nil)
+		"--file_system_poll_wait_seconds=0", "--enable_model_warmup=false", "--port=0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func TestRunAndGracefulShutdown(t *testing.T) {
 func TestRunRejectsBadConfig(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "models.config")
 	os.WriteFile(cfgPath, []byte(`model_config_list { config { name: "a" base_path: "relative" model_platform: "tensorflow" } }`), 0o644)
-	opts, _ := flags.Parse([]string{"--model_config_file=" + cfgPath, "--rest_api_port=0"}, nil)
+	opts, _ := flags.Parse([]string{"--model_config_file=" + cfgPath, "--rest_api_port=0", "--port=0"}, nil)
 	err := Run(context.Background(), opts, Deps{
 		Load:       func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
 		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },

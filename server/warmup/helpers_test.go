@@ -1,0 +1,7 @@
+package warmup
+
+import (
+	"io"
+)
+
+func errEOF() error { return io.EOF }

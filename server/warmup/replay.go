@@ -1,0 +1,316 @@
+package warmup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/proto/tfpb"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
+	"github.com/tfserve/tfserve/tensor/tensorproto"
+)
+
+// LoadFunc loads one SavedModel version directory (the shape of
+// manager.LoadFunc).
+type LoadFunc = func(ctx context.Context, dir string) (servable.Model, error)
+
+// Result describes one replay.
+type Result struct {
+	// Found is false when the version has no warmup file (nothing ran).
+	Found bool
+	// Records is the number of records replayed successfully.
+	Records int
+	// Elapsed is the wall time of the replay.
+	Elapsed time.Duration
+}
+
+// Options configure the replay.
+type Options struct {
+	// Iterations is --num_request_iterations_for_warmup: how many times each
+	// record runs. Zero or negative means 1, TF Serving's default.
+	Iterations int
+	// Observe, when set, is called after each replay of an existing warmup
+	// file, with the version directory, the result and the error (nil on
+	// success). Metrics hook in here.
+	Observe func(versionDir string, r Result, err error)
+	// Logger receives progress at info level; nil discards it.
+	Logger *slog.Logger
+}
+
+// WrapLoad returns a LoadFunc that loads the version with load, then replays
+// its warmup file. If the replay fails the model is closed and the load
+// fails with the replay's error, as in TF Serving.
+func WrapLoad(load LoadFunc, opts Options) LoadFunc {
+	return func(ctx context.Context, dir string) (servable.Model, error) {
+		m, err := load(ctx, dir)
+		if err != nil || m == nil {
+			return m, err
+		}
+		if _, err := Replay(ctx, m, dir, opts); err != nil {
+			if cerr := m.Close(); cerr != nil && opts.Logger != nil {
+				opts.Logger.Warn("closing model after failed warmup", "dir", dir, "error", cerr)
+			}
+			return nil, err
+		}
+		return m, nil
+	}
+}
+
+// Replay runs the warmup records of versionDir against m. A missing warmup
+// file is not an error (Result.Found is false).
+func Replay(ctx context.Context, m servable.Model, versionDir string, opts Options) (res Result, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	path := Path(versionDir)
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			log.Info("No warmup data file found", "path", path)
+			return Result{}, nil
+		}
+		return Result{}, status.Errorf(status.Internal, "open warmup file: %v", err)
+	}
+	defer f.Close()
+	iters := max(opts.Iterations, 1)
+	log.Info("Starting to read warmup data for model", "path", path, "iterations", iters)
+	start := time.Now()
+	res.Found = true
+	err = replay(ctx, m, f, path, iters, &res.Records)
+	res.Elapsed = time.Since(start)
+	if opts.Observe != nil {
+		opts.Observe(versionDir, res, err)
+	}
+	if err != nil {
+		return res, err
+	}
+	log.Info("Finished reading warmup data for model", "path", path, "records", res.Records,
+		"elapsed", res.Elapsed.Round(time.Microsecond))
+	return res, nil
+}
+
+func replay(ctx context.Context, m servable.Model, r io.Reader, path string, iters int, count *int) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = status.Errorf(status.Internal, "warmup record %d of %s: model panicked: %v", *count, path, p)
+		}
+	}()
+	rr := NewRecordReader(r)
+	for {
+		off := rr.Offset()
+		rec, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if status.CodeOf(err) == status.DataLoss {
+				return status.New(status.DataLoss, "warmup file "+path+": "+err.Error()+
+					". Please verify your warmup data is in TFRecord format.")
+			}
+			return fmt.Errorf("warmup file %s: %w", path, err)
+		}
+		if *count >= MaxRecords {
+			return status.Errorf(status.InvalidArgument,
+				"Number of warmup records exceeds the maximum (%d) at %s", MaxRecords, path)
+		}
+		l, err := DecodeLog(rec)
+		if err != nil {
+			return status.Errorf(status.InvalidArgument, "Failed to parse warmup record %d (offset %d) from %s: %v",
+				*count, off, path, err)
+		}
+		for range iters {
+			if err := runLog(ctx, m, l); err != nil {
+				return status.New(status.CodeOf(err), "warmup record "+strconv.Itoa(*count)+" ("+l.Kind()+
+					") of "+path+" failed: "+err.Error())
+			}
+		}
+		*count++
+	}
+}
+
+// runLog runs one record as saved_model_warmup.cc's RunWarmupRequest does.
+func runLog(ctx context.Context, m servable.Model, l Log) error {
+	switch {
+	case l.Predict != nil:
+		return runPredict(ctx, m, l.Predict)
+	case l.Classify != nil:
+		return runExamples(ctx, m, l.Classify.GetModelSpec(), servable.MethodClassify, l.Classify.GetInput())
+	case l.Regress != nil:
+		return runExamples(ctx, m, l.Regress.GetModelSpec(), servable.MethodRegress, l.Regress.GetInput())
+	case l.MultiInference != nil:
+		tasks := l.MultiInference.GetTasks()
+		if len(tasks) == 0 {
+			return status.New(status.InvalidArgument, "Expected at least one task")
+		}
+		for _, t := range tasks {
+			switch t.GetMethodName() {
+			case servable.MethodClassify, servable.MethodRegress:
+			default:
+				return status.New(status.Unimplemented, "Unsupported signature method_name: "+t.GetMethodName())
+			}
+			if err := runExamples(ctx, m, t.GetModelSpec(), t.GetMethodName(), l.MultiInference.GetInput()); err != nil {
+				return err
+			}
+		}
+		return nil
+	case l.Other == "session_run_log":
+		return status.New(status.Unimplemented, "Unsupported log_type for warmup: session_run_log")
+	}
+	// Empty logs and predict_streamed_log are skipped, as in TF Serving.
+	return nil
+}
+
+func signatureName(ms *servingpb.ModelSpec) string {
+	if n := ms.GetSignatureName(); n != "" {
+		return n
+	}
+	return servable.DefaultSignature
+}
+
+func keys[V any](m map[string]V) string { return strings.Join(slices.Sorted(maps.Keys(m)), ",") }
+
+// runPredict checks the request against the signature like predict_util.cc
+// (every input alias known and given, output_filter aliases known) and runs
+// it.
+func runPredict(ctx context.Context, m servable.Model, req *servingpb.PredictRequest) error {
+	name := signatureName(req.GetModelSpec())
+	sig := m.Signatures()[name]
+	if sig == nil {
+		return status.New(status.FailedPrecondition, "Serving signature key \""+name+"\" not found.")
+	}
+	inputs := make(map[string]*tensor.Tensor, len(req.GetInputs()))
+	for alias, tp := range req.GetInputs() {
+		if _, ok := sig.Inputs[alias]; !ok {
+			return status.New(status.InvalidArgument, "input tensor alias not found in signature: "+alias+
+				". Inputs expected to be in the set {"+keys(sig.Inputs)+"}.")
+		}
+		t, err := tensorproto.Decode(tp)
+		if err != nil {
+			return status.New(status.InvalidArgument, "input "+alias+": "+err.Error())
+		}
+		inputs[alias] = t
+	}
+	for alias := range sig.Inputs {
+		if _, ok := inputs[alias]; !ok {
+			return status.New(status.InvalidArgument, "Request inputs do not match required inputs for signature \""+
+				name+"\": missing "+alias+". Inputs expected to be in the set {"+keys(sig.Inputs)+"}.")
+		}
+	}
+	var outputs []string
+	for _, o := range req.GetOutputFilter() {
+		if _, ok := sig.Outputs[o]; !ok {
+			return status.New(status.InvalidArgument, "output tensor alias not found in signature: "+o+
+				" Outputs expected to be in the set {"+keys(sig.Outputs)+"}.")
+		}
+		if slices.Contains(outputs, o) {
+			return status.New(status.InvalidArgument, "duplicate output tensor alias in output_filter: "+o)
+		}
+		outputs = append(outputs, o)
+	}
+	_, err := m.Run(ctx, name, inputs, outputs)
+	return err
+}
+
+// Signature keys of classify and regress signatures (signature_constants.h).
+const (
+	exampleInputs   = "inputs"
+	classifyClasses = "classes"
+	classifyScores  = "scores"
+	regressOutputs  = "outputs"
+)
+
+// runExamples runs a classify or regress request: the serialized
+// tf.Examples (the context's bytes first when there is one, as
+// InputToSerializedExampleTensor does) go into the signature's "inputs" as a
+// DT_STRING vector.
+func runExamples(ctx context.Context, m servable.Model, ms *servingpb.ModelSpec, method string, in *servingpb.Input) error {
+	name := signatureName(ms)
+	sig := m.Signatures()[name]
+	if sig == nil {
+		return status.New(status.InvalidArgument, "No signature was found with the name: "+name)
+	}
+	if len(sig.Inputs) != 1 {
+		return status.New(status.InvalidArgument, "Expected one input Tensor.")
+	}
+	if _, ok := sig.Inputs[exampleInputs]; !ok {
+		return status.New(status.InvalidArgument, "signature \""+name+"\" has no input \""+exampleInputs+"\"")
+	}
+	want := []string{regressOutputs}
+	if method == servable.MethodClassify {
+		want = []string{classifyClasses, classifyScores}
+	}
+	var fetch []string
+	for _, o := range want {
+		if _, ok := sig.Outputs[o]; ok {
+			fetch = append(fetch, o)
+		}
+	}
+	if len(fetch) == 0 {
+		return status.New(status.InvalidArgument, "signature \""+name+"\" has none of the outputs {"+
+			strings.Join(want, ",")+"} of "+method)
+	}
+	examples, err := serializedExamples(in)
+	if err != nil {
+		return err
+	}
+	_, err = m.Run(ctx, name, map[string]*tensor.Tensor{
+		exampleInputs: tensor.FromSlice(tensor.Shape{len(examples)}, examples),
+	}, fetch)
+	return err
+}
+
+func serializedExamples(in *servingpb.Input) ([]string, error) {
+	opts := proto.MarshalOptions{Deterministic: true}
+	marshal := func(e *tfpb.Example) (string, error) {
+		b, err := opts.Marshal(e)
+		if err != nil {
+			return "", status.New(status.InvalidArgument, "serialize example: "+err.Error())
+		}
+		return string(b), nil
+	}
+	var out []string
+	switch k := in.GetKind().(type) {
+	case *servingpb.Input_ExampleList:
+		for _, e := range k.ExampleList.GetExamples() {
+			s, err := marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+	case *servingpb.Input_ExampleListWithContext:
+		var c string
+		if k.ExampleListWithContext.GetContext() != nil {
+			var err error
+			if c, err = marshal(k.ExampleListWithContext.GetContext()); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range k.ExampleListWithContext.GetExamples() {
+			s, err := marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c+s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, status.New(status.InvalidArgument, "Input is empty.")
+	}
+	return out, nil
+}
