@@ -142,6 +142,19 @@ func fallbackOutputs(op string, attrs kernels.Attrs) (map[string]int, int, error
 	case op == "If" || op == "StatelessIf" || op == "Case" || op == "StatelessCase" ||
 		op == "PartitionedCall" || op == "StatefulPartitionedCall":
 		return map[string]int{"output": 0}, listLen(attrs["Tout"]), nil
+	case op == "RestoreV2":
+		return map[string]int{"tensors": 0}, listLen(attrs["dtypes"]), nil
+	case op == "IdentityN":
+		return map[string]int{"output": 0}, listLen(attrs["T"]), nil
+	case op == "Unpack":
+		return map[string]int{"output": 0}, int(attrs.Int("num", 1)), nil
+	case op == "Split" || op == "SplitV":
+		return map[string]int{"output": 0}, int(attrs.Int("num_split", 1)), nil
+	case op == "TopKV2" || op == "Unique":
+		return map[string]int{"values": 0, "y": 0, "indices": 1, "idx": 1}, 2, nil
+	case op == "ParseExample":
+		ns, nd := int(attrs.Int("Nsparse", 0)), int(attrs.Int("Ndense", 0))
+		return map[string]int{"sparse_indices": 0, "sparse_values": ns, "sparse_shapes": 2 * ns, "dense_values": 3 * ns}, 3*ns + nd, nil
 	}
 	return nil, 1, nil
 }

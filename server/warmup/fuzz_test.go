@@ -15,10 +15,9 @@ import (
 )
 
 func fuzzSeeds(f *testing.F) {
-	t := &testing.T{}
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	w.Write(predictLog(t, "", 1, 2))
+	w.Write(predictLog(f, "", 1, 2))
 	w.Write(Log{Classify: &servingpb.ClassificationRequest{
 		ModelSpec: &servingpb.ModelSpec{SignatureName: "classify_x_to_y"},
 		Input: &servingpb.Input{Kind: &servingpb.Input_ExampleList{ExampleList: &servingpb.ExampleList{
@@ -83,4 +82,28 @@ func reqOf(l Log) proto.Message {
 		return l.Regress
 	}
 	return l.MultiInference
+}
+
+// FuzzDecodeLog fuzzes the PredictionLog decoder without TFRecord framing.
+func FuzzDecodeLog(f *testing.F) {
+	for _, l := range []Log{predictLog(f, "s", 3), {MultiInference: &servingpb.MultiInferenceRequest{
+		Tasks: []*servingpb.InferenceTask{{MethodName: "tensorflow/serving/regress"}}}}} {
+		b, _ := EncodeLog(l)
+		f.Add(b)
+	}
+	f.Add([]byte{0x2a, 0x00, 0x3a, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := DecodeLog(data)
+		if err != nil || l.Kind() == "" || l.Other != "" {
+			return
+		}
+		b, err := EncodeLog(l)
+		if err != nil {
+			t.Fatalf("re-encode %s: %v", l.Kind(), err)
+		}
+		back, err := DecodeLog(b)
+		if err != nil || !proto.Equal(reqOf(l), reqOf(back)) {
+			t.Fatalf("round trip of %s: %v", l.Kind(), err)
+		}
+	})
 }

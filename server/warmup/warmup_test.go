@@ -211,7 +211,7 @@ func loadCounting(t *testing.T) (LoadFunc, **counting) {
 	}, &last
 }
 
-func floatTensor(t *testing.T, vals []float32, shape ...int) *tfpb.TensorProto {
+func floatTensor(t testing.TB, vals []float32, shape ...int) *tfpb.TensorProto {
 	t.Helper()
 	p, err := tensorproto.Encode(tensor.FromSlice(tensor.Shape(shape), vals))
 	if err != nil {
@@ -226,7 +226,7 @@ func example(x float32) *tfpb.Example {
 	}}}
 }
 
-func predictLog(t *testing.T, sig string, xs ...float32) Log {
+func predictLog(t testing.TB, sig string, xs ...float32) Log {
 	return Log{Predict: &servingpb.PredictRequest{
 		ModelSpec: &servingpb.ModelSpec{Name: "half", SignatureName: sig},
 		Inputs:    map[string]*tfpb.TensorProto{"x": floatTensor(t, xs, len(xs), 1)},
