@@ -14,6 +14,10 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
+// Cooperative reports that Run checks its context between steps, so it
+// returns soon after the context ends (servable.Cooperative).
+func (m *Model) Cooperative() bool { return true }
+
 // Run evaluates a signature. Errors carry TF status codes.
 func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
 	if signature == "" {

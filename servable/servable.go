@@ -66,3 +66,11 @@ type Model interface {
 	// Close releases the model's memory. Run must not be called after Close.
 	Close() error
 }
+
+// Cooperative is implemented by models whose Run checks its context often
+// and returns soon after it ends (tfserve's executor checks it between
+// steps). Callers may then run them on the calling goroutine instead of
+// racing them against the deadline on another one.
+type Cooperative interface {
+	Cooperative() bool
+}

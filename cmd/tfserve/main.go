@@ -17,10 +17,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
 	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/loader/inspect"
 	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
+	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/loadfunc"
 	"github.com/tfserve/tfserve/server/manager"
@@ -106,5 +109,9 @@ func serve(args []string) int {
 
 // engines lists the --engine values other than "default".
 func engines() map[string]loadfunc.Engine {
-	return map[string]loadfunc.Engine{}
+	return map[string]loadfunc.Engine{
+		"gorgonia": func(m *loader.Model) (servable.Model, error) {
+			return gorgoniaengine.New(m, gorgoniaengine.Options{Logger: slog.Default()})
+		},
+	}
 }

@@ -138,6 +138,10 @@ func (m *model) Close() error {
 	return m.inner.Close()
 }
 
+// Cooperative: Run waits for its batch or for its context, whichever ends
+// first (servable.Cooperative).
+func (m *model) Cooperative() bool { return true }
+
 // Unwrap returns the model being batched.
 func (m *model) Unwrap() servable.Model { return m.inner }
 

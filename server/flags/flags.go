@@ -92,7 +92,8 @@ func isImplemented(name string) bool {
 		"saved_model_tags", "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism",
 		"tensorflow_session_parallelism", "version", "enable_signature_method_name_check",
 		"engine", "rest_api_max_body_bytes", "grpc_socket_path", "grpc_channel_arguments", "grpc_max_threads",
-		"enable_grpc_healthcheck_service", "enable_serialization_as_tensor_content":
+		"enable_grpc_healthcheck_service", "enable_serialization_as_tensor_content",
+		"enable_model_warmup", "num_request_iterations_for_warmup", "monitoring_config_file":
 		return true
 	}
 	return false
@@ -141,9 +142,9 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 		"gRPC server arguments key=value,... (grpc.max_receive_message_length, grpc.max_send_message_length, grpc.max_concurrent_streams, grpc.keepalive_time_ms, ...)")
 	fs.IntVar(&o.GRPCMaxThreads, "grpc_max_threads", 0, "gRPC requests processed at once; others wait (0: no limit)")
 	fs.BoolVar(&o.EnableModelWarmup, "enable_model_warmup", true, "replay assets.extra/tf_serving_warmup_requests at load")
-	fs.IntVar(&o.NumRequestIterationsForWarmup, "num_request_iterations_for_warmup", 0, "warmup iterations per record")
+	fs.IntVar(&o.NumRequestIterationsForWarmup, "num_request_iterations_for_warmup", 0, "times each warmup record is replayed (0: once)")
 	fs.BoolVar(&o.Version, "version", false, "print the version and exit")
-	fs.StringVar(&o.MonitoringConfigFile, "monitoring_config_file", "", "text MonitoringConfig file")
+	fs.StringVar(&o.MonitoringConfigFile, "monitoring_config_file", "", "text MonitoringConfig file: prometheus_config { enable: true path: \"/monitoring/prometheus/metrics\" } serves metrics on the REST port")
 	fs.BoolVar(&o.RemoveUnusedFieldsFromMetaGraph, "remove_unused_fields_from_bundle_metagraph", true, "(no effect)")
 	fs.BoolVar(&o.PreferTFLiteModel, "prefer_tflite_model", false, "(no effect)")
 	fs.IntVar(&o.NumTFLitePools, "num_tflite_pools", 0, "(no effect)")

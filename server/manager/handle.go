@@ -106,6 +106,17 @@ func (h Handle) Run(ctx context.Context, signature string, inputs map[string]*te
 	if ctx.Done() == nil {
 		return h.safeRun(ctx, signature, inputs, outputs)
 	}
+	if c, ok := h.v.model.(servable.Cooperative); ok && c.Cooperative() {
+		// The model returns soon after ctx ends: no goroutine needed.
+		if err := ctx.Err(); err != nil {
+			return nil, contextError(err)
+		}
+		out, err := h.safeRun(ctx, signature, inputs, outputs)
+		if err != nil && ctx.Err() != nil {
+			return nil, contextError(ctx.Err())
+		}
+		return out, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(err)
 	}

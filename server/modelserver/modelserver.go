@@ -172,11 +172,15 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		return err
 	}
 	lo := loadOptions(o)
+	obs, err := newObservability(o, cfg, log)
+	if err != nil {
+		return err
+	}
 	mgr, err := manager.New(manager.Options{
-		Load: func(ctx context.Context, dir string) (servable.Model, error) {
+		Load: obs.wrapLoad(func(ctx context.Context, dir string) (servable.Model, error) {
 			return deps.Load(ctx, dir, lo)
-		},
-		OpenSource:                             deps.OpenSource,
+		}),
+		OpenSource:                             obs.wrapOpenSource(deps.OpenSource),
 		PollInterval:                           time.Duration(o.FileSystemPollWaitSeconds) * time.Second,
 		MaxLoadRetries:                         max(o.MaxNumLoadRetries, 0),
 		LoadRetryInterval:                      time.Duration(max(o.LoadRetryIntervalMicros, 0)) * time.Microsecond,
@@ -195,7 +199,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		restOff = ln == nil && o.RESTPort == 0
 	)
 	if !restOff {
-		rest, err = restapi.New(restapi.Options{
+		rest, err = restapi.New(obs.restOptions(restapi.Options{
 			Models:                         mgr,
 			Timeout:                        time.Duration(max(o.RESTTimeoutMs, 0)) * time.Millisecond,
 			EnableCORS:                     o.RESTEnableCORS,
@@ -203,7 +207,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 			MaxConcurrentRequests:          o.RESTNumThreads,
 			EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
 			Logger:                         log,
-		})
+		}))
 		if err != nil {
 			return err
 		}
