@@ -3,28 +3,86 @@ GO ?= go
 PROTOC ?= protoc
 BIN := bin
 PKG := github.com/tfserve/tfserve
+GOBIN := $(shell $(GO) env GOPATH)/bin
+export PATH := $(PATH):$(GOBIN)
+FUZZTIME ?= 60s
 
-.PHONY: all build run test bench proto fuzz vet fmt clean
+.PHONY: all build run models test test-short bench bench-quick fuzz proto vet fmt image image-test clean tools
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/tfserve ./cmd/tfserve
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/tfserve ./cmd/tfserve
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/loadtest ./cmd/loadtest
 
-# Regenerate Go code from our own minimal .proto schemas (needs protoc and protoc-gen-go on PATH).
+# The bundled demo models, written by our own SavedModel writer.
+models:
+	$(GO) run ./cmd/mkmodels -out testdata/models
+
+# Build and serve the demo models: REST on :8501, gRPC on :8500.
+run: build models
+	$(BIN)/tfserve --rest_api_port=8501 --port=8500 --model_config_file=testdata/models.config
+
+# All tests. Fixture-backed tests read ../shared/fixtures (under CI=true they
+# fail if it is missing).
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -count=1 -short ./...
+
+# Benchmarks against peers measured in the same run; results go to
+# bench/*/RESULTS.md and are summarised in BENCHMARKS.md.
+bench:
+	bench/rest/run.sh 10 32 2
+	sh bench/gru/run.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
+	$(GO) run ./bench/grpc -duration 5s -warmup 1s -concurrency 1,8,32
+	bench/loadtest/compare_wrk.sh -d 10 -c 16 -r 3
+	bench/ann/run.sh
+	bench/kernels/run.sh
+
+# Each fuzz target for FUZZTIME (default 60s).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePredictRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseClassifyRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
+	$(GO) test -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME) ./server/restapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./server/manager/
+	$(GO) test -run '^$$' -fuzz '^FuzzIndex$$' -fuzztime $(FUZZTIME) ./loader/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzIndexBlock$$' -fuzztime $(FUZZTIME) ./loader/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzBundleEntry$$' -fuzztime $(FUZZTIME) ./loader/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzStringTensor$$' -fuzztime $(FUZZTIME) ./loader/bundle/
+	$(GO) test -run '^$$' -fuzz '^FuzzTable$$' -fuzztime $(FUZZTIME) ./loader/bundle/sstable/
+	$(GO) test -run '^$$' -fuzz '^FuzzSavedModel$$' -fuzztime $(FUZZTIME) ./loader/savedmodel/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseExample$$' -fuzztime $(FUZZTIME) ./kernels/
+	$(GO) test -run '^$$' -fuzz '^FuzzStridedSlice$$' -fuzztime $(FUZZTIME) ./kernels/
+	$(GO) test -run '^$$' -fuzz '^FuzzSgemm$$' -fuzztime $(FUZZTIME) ./kernels/gemm/
+	$(GO) test -run '^$$' -fuzz '^FuzzForward$$' -fuzztime $(FUZZTIME) ./kernels/rnn/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseVersion$$' -fuzztime $(FUZZTIME) ./loader/source/
+	$(GO) test -run '^$$' -fuzz '^FuzzExtract$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./loader/source/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseURI$$' -fuzztime $(FUZZTIME) ./loader/mlflow/
+	$(GO) test -run '^$$' -fuzz '^FuzzFindSavedModel$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./loader/mlflow/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime $(FUZZTIME) ./loadtest/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMetadata$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./loadtest/
+	$(GO) test -run '^$$' -fuzz '^FuzzPredictRequest$$' -fuzztime $(FUZZTIME) ./server/grpcapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseChannelArguments$$' -fuzztime $(FUZZTIME) ./server/grpcapi/
+
+tools:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+
+# Regenerate Go code from our own minimal .proto schemas (needs protoc from
+# Debian's protobuf-compiler, plus `make tools`).
 proto:
-	$(PROTOC) -I proto --go_out=. --go_opt=module=$(PKG) $$(find proto -name '*.proto' | sort)
+	$(PROTOC) -I proto --go_out=. --go_opt=module=$(PKG) --go-grpc_out=. --go-grpc_opt=module=$(PKG) $$(find proto -name '*.proto' | sort)
 
 vet:
 	$(GO) vet ./...
 
 fmt:
-	gofmt -l -w .
-
-test:
-	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	gofmt -l -w $$(git ls-files '*.go')
 
 clean:
 	rm -rf $(BIN)

@@ -1,6 +1,8 @@
 package warmup
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,4 +70,31 @@ func WriteFile(versionDir string, logs ...Log) error {
 		return fmt.Errorf("write warmup file %s: %w", p, err)
 	}
 	return nil
+}
+
+// ReadLogs reads every PredictionLog record of a warmup file (at most
+// MaxRecords).
+func ReadLogs(ctx context.Context, r io.Reader) ([]Log, error) {
+	rr := NewRecordReader(r)
+	var logs []Log
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rec, err := rr.Next()
+		if errors.Is(err, io.EOF) {
+			return logs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(logs) >= MaxRecords {
+			return nil, fmt.Errorf("more than %d warmup records", MaxRecords)
+		}
+		l, err := DecodeLog(rec)
+		if err != nil {
+			return nil, fmt.Errorf("warmup record %d: %w", len(logs), err)
+		}
+		logs = append(logs, l)
+	}
 }

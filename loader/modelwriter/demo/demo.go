@@ -13,20 +13,25 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// Models lists the demo models: name → version → writer.
-var Models = []struct {
+// Model is one demo model: its name, version and writer.
+type Model struct {
 	Name    string
 	Version int
 	Write   func(dir string) error
-}{
-	{"half_plus_two", 123, func(dir string) error { return HalfPlus(dir, 0.5, 2) }},
-	{"half_plus_three", 123, func(dir string) error { return HalfPlus(dir, 0.5, 3) }},
-	{"add_mul_int64", 1, AddMulInt64},
+}
+
+// Models lists the demo models.
+func Models() []Model {
+	return []Model{
+		{"half_plus_two", 123, func(dir string) error { return HalfPlus(dir, 0.5, 2) }},
+		{"half_plus_three", 123, func(dir string) error { return HalfPlus(dir, 0.5, 3) }},
+		{"add_mul_int64", 1, AddMulInt64},
+	}
 }
 
 // WriteAll writes every demo model under root/<name>/<version>.
 func WriteAll(root string) error {
-	for _, m := range Models {
+	for _, m := range Models() {
 		dir := filepath.Join(root, m.Name, fmt.Sprintf("%08d", m.Version))
 		if err := m.Write(dir); err != nil {
 			return fmt.Errorf("write %s: %w", m.Name, err)

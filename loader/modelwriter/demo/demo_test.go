@@ -1,7 +1,10 @@
 package demo_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -67,5 +70,41 @@ func TestDemoModelsLoadAndCompute(t *testing.T) {
 	}
 	if s, p := out["sum"].I64(), out["product"].I64(); s[0] != 4 || s[1] != 6 || p[0] != 3 || p[1] != 8 {
 		t.Errorf("add_mul: %v %v", s, p)
+	}
+}
+
+// TestCommittedDemoModelsAreReproducible: testdata/models is exactly what
+// the writer produces, so the bundled models are our own.
+func TestCommittedDemoModelsAreReproducible(t *testing.T) {
+	root := t.TempDir()
+	if err := demo.WriteAll(root); err != nil {
+		t.Fatal(err)
+	}
+	committed := filepath.Join("..", "..", "..", "testdata", "models")
+	n := 0
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		want, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join(committed, rel))
+		if err != nil {
+			return fmt.Errorf("testdata/models lacks %s (run go run ./cmd/mkmodels): %w", rel, err)
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("testdata/models/%s differs from the writer's output (run go run ./cmd/mkmodels)", rel)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 6 {
+		t.Fatalf("only %d files compared", n)
 	}
 }

@@ -1,0 +1,62 @@
+#!/bin/sh
+# Lays out the root filesystem of tfserve's FROM-scratch serving image.
+#
+#   docker/prepare.sh DIR               build a static tfserve into DIR/rootfs and
+#                                       add the files below (the context of
+#                                       deploy/docker/Dockerfile.prebuilt)
+#   docker/prepare.sh --rootfs-only DIR DIR is the rootfs and already holds
+#                                       /tfserve (Dockerfile.serving's build stage)
+#
+# Environment: TFSERVE_BIN (use this binary instead of building one; it must be
+# static), VERSION (-X main.version, default: git describe or "dev"), GO (go),
+# CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt).
+#
+# Besides /tfserve the rootfs holds /etc/ssl/certs/ca-certificates.crt,
+# /etc/passwd and /etc/group naming the non-root user 65532 (nonroot), empty
+# /models, /tmp (1777) and /cache (the Dockerfile chowns it to 65532).
+set -eu
+
+rootfs_only=0
+if [ "${1:-}" = "--rootfs-only" ]; then
+	rootfs_only=1
+	shift
+fi
+if [ $# -ne 1 ]; then
+	echo "usage: $0 [--rootfs-only] DIR" >&2
+	exit 2
+fi
+ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+if [ ! -s "$ca" ]; then
+	echo "$0: no CA bundle at $ca (install ca-certificates or set CA_BUNDLE)" >&2
+	exit 1
+fi
+
+if [ "$rootfs_only" = 1 ]; then
+	rootfs=$1
+	if [ ! -x "$rootfs/tfserve" ]; then
+		echo "$0: $rootfs/tfserve is missing" >&2
+		exit 1
+	fi
+else
+	rootfs=$1/rootfs
+	rm -rf "$rootfs"
+	mkdir -p "$rootfs"
+	if [ -n "${TFSERVE_BIN:-}" ]; then
+		cp "$TFSERVE_BIN" "$rootfs/tfserve"
+	else
+		version=${VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)}
+		CGO_ENABLED=0 "${GO:-go}" build -trimpath -ldflags="-s -w -X main.version=$version" \
+			-o "$rootfs/tfserve" ./cmd/tfserve
+	fi
+	chmod 0755 "$rootfs/tfserve"
+fi
+
+mkdir -p "$rootfs/etc/ssl/certs" "$rootfs/models" "$rootfs/cache"
+cp "$ca" "$rootfs/etc/ssl/certs/ca-certificates.crt"
+chmod 0644 "$rootfs/etc/ssl/certs/ca-certificates.crt"
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$rootfs/etc/passwd"
+printf 'root:x:0:\nnonroot:x:65532:\n' >"$rootfs/etc/group"
+chmod 0644 "$rootfs/etc/passwd" "$rootfs/etc/group"
+mkdir -p "$rootfs/tmp"
+chmod 1777 "$rootfs/tmp"
+chmod 0755 "$rootfs/models" "$rootfs/cache"
