@@ -196,10 +196,7 @@ func halfPlus(t *testing.T) string {
 // (y = 0.5x + 2, with TF Serving's half_plus_two signatures, parsing real
 // serialized tf.Examples), and a pointer through which the test sees the
 // counting wrapper of the last load.
-//
-// It would load loader/modelwriter/demo.HalfPlus with the real loader, but
-// at the time of writing that model fails to load (tfimport has no output
-// count for RestoreV2 without an OpDef); see the report.
+// (TestReplayRealModel loads the real demo model.)
 func loadCounting(t *testing.T) (LoadFunc, **counting) {
 	var last *counting
 	return func(ctx context.Context, dir string) (servable.Model, error) {
