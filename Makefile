@@ -22,7 +22,8 @@ models:
 
 # Build and serve the demo models: REST on :8501, gRPC on :8500.
 run: build models
-	$(BIN)/tfserve --rest_api_port=8501 --port=8500 --model_config_file=testdata/models.config
+	sed 's|$${MODELS_DIR}|$(CURDIR)/testdata/models|' testdata/models.config > $(BIN)/models.config
+	$(BIN)/tfserve --rest_api_port=8501 --port=8500 --model_config_file=$(BIN)/models.config
 
 # All tests. Fixture-backed tests read ../shared/fixtures (under CI=true they
 # fail if it is missing).
@@ -68,6 +69,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMetadata$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./loadtest/
 	$(GO) test -run '^$$' -fuzz '^FuzzPredictRequest$$' -fuzztime $(FUZZTIME) ./server/grpcapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChannelArguments$$' -fuzztime $(FUZZTIME) ./server/grpcapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./server/warmup/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLog$$' -fuzztime $(FUZZTIME) ./server/warmup/
+	$(GO) test -run '^$$' -fuzz '^FuzzConfig$$' -fuzztime $(FUZZTIME) ./server/metrics/
 
 tools:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6

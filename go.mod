@@ -127,4 +127,7 @@ require (
 	gorgonia.org/tensor v0.9.24 // indirect
 	gorgonia.org/vecf32 v0.9.0 // indirect
 	gorgonia.org/vecf64 v0.9.0 // indirect
+	k8s.io/api v0.31.14 // indirect
+	k8s.io/apimachinery v0.31.14 // indirect
+	sigs.k8s.io/yaml v1.4.0 // indirect
 )

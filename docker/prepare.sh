@@ -1,28 +1,30 @@
 #!/bin/sh
 # Lays out the root filesystem of tfserve's FROM-scratch serving image.
 #
-#   docker/prepare.sh DIR               build a static tfserve into DIR/rootfs and
-#                                       add the files below (the context of
-#                                       deploy/docker/Dockerfile.prebuilt)
-#   docker/prepare.sh --rootfs-only DIR DIR is the rootfs and already holds
-#                                       /tfserve (Dockerfile.serving's build stage)
+#   docker/prepare.sh DIR             build a static tfserve into DIR/rootfs and
+#                                     add the files below (DIR is the build
+#                                     context of deploy/docker/Dockerfile.prebuilt)
+#   docker/prepare.sh --no-build DIR  DIR/rootfs/tfserve exists already
+#                                     (Dockerfile.serving's build stage)
 #
 # Environment: TFSERVE_BIN (use this binary instead of building one; it must be
 # static), VERSION (-X main.version, default: git describe or "dev"), GO (go),
 # CA_BUNDLE (default /etc/ssl/certs/ca-certificates.crt).
 #
-# Besides /tfserve the rootfs holds /etc/ssl/certs/ca-certificates.crt,
-# /etc/passwd and /etc/group naming the non-root user 65532 (nonroot), empty
-# /models, /tmp (1777) and /cache (the Dockerfile chowns it to 65532).
+# Besides /tfserve, DIR/rootfs holds /etc/ssl/certs/ca-certificates.crt,
+# /etc/passwd and /etc/group naming the non-root user 65532 (nonroot), an
+# empty /models and /tmp (1777). DIR/owned holds what the Dockerfiles copy
+# with --chown=65532:65532: /cache, where remote model versions are copied
+# ($XDG_CACHE_HOME/tfserve/models).
 set -eu
 
-rootfs_only=0
-if [ "${1:-}" = "--rootfs-only" ]; then
-	rootfs_only=1
+build=1
+if [ "${1:-}" = "--no-build" ]; then
+	build=0
 	shift
 fi
 if [ $# -ne 1 ]; then
-	echo "usage: $0 [--rootfs-only] DIR" >&2
+	echo "usage: $0 [--no-build] DIR" >&2
 	exit 2
 fi
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
@@ -31,14 +33,14 @@ if [ ! -s "$ca" ]; then
 	exit 1
 fi
 
-if [ "$rootfs_only" = 1 ]; then
-	rootfs=$1
+rootfs=$1/rootfs
+owned=$1/owned
+if [ "$build" = 0 ]; then
 	if [ ! -x "$rootfs/tfserve" ]; then
 		echo "$0: $rootfs/tfserve is missing" >&2
 		exit 1
 	fi
 else
-	rootfs=$1/rootfs
 	rm -rf "$rootfs"
 	mkdir -p "$rootfs"
 	if [ -n "${TFSERVE_BIN:-}" ]; then
@@ -51,7 +53,8 @@ else
 	chmod 0755 "$rootfs/tfserve"
 fi
 
-mkdir -p "$rootfs/etc/ssl/certs" "$rootfs/models" "$rootfs/cache"
+rm -rf "$owned"
+mkdir -p "$rootfs/etc/ssl/certs" "$rootfs/models" "$owned/cache"
 cp "$ca" "$rootfs/etc/ssl/certs/ca-certificates.crt"
 chmod 0644 "$rootfs/etc/ssl/certs/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$rootfs/etc/passwd"
@@ -59,4 +62,4 @@ printf 'root:x:0:\nnonroot:x:65532:\n' >"$rootfs/etc/group"
 chmod 0644 "$rootfs/etc/passwd" "$rootfs/etc/group"
 mkdir -p "$rootfs/tmp"
 chmod 1777 "$rootfs/tmp"
-chmod 0755 "$rootfs/models" "$rootfs/cache"
+chmod 0755 "$rootfs/models" "$owned/cache"

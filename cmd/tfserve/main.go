@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -80,6 +82,10 @@ func serve(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if addr := os.Getenv("TFSERVE_PPROF_ADDR"); addr != "" {
+		// Go's profiler, for performance work: TFSERVE_PPROF_ADDR=127.0.0.1:6060.
+		go func() { log.Warn("pprof server stopped", "err", http.ListenAndServe(addr, nil)) }()
+	}
 
 	srcOpts := mlflow.WithRegistry(source.Options{Logger: log}, mlflow.ConfigFromEnv(os.Getenv))
 	loads, err := loadfunc.New(opts, loadfunc.Options{

@@ -233,6 +233,12 @@ type instrumented struct {
 	name, runtime string
 }
 
+// Cooperative forwards the wrapped model's servable.Cooperative answer.
+func (i *instrumented) Cooperative() bool {
+	c, ok := i.Model.(servable.Cooperative)
+	return ok && c.Cooperative()
+}
+
 func (i *instrumented) Run(ctx context.Context, sig string, in map[string]*tensor.Tensor, out []string) (map[string]*tensor.Tensor, error) {
 	start := time.Now()
 	res, err := i.Model.Run(ctx, sig, in, out)

@@ -222,7 +222,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		log.Info("Exporting HTTP/REST API", "address", ln.Addr().String())
 	}
 
-	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, log)
+	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, log)
 	if err != nil {
 		stopREST(rest, log, deps.ShutdownTimeout)
 		return err
@@ -289,7 +289,7 @@ func stopREST(rest *restapi.Server, log *slog.Logger, timeout time.Duration) {
 // startGRPC serves TF Serving's gRPC API on --port (unless 0, or
 // Deps.GRPCListener) and on --grpc_socket_path. It returns a nil server
 // when gRPC is off. The channel reports the first Serve error.
-func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
+func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
 	served := make(chan error, 2)
 	var lns []net.Listener
 	if deps.GRPCListener != nil {
@@ -322,7 +322,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, log *slog.Logge
 	if err != nil {
 		return nil, served, err
 	}
-	srv, err := grpcapi.New(grpcapi.Options{
+	srv, err := grpcapi.New(obs.grpcOptions(grpcapi.Options{
 		Models:                         mgr,
 		EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
 		TensorContent:                  o.EnableSerializationAsTensorContent,
@@ -330,7 +330,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, log *slog.Logge
 		ChannelArguments:               args,
 		MaxConcurrentRequests:          o.GRPCMaxThreads,
 		Logger:                         log,
-	})
+	}))
 	if err != nil {
 		for _, l := range lns {
 			l.Close()
