@@ -33,6 +33,9 @@ func (h headerFlags) Set(s string) error {
 
 type options struct {
 	url, body, jsonl, metadataURL, metadataFile string
+	grpcAddr, grpcModel                         string
+	grpcConns                                   int
+	grpcTensorContent                           bool
 	gen                                         GenOptions
 	seed                                        uint64
 	genBodies                                   int
@@ -53,6 +56,10 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	o.header = headerFlags{}
 	fs.StringVar(&o.url, "url", "", "full predict URL, e.g. http://127.0.0.1:8501/v1/models/half_plus_two:predict (required)")
+	fs.StringVar(&o.grpcAddr, "grpc", "", "drive TF Serving's gRPC PredictionService at host:port (or unix:///path) instead of REST; bodies are REST JSON (--body/--jsonl) converted to PredictRequests")
+	fs.StringVar(&o.grpcModel, "model", "", "with --grpc: the model name")
+	fs.IntVar(&o.grpcConns, "grpc-conns", 4, "with --grpc: HTTP/2 connections to spread requests over")
+	fs.BoolVar(&o.grpcTensorContent, "grpc-tensor-content", false, "with --grpc: send inputs as tensor_content")
 	fs.StringVar(&o.body, "body", "", "file holding one JSON request body")
 	fs.StringVar(&o.jsonl, "jsonl", "", "JSONL file, one JSON request body per line, sent round robin")
 	fs.StringVar(&o.metadataURL, "metadata-url", "", "metadata URL for generated bodies (default: derived from --url)")
@@ -129,8 +136,12 @@ func (o *options) check(nargs int) error {
 	switch {
 	case nargs > 0:
 		return errors.New("unexpected arguments")
-	case o.url == "":
-		return errors.New("--url is required")
+	case o.grpcAddr != "" && o.grpcModel == "":
+		return errors.New("--grpc needs --model")
+	case o.grpcAddr != "" && o.body == "" && o.jsonl == "":
+		return errors.New("--grpc needs --body or --jsonl")
+	case o.url == "" && o.grpcAddr == "":
+		return errors.New("--url (or --grpc) is required")
 	case o.body != "" && o.jsonl != "":
 		return errors.New("--body and --jsonl exclude each other")
 	case o.sweep != "" && o.rateSweep != "":
@@ -218,9 +229,21 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	target, err := NewHTTPTarget(o.url, bodies, HTTPOptions{Header: http.Header(o.header), Timeout: o.timeout})
-	if err != nil {
-		return err
+	var target Target
+	if o.grpcAddr != "" {
+		gt, err := NewGRPCTarget(ctx, o.grpcAddr, o.grpcModel, list, GRPCOptions{Conns: o.grpcConns, Timeout: o.timeout, TensorContent: o.grpcTensorContent})
+		if err != nil {
+			return err
+		}
+		defer gt.Close()
+		target = gt
+		o.url = "grpc://" + o.grpcAddr + "/" + o.grpcModel
+	} else {
+		ht, err := NewHTTPTarget(o.url, bodies, HTTPOptions{Header: http.Header(o.header), Timeout: o.timeout})
+		if err != nil {
+			return err
+		}
+		target = ht
 	}
 	cfg := Config{
 		Concurrency: o.concurrency,
