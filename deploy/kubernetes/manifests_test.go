@@ -377,21 +377,22 @@ func TestDeploymentRunsConfigMap(t *testing.T) {
 			Ready:        func(a net.Addr, _ *manager.Manager) { ready <- a },
 		})
 	}()
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("server did not start with the Deployment's args and ConfigMap: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("server not started after 20 s")
+	}
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		done <- err
-		t.Fatalf("server did not start with the Deployment's args and ConfigMap: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("server not started after 20 s")
-	}
 	base := "http://" + addr.String()
 	client := &http.Client{Timeout: 5 * time.Second}
 	get := func(path string) (int, string) {

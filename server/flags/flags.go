@@ -89,8 +89,8 @@ func isImplemented(name string) bool {
 		"rest_api_enable_cors_support", "allow_version_labels_for_unavailable_models",
 		"model_config_file", "model_config_file_poll_wait_seconds", "model_name", "model_base_path",
 		"max_num_load_retries", "load_retry_interval_micros", "file_system_poll_wait_seconds",
-		"saved_model_tags", "tensorflow_intra_op_parallelism", "tensorflow_inter_op_parallelism",
-		"tensorflow_session_parallelism", "version", "enable_signature_method_name_check",
+		"saved_model_tags", "version", "enable_signature_method_name_check",
+		"enable_batching", "batching_parameters_file", "enable_per_model_batching_parameters",
 		"engine", "rest_api_max_body_bytes", "grpc_socket_path", "grpc_channel_arguments", "grpc_max_threads",
 		"enable_grpc_healthcheck_service", "enable_serialization_as_tensor_content",
 		"enable_model_warmup", "num_request_iterations_for_warmup", "monitoring_config_file":

@@ -36,7 +36,7 @@ func TestForms(t *testing.T) {
 	if !slices.Equal(o.Unknown, []string{"--no_such_flag=1", "positional"}) {
 		t.Fatalf("unknown %v", o.Unknown)
 	}
-	want := []string{"enable_batching", "batching_parameters_file", "per_process_gpu_memory_fraction"}
+	want := []string{"tensorflow_intra_op_parallelism", "per_process_gpu_memory_fraction"}
 	if got := o.NoEffect(); !slices.Equal(got, want) {
 		t.Fatalf("NoEffect %v, want %v", got, want)
 	}
