@@ -7,7 +7,8 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 export PATH := $(PATH):$(GOBIN)
 FUZZTIME ?= 60s
 
-.PHONY: all build run models test test-short bench bench-quick fuzz proto vet fmt image image-test clean tools
+.PHONY: all build run models test test-short bench fuzz proto vet fmt image image-test clean tools
+IMAGE ?= tfserve:latest
 
 all: build
 
@@ -81,6 +82,14 @@ tools:
 # Debian's protobuf-compiler, plus `make tools`).
 proto:
 	$(PROTOC) -I proto --go_out=. --go_opt=module=$(PKG) --go-grpc_out=. --go-grpc_opt=module=$(PKG) $$(find proto -name '*.proto' | sort)
+
+# Container image (Dockerfile.serving conventions; built offline with
+# docker, podman or buildah from a static binary).
+image:
+	docker/build-image.sh $(IMAGE)
+
+image-test:
+	TFSERVE_IMAGE_TEST=1 $(GO) test -count=1 -timeout 20m -v ./test/image/
 
 vet:
 	$(GO) vet ./...

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/graph/fuse"
+	"github.com/tfserve/tfserve/loader/annrewrite"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/loader/savedmodel"
@@ -47,6 +48,12 @@ type Options struct {
 	// DisableFusion keeps Keras GRU/LSTM functions as the op-by-op loops
 	// TensorFlow exported instead of fused kernels.
 	DisableFusion bool
+	// BruteForceToANN replaces TFRS BruteForce top-k (TopKV2 over a
+	// MatMul with the candidate matrix) by a search of the quantized ann
+	// index built from the candidates. Also settable per model in
+	// assets.extra/tfserve.json. Needs optimization (the candidates must
+	// fold into a constant).
+	BruteForceToANN bool
 	// ScaNN tunes the ScaNN ops' search. A model can also set it in
 	// assets.extra/tfserve.json (see ReadModelOptions); Options win when
 	// non-zero.
@@ -264,6 +271,15 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 		scOpts = scann.Options{Exhaustive: mo.ANN.Exhaustive, LeavesToSearch: mo.ANN.LeavesToSearch}
 	}
 	reg = scann.Registry(reg, scOpts)
+	reg = annrewrite.Registry(reg)
+	bf := annrewrite.Options{LeavesToSearch: opts.ScaNN.LeavesToSearch}
+	bfOn := opts.BruteForceToANN
+	if mo, _ := ReadModelOptions(im.Dir); mo != nil && mo.ANN.BruteForceToANN {
+		bfOn = true
+		if bf.LeavesToSearch == 0 {
+			bf.LeavesToSearch = mo.ANN.LeavesToSearch
+		}
+	}
 	prefix := filepath.Join(im.Dir, "variables", "variables")
 	var rd *bundle.Reader
 	if _, err := os.Stat(bundle.IndexPath(prefix)); err == nil {
@@ -444,7 +460,11 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	if !opts.DisableOptimization {
 		keepVars := servingAssigns(im, m.plans)
 		for name, sp := range m.plans {
-			if err := optimize(ctx, sess, im, name, sp, keepVars); err != nil {
+			var bfOpts *annrewrite.Options
+			if bfOn {
+				bfOpts = &bf
+			}
+			if err := optimize(ctx, sess, im, name, sp, keepVars, bfOpts); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -458,7 +478,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 // optimize inlines function calls into the signature's graph and folds
 // everything that does not depend on its inputs (variable reads, shape
 // arithmetic, table handles) into constants, then recompiles the plan.
-func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *sigPlan, keepVars bool) error {
+func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *sigPlan, keepVars bool, bf *annrewrite.Options) error {
 	ports := append(append([]graph.Port(nil), sp.feeds...), sp.fetches...)
 	g, mapped, err := graph.Inline(&graph.Graph{Name: name, Nodes: im.Graph.Nodes}, im.Library, ports)
 	if err != nil {
@@ -468,6 +488,11 @@ func optimize(ctx context.Context, sess *graph.Session, im *Imported, name strin
 	fetches, _, err = sess.FoldConstants(ctx, g, feeds, fetches, keepVars)
 	if err != nil {
 		return err
+	}
+	if bf != nil {
+		if fetches, _, err = annrewrite.Rewrite(g, fetches, *bf); err != nil {
+			return err
+		}
 	}
 	plan, err := sess.Compile(name, g, feeds, fetches, nil)
 	if err != nil {

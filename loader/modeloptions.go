@@ -26,7 +26,7 @@ type ModelOptions struct {
 		// LeavesToSearch overrides ScaNN's leaves per query.
 		LeavesToSearch int `json:"leaves_to_search"`
 		// BruteForceToANN switches TFRS BruteForce TopK(MatMul) retrieval
-		// to the quantized index (not implemented yet: loading fails).
+		// to the quantized index (see package annrewrite).
 		BruteForceToANN bool `json:"bruteforce_to_ann"`
 	} `json:"ann"`
 }
@@ -49,9 +49,6 @@ func ReadModelOptions(dir string) (*ModelOptions, error) {
 	}
 	if mo.ANN.LeavesToSearch < 0 {
 		return nil, fmt.Errorf("read %s: ann.leaves_to_search must be >= 0", p)
-	}
-	if mo.ANN.BruteForceToANN {
-		return nil, fmt.Errorf("read %s: ann.bruteforce_to_ann is not implemented yet", p)
 	}
 	return mo, nil
 }

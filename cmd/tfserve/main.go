@@ -76,6 +76,12 @@ func serve(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// TF Serving's image convention: MODEL_NAME and MODEL_BASE_PATH fill in
+	// absent flags.
+	if applied := flags.ApplyEnv(&opts, os.Getenv); len(applied) > 0 {
+		log.Info("flags from the environment (TF Serving image convention)", "flags", applied,
+			"model_name", opts.ModelName, "model_base_path", opts.ModelBasePath)
+	}
 	if opts.Version {
 		fmt.Printf("tfserve %s\nTensorFlow ModelServer: REST API of tensorflow/serving 9d981c5c\n", version)
 		return 0

@@ -90,7 +90,15 @@ func NewWriter(prefix string, opts WriteOptions) (*Writer, error) {
 	for s := 0; s < opts.Shards; s++ {
 		final := DataPath(prefix, s, opts.Shards)
 		f, err := os.CreateTemp(filepath.Dir(final), filepath.Base(final)+".tmp*")
+		if err == nil {
+			// Readable by other users (a non-root server), as TF writes them.
+			err = f.Chmod(0o644)
+		}
 		if err != nil {
+			if f != nil {
+				f.Close()
+				os.Remove(f.Name())
+			}
 			w.Abort()
 			return nil, fmt.Errorf("write bundle %s: %w", prefix, err)
 		}
@@ -220,6 +228,11 @@ func (w *Writer) removeTemps() {
 func writeTemp(final string, b []byte) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(final), filepath.Base(final)+".tmp*")
 	if err != nil {
+		return "", err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return "", err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
