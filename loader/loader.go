@@ -19,8 +19,8 @@ import (
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/graph/fuse"
-	"github.com/tfserve/tfserve/loader/annrewrite"
 	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader/annrewrite"
 	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/loader/savedmodel"
 	"github.com/tfserve/tfserve/loader/scann"
