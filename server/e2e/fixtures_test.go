@@ -220,6 +220,15 @@ func TestServesEveryGoldenFixture(t *testing.T) {
 			}
 		})
 	}
+	// sembago_retrieval has no serving signature: it loads, and predict
+	// gets TF Serving's 400.
+	t.Run("sembago_retrieval", func(t *testing.T) {
+		u := startServer(t, []served{{name: "sembago_retrieval", base: filepath.Join(fx, "tfrs/sembago_retrieval")}})
+		code, body := post(t, u+"/v1/models/sembago_retrieval:predict", `{"instances": ["a"]}`)
+		if code != 400 || !bytes.Contains(body, []byte(`Serving signature name: \"serving_default\" not found in signature def`)) {
+			t.Errorf("predict: %d %s", code, body)
+		}
+	})
 	// The server is still healthy after the failures.
 	if code, _ := get(t, url+"/healthz"); code != 200 {
 		t.Errorf("healthz: %d", code)
