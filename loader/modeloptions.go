@@ -20,7 +20,10 @@ const ModelOptionsFile = "assets.extra/tfserve.json"
 //
 //	{"ann": {"exhaustive": false, "leaves_to_search": 20}}
 type ModelOptions struct {
-	ANN struct {
+	// Engine picks the execution engine for this model ("default" or
+	// "gorgonia"), overriding --engine.
+	Engine string `json:"engine"`
+	ANN    struct {
 		// Exhaustive makes ScaNN ops search every datapoint exactly.
 		Exhaustive bool `json:"exhaustive"`
 		// LeavesToSearch overrides ScaNN's leaves per query.
@@ -46,6 +49,11 @@ func ReadModelOptions(dir string) (*ModelOptions, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(mo); err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	switch mo.Engine {
+	case "", "default", "gorgonia":
+	default:
+		return nil, fmt.Errorf("read %s: engine %q: want default or gorgonia", p, mo.Engine)
 	}
 	if mo.ANN.LeavesToSearch < 0 {
 		return nil, fmt.Errorf("read %s: ann.leaves_to_search must be >= 0", p)

@@ -81,6 +81,10 @@ func (l *Loader) Load(ctx context.Context, dir string, lo modelserver.LoadOption
 		return nil, err
 	}
 	var out servable.Model = m
+	// A model may pick its engine in assets.extra/tfserve.json.
+	if mo, err := loader.ReadModelOptions(dir); err == nil && mo != nil && mo.Engine != "" {
+		lo.Engine = mo.Engine
+	}
 	if lo.Engine != "" && lo.Engine != "default" {
 		eng, ok := l.opts.Engines[lo.Engine]
 		if !ok {
