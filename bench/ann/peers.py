@@ -99,6 +99,8 @@ def run(d, metric, outpath):
     fmetric = faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2
     out = open(outpath, "a")
     common = dict(dataset=name, metric=metric, queries=len(q))
+    # ANN_PEERS selects peers (comma list of flat,ivfpq,fastscan,hnsw,hnswlib).
+    want = set(os.environ.get("ANN_PEERS", "flat,ivfpq,fastscan,hnsw,hnswlib").split(","))
 
     def measure(lib, index_name, build_s, search_name, fn, nq=None):
         qq, gg = (q, gt) if nq is None else (q[:nq], gt[:nq])
@@ -108,13 +110,14 @@ def run(d, metric, outpath):
              recall=recall(I, gg), qps=qps, cpu_qps=cpu_qps, **c)
 
     # Exact baseline.
-    flat = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
-    flat.add(base)
-    measure("faiss", "Flat", 0.0, "exact", lambda x: flat.search(x, K)[1], nq=1000)
+    if "flat" in want:
+        flat = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
+        flat.add(base)
+        measure("faiss", "Flat", 0.0, "exact", lambda x: flat.search(x, K)[1], nq=1000)
 
     # IVF-PQ (8-bit codes), optionally with exact refinement.
     nlist = 256
-    for m in (56,):
+    for m in ((56,) if "ivfpq" in want else ()):
         t = time.process_time()
         quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
         ivf = faiss.IndexIVFPQ(quant, dim, nlist, m, 8, fmetric)
@@ -133,7 +136,7 @@ def run(d, metric, outpath):
                         lambda x: refine.search(x, K)[1])
 
     # IVF-PQ fast scan (4-bit codes, SIMD LUTs), the closest peer to LUT16.
-    if hasattr(faiss, "IndexIVFPQFastScan"):
+    if hasattr(faiss, "IndexIVFPQFastScan") and "fastscan" in want:
         for m in (196, 392):  # 4 and 2 dimensions per 4-bit code
             t = time.process_time()
             quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
@@ -150,17 +153,21 @@ def run(d, metric, outpath):
                             lambda x: refine.search(x, K)[1])
 
     # faiss HNSW.
-    t = time.process_time()
-    hnsw = faiss.IndexHNSWFlat(dim, 32, fmetric)
-    hnsw.hnsw.efConstruction = 40
-    hnsw.add(base)
-    build = time.process_time() - t
-    for ef in (16, 32, 64):
+    if "hnsw" not in want:
+        hnsw_efs = ()
+    else:
+        hnsw_efs = (16, 32, 64)
+        t = time.process_time()
+        hnsw = faiss.IndexHNSWFlat(dim, 32, fmetric)
+        hnsw.hnsw.efConstruction = 40
+        hnsw.add(base)
+        build = time.process_time() - t
+    for ef in hnsw_efs:
         hnsw.hnsw.efSearch = ef
         measure("faiss", "HNSW32", build, "efSearch=%d" % ef, lambda x: hnsw.search(x, K)[1])
 
     # hnswlib.
-    for M in (16,):
+    for M in ((16,) if "hnswlib" in want else ()):
         t = time.process_time()
         h = hnswlib.Index(space="ip" if ip else "l2", dim=dim)
         h.init_index(max_elements=n, ef_construction=200, M=M)

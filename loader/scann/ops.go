@@ -1,3 +1,9 @@
+// Package scann runs the ScaNN custom ops that TensorFlow Recommenders
+// exports (Scann>TensorsToScann, Scann>ScannSearchBatched, Scann>ScannSearch)
+// on tfserve's own quantized index (package ann), so ScaNN SavedModels serve
+// with no ScaNN and no TensorFlow. The searcher state (ScannConfig, k-means
+// partitioner, AH codebook) is decoded by ann/scannstate; facts in
+// ../shared/docs/scann.md.
 package scann
 
 import (
@@ -6,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/tfserve/tfserve/ann"
+	"github.com/tfserve/tfserve/ann/scannstate"
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/tensor"
@@ -23,7 +30,7 @@ type Options struct {
 // Searcher is the resource TensorsToScann produces.
 type Searcher struct {
 	Index  *ann.Index
-	Config *Config
+	Config *scannstate.Config
 	opts   Options
 }
 
@@ -126,55 +133,31 @@ func (b *builder) tensorsToScann(attrs kernels.Attrs, numInputs int) (kernels.Fu
 }
 
 func (b *builder) build(in []*tensor.Tensor) (*Searcher, error) {
+	for i, name := range []string{"serialized_partitioner", "datapoint_to_token", "ah_codebook", "hashed_dataset"} {
+		if !present(in[2+i]) {
+			return nil, kernels.Errorf("ScaNN model has no %s; only partitioned asymmetric-hashing (tree-AH) searchers are supported", name)
+		}
+	}
 	cfgBytes, err := oneString(in[1], "scann_config")
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := ParseConfig(cfgBytes)
-	if err != nil {
-		return nil, kernels.Errorf("%v", err)
-	}
-	st := ann.ScaNNState{NumLeavesToSearch: cfg.MaxSpillCenters, ReorderingNumNeighbors: cfg.ReorderNeighbors}
-	switch cfg.DistanceMeasure {
-	case "DotProductDistance", "":
-		st.DistanceMeasure = ann.DotProduct
-	case "SquaredL2Distance":
-		st.DistanceMeasure = ann.SquaredL2
-	default:
-		return nil, kernels.Errorf("ScaNN distance measure %q is not supported", cfg.DistanceMeasure)
-	}
-	if !present(in[2]) {
-		return nil, kernels.Errorf("ScaNN model has no serialized_partitioner; only partitioned (tree-AH) searchers are supported")
 	}
 	pb, err := oneString(in[2], "serialized_partitioner")
 	if err != nil {
 		return nil, err
 	}
-	part, err := ParsePartitioner(pb)
-	if err != nil {
-		return nil, kernels.Errorf("%v", err)
-	}
-	st.Dim, st.LeafCenters = part.Dim, part.Centers
-	if cfg.InputDim != 0 && cfg.InputDim != part.Dim {
-		return nil, kernels.Errorf("ScaNN config says input_dim %d, partitioner centers have %d", cfg.InputDim, part.Dim)
-	}
-	if !present(in[3]) || !present(in[4]) || !present(in[5]) {
-		return nil, kernels.Errorf("ScaNN model lacks datapoint_to_token, ah_codebook or hashed_dataset; only asymmetric-hashing searchers are supported")
-	}
-	st.DatapointToLeaf = in[3].I32()
 	cbBytes, err := oneString(in[4], "ah_codebook")
 	if err != nil {
 		return nil, err
 	}
-	cb, err := ParseCodebook(cbBytes)
+	hashed, ok := in[5].Data.([]uint8)
+	if !ok {
+		return nil, kernels.Errorf("ScaNN hashed_dataset must be uint8, got %v", in[5].DType)
+	}
+	st, cfg, err := scannstate.Assemble(cfgBytes, pb, cbBytes, in[3].I32(), hashed)
 	if err != nil {
-		return nil, kernels.Errorf("%v", err)
+		return nil, kernels.Errorf("ScaNN state: %v", err)
 	}
-	if cb.CentersPerBlock != 16 {
-		return nil, kernels.Errorf("ScaNN codebook has %d centers per block; only 16 (4-bit LUT16) is supported", cb.CentersPerBlock)
-	}
-	st.Codebook, st.NumBlocks, st.DimsPerBlock = cb.Values, cb.Blocks, cb.Dims
-	st.HashedCodes = in[5].Data.([]uint8)
 	if present(in[0]) {
 		st.Dataset = in[0].F32()
 	}
@@ -191,11 +174,9 @@ func (b *builder) build(in []*tensor.Tensor) (*Searcher, error) {
 	if st.Dataset == nil && st.Int8Dataset == nil && b.opts.Exhaustive {
 		st.Dataset = reconstruct(st)
 	}
+	leaves := len(st.LeafCenters) / st.Dim
 	if b.opts.LeavesToSearch > 0 {
-		st.NumLeavesToSearch = min(b.opts.LeavesToSearch, part.Leaves)
-	}
-	if st.NumLeavesToSearch > part.Leaves {
-		st.NumLeavesToSearch = part.Leaves
+		st.NumLeavesToSearch = min(b.opts.LeavesToSearch, leaves)
 	}
 	ix, err := ann.NewFromScaNN(st)
 	if err != nil {

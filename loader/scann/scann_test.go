@@ -10,7 +10,6 @@ import (
 
 	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/loader"
-	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/loader/scann"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
@@ -19,62 +18,6 @@ import (
 
 func fixture(t *testing.T) string {
 	return filepath.Join(golden.FixturesDir(t), "tfrs/universaldot_labse_index/1")
-}
-
-// TestDecodeFixtureState decodes the real ScaNN state stored in the
-// fixture's checkpoint and checks the facts documented in scann.md.
-func TestDecodeFixtureState(t *testing.T) {
-	r, err := bundle.Open(filepath.Join(fixture(t), "variables/variables"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	str := func(key string) []byte {
-		v, err := r.Tensor(key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return []byte(v.Strings()[0])
-	}
-	// Keys follow the sorted child names of _serialized_searcher (scann.md).
-	var cfgKey, partKey, cbKey string
-	for _, k := range r.Keys() {
-		switch {
-		case strings.HasSuffix(k, "variables/7/.ATTRIBUTES/VARIABLE_VALUE"):
-			cfgKey = k
-		case strings.HasSuffix(k, "variables/8/.ATTRIBUTES/VARIABLE_VALUE"):
-			partKey = k
-		case strings.HasSuffix(k, "variables/0/.ATTRIBUTES/VARIABLE_VALUE"):
-			cbKey = k
-		}
-	}
-	cfg, err := scann.ParseConfig(str(cfgKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.NumNeighbors != 10 || cfg.DistanceMeasure != "DotProductDistance" || cfg.NumChildren != 100 ||
-		cfg.MaxSpillCenters != 10 || cfg.NumBlocks != 384 || cfg.DimsPerBlock != 2 || cfg.InputDim != 768 || cfg.ClustersPerBlock != 16 {
-		t.Errorf("config: %+v", cfg)
-	}
-	part, err := scann.ParsePartitioner(str(partKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if part.Leaves != 100 || part.Dim != 768 || len(part.Centers) != 100*768 {
-		t.Errorf("partitioner: %d leaves of dim %d", part.Leaves, part.Dim)
-	}
-	cb, err := scann.ParseCodebook(str(cbKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cb.Blocks != 384 || cb.CentersPerBlock != 16 || cb.Dims != 2 {
-		t.Errorf("codebook: %d x %d x %d", cb.Blocks, cb.CentersPerBlock, cb.Dims)
-	}
-	for _, v := range cb.Values {
-		if v > 0.1 || v < -0.1 {
-			t.Fatalf("codebook value %v outside the documented ±0.065 range", v)
-		}
-	}
 }
 
 func TestQueryWidthError(t *testing.T) {
