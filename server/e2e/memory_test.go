@@ -79,8 +79,10 @@ func TestUnloadFreesMemory(t *testing.T) {
 		Load: func(ctx context.Context, dir string) (servable.Model, error) {
 			return loader.Load(ctx, dir, loader.Options{Logger: log})
 		},
-		OpenSource: func(ctx context.Context, p string) (manager.Source, error) { return source.Open(ctx, p, source.Options{Logger: log}) },
-		Logger:     log,
+		OpenSource: func(ctx context.Context, p string) (manager.Source, error) {
+			return source.Open(ctx, p, source.Options{Logger: log})
+		},
+		Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
