@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/loadfunc"
@@ -88,7 +89,7 @@ func startServer(t *testing.T, models []served, extraFlags ...string) string {
 		done <- modelserver.Run(ctx, opts, modelserver.Deps{
 			Load: loads.Load,
 			OpenSource: func(ctx context.Context, p string) (manager.Source, error) {
-				return source.Open(ctx, p, source.Options{Logger: log})
+				return source.Open(ctx, p, mlflow.WithRegistry(source.Options{Logger: log}, mlflow.ConfigFromEnv(os.Getenv)))
 			},
 			RESTListener: ln,
 			Logger:       log,
