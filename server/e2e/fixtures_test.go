@@ -54,6 +54,12 @@ var nonName = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 // returns the base URL once every model has been tried.
 func startServer(t *testing.T, models []served, extraFlags ...string) string {
 	t.Helper()
+	return startServerWith(t, models, loadfunc.Options{}, extraFlags...)
+}
+
+// startServerWith is startServer with loader options (fusion, engines).
+func startServerWith(t *testing.T, models []served, lopts loadfunc.Options, extraFlags ...string) string {
+	t.Helper()
 	var cfg strings.Builder
 	cfg.WriteString("model_config_list {\n")
 	for _, m := range models {
@@ -74,7 +80,8 @@ func startServer(t *testing.T, models []served, extraFlags ...string) string {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	loads, err := loadfunc.New(opts, loadfunc.Options{Logger: log})
+	lopts.Logger = log
+	loads, err := loadfunc.New(opts, lopts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
+	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/loadfunc"
+)
+
+// TestGRUGoldensEveryEngine serves every Keras GRU fixture through REST
+// three ways: fused (default), unfused (the exported While loops op by op)
+// and --engine=gorgonia, and checks each golden case.
+func TestGRUGoldensEveryEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lowers GRU graphs to gorgonia")
+	}
+	fx := golden.FixturesDir(t)
+	root := filepath.Join(fx, "keras/gru")
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []served
+	for _, e := range ents {
+		g, err := golden.Read(filepath.Join(root, e.Name(), "golden.json"))
+		if err != nil {
+			continue
+		}
+		models = append(models, served{name: e.Name(), base: filepath.Join(root, e.Name()), golden: g})
+	}
+	if len(models) != 5 {
+		t.Fatalf("want the 5 keras/gru fixtures, found %d", len(models))
+	}
+	engines := map[string]loadfunc.Engine{"gorgonia": func(m *loader.Model) (servable.Model, error) {
+		return gorgoniaengine.New(m, gorgoniaengine.Options{})
+	}}
+	for _, c := range []struct {
+		name  string
+		opts  loadfunc.Options
+		flags []string
+	}{
+		{"fused", loadfunc.Options{}, nil},
+		{"unfused", loadfunc.Options{DisableFusion: true}, nil},
+		{"gorgonia", loadfunc.Options{Engines: engines}, []string{"--engine=gorgonia"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := startServerWith(t, models, c.opts, c.flags...)
+			for _, m := range models {
+				for i, gc := range m.golden.Cases {
+					code, body := post(t, url+"/v1/models/"+m.name+":predict", string(gc.Request))
+					if code != 200 {
+						t.Errorf("%s case %d: HTTP %d %s", m.name, i, code, body)
+						continue
+					}
+					if err := gc.Check(body); err != nil {
+						t.Errorf("%s case %d: %v", m.name, i, err)
+					}
+				}
+			}
+		})
+	}
+}
