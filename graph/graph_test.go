@@ -177,3 +177,29 @@ func TestRunHonoursContext(t *testing.T) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
 }
+
+func TestInferShapes(t *testing.T) {
+	g := &Graph{}
+	x := node(g, "x", OpPlaceholder, 1, kernels.Attrs{"shape": tensor.Shape{-1, 4}})
+	w := konst(g, "w", tensor.New(tensor.Float32, tensor.Shape{4, 3}))
+	mm := node(g, "mm", "MatMul", 1, nil, Port{x, 0}, Port{w, 0})
+	bias := konst(g, "b", tensor.New(tensor.Float32, tensor.Shape{3}))
+	add := node(g, "add", "AddV2", 1, nil, Port{mm, 0}, Port{bias, 0})
+	shp := konst(g, "shp", tensor.FromSlice(tensor.Shape{2}, []int32{-1, 1}))
+	rs := node(g, "rs", "Reshape", 1, nil, Port{add, 0}, Port{shp, 0})
+	bad := node(g, "bad", "Mul", 1, nil, Port{w, 0}, Port{konst(g, "v5", tensor.New(tensor.Float32, tensor.Shape{5})), 0})
+	s := InferShapes(g, nil)
+	for p, want := range map[Port]string{{mm, 0}: "[-1,3]", {add, 0}: "[-1,3]", {rs, 0}: "[-1,1]"} {
+		if got := s[p].String(); got != want {
+			t.Errorf("%s: %s, want %s", p.Node.Name, got, want)
+		}
+	}
+	if s[Port{bad, 0}] != nil {
+		t.Errorf("incompatible broadcast inferred %v", s[Port{bad, 0}])
+	}
+	// A known batch flows through.
+	s = InferShapes(g, map[Port]tensor.Shape{{x, 0}: {8, 4}})
+	if got := s[Port{rs, 0}].String(); got != "[24,1]" {
+		t.Errorf("reshape with known size: %s", got)
+	}
+}

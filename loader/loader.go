@@ -28,6 +28,7 @@ import (
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/tensor"
+	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
 
 // Options configure Load.
@@ -141,7 +142,9 @@ type Model struct {
 }
 
 type sigPlan struct {
-	plan    *graph.Plan
+	// inferred holds the static output shapes (nil where unknown).
+	inferred []tensor.Shape
+	plan     *graph.Plan
 	feeds   []graph.Port
 	fetches []graph.Port
 	inputs  []string // aliases, in plan argument order
@@ -167,6 +170,10 @@ type SignaturePlan struct {
 	Outputs []string
 	Fetches []graph.Port
 	Plan    *graph.Plan
+	// InferredShapes are the static output shapes found by shape inference
+	// from the signature's input shapes (-1: unknown dimension, nil:
+	// unknown), in Outputs order; nil when the plan was not optimized.
+	InferredShapes []tensor.Shape
 }
 
 // SignaturePlan returns the plan of a runnable signature.
@@ -175,7 +182,7 @@ func (m *Model) SignaturePlan(name string) (*SignaturePlan, bool) {
 	if !ok {
 		return nil, false
 	}
-	return &SignaturePlan{Inputs: sp.inputs, Feeds: sp.feeds, DTypes: sp.dtypes, Outputs: sp.outputs, Fetches: sp.fetches, Plan: sp.plan}, true
+	return &SignaturePlan{Inputs: sp.inputs, Feeds: sp.feeds, DTypes: sp.dtypes, Outputs: sp.outputs, Fetches: sp.fetches, Plan: sp.plan, InferredShapes: sp.inferred}, true
 }
 
 // Dir is the SavedModel directory the model was loaded from.
@@ -499,6 +506,18 @@ func optimize(ctx context.Context, sess *graph.Session, im *Imported, name strin
 		return err
 	}
 	sp.plan = plan
+	known := map[graph.Port]tensor.Shape{}
+	sd := im.MetaGraph.SignatureDef[name]
+	for i, alias := range sp.inputs {
+		if ti := sd.Inputs[alias]; ti != nil && ti.TensorShape != nil && !ti.TensorShape.UnknownRank {
+			known[feeds[i]] = tensorproto.Shape(ti.TensorShape)
+		}
+	}
+	shapes := graph.InferShapes(g, known)
+	sp.inferred = make([]tensor.Shape, len(fetches))
+	for i, f := range fetches {
+		sp.inferred[i] = shapes[f]
+	}
 	return nil
 }
 

@@ -51,3 +51,23 @@ func TestOptimizationShrinksPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestShapeInference: static shapes flow from the signature inputs (batch
+// -1) through the optimized graph to the outputs, through the fused GRU.
+func TestShapeInference(t *testing.T) {
+	fx := golden.FixturesDir(t)
+	for d, want := range map[string]string{
+		"keras/gru/christopher_stock/1": "[-1,1]",
+		"keras/gru/beagle_music_genre/1": "[-1,10]",
+		"tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123": "[-1,1]",
+	} {
+		m, err := loader.Load(context.Background(), filepath.Join(fx, d), loader.Options{Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, _ := m.SignaturePlan("serving_default")
+		if len(sp.InferredShapes) != 1 || sp.InferredShapes[0].String() != want {
+			t.Errorf("%s: inferred %v, want %s", d, sp.InferredShapes, want)
+		}
+	}
+}
