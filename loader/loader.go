@@ -145,11 +145,11 @@ type sigPlan struct {
 	// inferred holds the static output shapes (nil where unknown).
 	inferred []tensor.Shape
 	plan     *graph.Plan
-	feeds   []graph.Port
-	fetches []graph.Port
-	inputs  []string // aliases, in plan argument order
-	dtypes  []tensor.DType
-	outputs []string // aliases, in plan result order
+	feeds    []graph.Port
+	fetches  []graph.Port
+	inputs   []string // aliases, in plan argument order
+	dtypes   []tensor.DType
+	outputs  []string // aliases, in plan result order
 }
 
 var _ servable.Model = (*Model)(nil)

@@ -57,7 +57,7 @@ func TestOptimizationShrinksPlans(t *testing.T) {
 func TestShapeInference(t *testing.T) {
 	fx := golden.FixturesDir(t)
 	for d, want := range map[string]string{
-		"keras/gru/christopher_stock/1": "[-1,1]",
+		"keras/gru/christopher_stock/1":  "[-1,1]",
 		"keras/gru/beagle_music_genre/1": "[-1,10]",
 		"tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123": "[-1,1]",
 	} {
