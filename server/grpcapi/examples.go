@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -17,12 +18,6 @@ import (
 
 // Signature keys of classify and regress signatures (TF's
 // signature_constants.h).
-const (
-	exampleInputs   = "inputs"
-	classifyClasses = "classes"
-	classifyScores  = "scores"
-	regressOutputs  = "outputs"
-)
 
 // serializedExamples is input_util.cc's InputToSerializedExampleTensor: one
 // serialized tf.Example per example; with a context, the context's bytes
@@ -66,63 +61,13 @@ func serializedExamples(in *servingpb.Input) ([]string, error) {
 // GetRegressionSignatureDef plus PreProcessClassification /
 // PreProcessRegression.
 func (s *Server) exampleSignature(h manager.Handle, name, method string) (*servable.Signature, error) {
-	sig := h.Signatures()[name]
-	if sig == nil {
-		return nil, status.New(status.InvalidArgument, "No signature was found with the name: "+name)
-	}
-	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != method {
-		what := "classification"
-		if method == servable.MethodRegress {
-			what = "regression"
-		}
-		return nil, status.New(status.InvalidArgument, "Expected "+what+" signature method_name to be "+
-			method+". Was: "+sig.MethodName)
-	}
-	if method == servable.MethodClassify {
-		return sig, checkClassifySignature(sig)
-	}
-	return sig, checkRegressSignature(sig)
-}
-
-func checkClassifySignature(sig *servable.Signature) error {
-	if len(sig.Inputs) != 1 {
-		return status.New(status.InvalidArgument, "Expected one input Tensor.")
-	}
-	if len(sig.Outputs) != 1 && len(sig.Outputs) != 2 {
-		return status.New(status.InvalidArgument, "Expected one or two output Tensors, found "+strconv.Itoa(len(sig.Outputs)))
-	}
-	if _, ok := sig.Inputs[exampleInputs]; !ok {
-		return status.New(status.InvalidArgument, "No classification inputs found in SignatureDef: "+signatureDebugString(sig))
-	}
-	_, hasClasses := sig.Outputs[classifyClasses]
-	_, hasScores := sig.Outputs[classifyScores]
-	if !hasClasses && !hasScores {
-		return status.New(status.InvalidArgument, "Expected classification signature outputs to contain at least one of \""+
-			classifyClasses+"\" or \""+classifyScores+"\". Signature was: "+signatureDebugString(sig))
-	}
-	return nil
-}
-
-func checkRegressSignature(sig *servable.Signature) error {
-	if len(sig.Inputs) != 1 {
-		return status.New(status.InvalidArgument, "Expected one input Tensor.")
-	}
-	if len(sig.Outputs) != 1 {
-		return status.New(status.InvalidArgument, "Expected one output Tensor.")
-	}
-	if _, ok := sig.Inputs[exampleInputs]; !ok {
-		return status.New(status.InvalidArgument, "No regression inputs found in SignatureDef: "+signatureDebugString(sig))
-	}
-	if _, ok := sig.Outputs[regressOutputs]; !ok {
-		return status.New(status.InvalidArgument, "No regression outputs found in SignatureDef: "+signatureDebugString(sig))
-	}
-	return nil
+	return examplesig.Lookup(h.Signatures(), name, method, s.opts.EnableSignatureMethodNameCheck)
 }
 
 // runExamples runs the examples through a classify or regress signature's
 // single input and returns the outputs named in want that it declares.
 func runExamples(ctx context.Context, h manager.Handle, sigName string, sig *servable.Signature, examples []string, want []string) (map[string]*tensor.Tensor, error) {
-	in := map[string]*tensor.Tensor{exampleInputs: tensor.FromSlice(tensor.Shape{len(examples)}, examples)}
+	in := map[string]*tensor.Tensor{examplesig.Inputs: tensor.FromSlice(tensor.Shape{len(examples)}, examples)}
 	var fetch []string
 	for _, o := range want {
 		if _, ok := sig.Outputs[o]; ok {
@@ -166,7 +111,7 @@ func (s *Server) Classify(ctx context.Context, req *servingpb.ClassificationRequ
 	if err != nil {
 		return nil, err
 	}
-	outputs, err := runExamples(ctx, h, sigName, sig, examples, []string{classifyClasses, classifyScores})
+	outputs, err := runExamples(ctx, h, sigName, sig, examples, []string{examplesig.Classes, examplesig.Scores})
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +124,7 @@ func (s *Server) Classify(ctx context.Context, req *servingpb.ClassificationRequ
 
 // classificationResult is PostProcessClassificationResult.
 func classificationResult(outputs map[string]*tensor.Tensor, n int) (*servingpb.ClassificationResult, error) {
-	classes, scores := outputs[classifyClasses], outputs[classifyScores]
+	classes, scores := outputs[examplesig.Classes], outputs[examplesig.Scores]
 	if classes != nil {
 		if len(classes.Shape) != 2 {
 			return nil, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+classes.Shape.String())
@@ -267,7 +212,7 @@ func (s *Server) Regress(ctx context.Context, req *servingpb.RegressionRequest) 
 	if err != nil {
 		return nil, err
 	}
-	outputs, err := runExamples(ctx, h, sigName, sig, examples, []string{regressOutputs})
+	outputs, err := runExamples(ctx, h, sigName, sig, examples, []string{examplesig.Outputs})
 	if err != nil {
 		return nil, err
 	}
@@ -280,9 +225,9 @@ func (s *Server) Regress(ctx context.Context, req *servingpb.RegressionRequest) 
 
 // regressionResult is PostProcessRegressionResult.
 func regressionResult(outputs map[string]*tensor.Tensor, sig *servable.Signature, n int) (*servingpb.RegressionResult, error) {
-	t := outputs[regressOutputs]
+	t := outputs[examplesig.Outputs]
 	if t == nil {
-		return nil, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[regressOutputs].Name+"'")
+		return nil, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[examplesig.Outputs].Name+"'")
 	}
 	if !(len(t.Shape) == 1 || (len(t.Shape) == 2 && t.Shape[1] == 1)) {
 		return nil, status.New(status.InvalidArgument, "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got "+
@@ -349,16 +294,16 @@ func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferen
 		var err error
 		switch t.GetMethodName() {
 		case servable.MethodClassify:
-			err = checkClassifySignature(sig)
+			err = examplesig.CheckClassify(sig)
 		case servable.MethodRegress:
-			err = checkRegressSignature(sig)
+			err = examplesig.CheckRegress(sig)
 		default:
 			return nil, status.New(status.Unimplemented, "Unsupported signature method_name: "+t.GetMethodName())
 		}
 		if err != nil {
 			return nil, err
 		}
-		in := sig.Inputs[exampleInputs].Name
+		in := sig.Inputs[examplesig.Inputs].Name
 		if i == 0 {
 			inputName = in
 		} else if in != inputName {
@@ -375,7 +320,7 @@ func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferen
 		sn := signatureName(t.GetModelSpec())
 		r := &servingpb.InferenceResult{ModelSpec: responseSpec(h, sn, true)}
 		if t.GetMethodName() == servable.MethodClassify {
-			out, err := runExamples(ctx, h, sn, sigs[i], examples, []string{classifyClasses, classifyScores})
+			out, err := runExamples(ctx, h, sn, sigs[i], examples, []string{examplesig.Classes, examplesig.Scores})
 			if err != nil {
 				return nil, err
 			}
@@ -385,7 +330,7 @@ func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferen
 			}
 			r.Result = &servingpb.InferenceResult_ClassificationResult{ClassificationResult: res}
 		} else {
-			out, err := runExamples(ctx, h, sn, sigs[i], examples, []string{regressOutputs})
+			out, err := runExamples(ctx, h, sn, sigs[i], examples, []string{examplesig.Outputs})
 			if err != nil {
 				return nil, err
 			}

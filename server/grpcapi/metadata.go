@@ -2,7 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"strconv"
 
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -81,57 +80,6 @@ func tensorInfo(ti servable.TensorInfo) *tfpb.TensorInfo {
 		Dtype:       tfpb.DataType(ti.DType),
 		TensorShape: sh,
 	}
-}
-
-// signatureDebugString renders a signature as protobuf's C++ DebugString
-// (map entries sorted by key), which TF Serving puts into some
-// classify/regress error messages.
-func signatureDebugString(s *servable.Signature) string {
-	var b []byte
-	tensorMap := func(field string, m map[string]servable.TensorInfo) {
-		for _, k := range sortedKeys(m) {
-			ti := m[k]
-			b = append(b, field+" {\n  key: "...)
-			b = strconv.AppendQuote(b, k)
-			b = append(b, "\n  value {\n"...)
-			if ti.Name != "" {
-				b = append(b, "    name: "...)
-				b = strconv.AppendQuote(b, ti.Name)
-				b = append(b, '\n')
-			}
-			if ti.DType != tensor.Invalid {
-				b = append(b, "    dtype: "+ti.DType.String()+"\n"...)
-			}
-			b = append(b, "    tensor_shape {\n"...)
-			if ti.UnknownRank {
-				b = append(b, "      unknown_rank: true\n"...)
-			} else {
-				for _, d := range ti.Dims {
-					b = append(b, "      dim {\n"...)
-					if d.Size != 0 {
-						b = append(b, "        size: "...)
-						b = strconv.AppendInt(b, d.Size, 10)
-						b = append(b, '\n')
-					}
-					if d.Name != "" {
-						b = append(b, "        name: "...)
-						b = strconv.AppendQuote(b, d.Name)
-						b = append(b, '\n')
-					}
-					b = append(b, "      }\n"...)
-				}
-			}
-			b = append(b, "    }\n  }\n}\n"...)
-		}
-	}
-	tensorMap("inputs", s.Inputs)
-	tensorMap("outputs", s.Outputs)
-	if s.MethodName != "" {
-		b = append(b, "method_name: "...)
-		b = strconv.AppendQuote(b, s.MethodName)
-		b = append(b, '\n')
-	}
-	return string(b)
 }
 
 // ServableSignature converts a SignatureDef (as GetModelMetadata returns it)

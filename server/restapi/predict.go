@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/server/status"
@@ -136,71 +137,12 @@ func (s *Server) checkPredictSignature(sig *servable.Signature, inputs map[strin
 
 // Signature keys of classify and regress signatures (TF's
 // signature_constants.h).
-const (
-	classifyInputs  = "inputs"
-	classifyClasses = "classes"
-	classifyScores  = "scores"
-	regressInputs   = "inputs"
-	regressOutputs  = "outputs"
-)
 
 // exampleSignature looks up the signature of a classify or regress request
 // and validates it as GetClassificationSignatureDef /
 // GetRegressionSignatureDef do.
 func (s *Server) exampleSignature(h manager.Handle, name, method string) (*servable.Signature, error) {
-	sig := h.Signatures()[name]
-	if sig == nil {
-		return nil, status.New(status.InvalidArgument, "No signature was found with the name: "+name)
-	}
-	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != method {
-		what := "classification"
-		if method == servable.MethodRegress {
-			what = "regression"
-		}
-		return nil, status.New(status.InvalidArgument, "Expected "+what+" signature method_name to be "+
-			method+". Was: "+sig.MethodName)
-	}
-	if method == servable.MethodClassify {
-		return sig, checkClassifySignature(sig)
-	}
-	return sig, checkRegressSignature(sig)
-}
-
-// checkClassifySignature is PreProcessClassification.
-func checkClassifySignature(sig *servable.Signature) error {
-	if len(sig.Inputs) != 1 {
-		return status.New(status.InvalidArgument, "Expected one input Tensor.")
-	}
-	if len(sig.Outputs) != 1 && len(sig.Outputs) != 2 {
-		return status.New(status.InvalidArgument, "Expected one or two output Tensors, found "+strconv.Itoa(len(sig.Outputs)))
-	}
-	if _, ok := sig.Inputs[classifyInputs]; !ok {
-		return status.New(status.InvalidArgument, "No classification inputs found in SignatureDef: "+signatureDebugString(sig))
-	}
-	_, hasClasses := sig.Outputs[classifyClasses]
-	_, hasScores := sig.Outputs[classifyScores]
-	if !hasClasses && !hasScores {
-		return status.New(status.InvalidArgument, "Expected classification signature outputs to contain at least one of \""+
-			classifyClasses+"\" or \""+classifyScores+"\". Signature was: "+signatureDebugString(sig))
-	}
-	return nil
-}
-
-// checkRegressSignature is PreProcessRegression.
-func checkRegressSignature(sig *servable.Signature) error {
-	if len(sig.Inputs) != 1 {
-		return status.New(status.InvalidArgument, "Expected one input Tensor.")
-	}
-	if len(sig.Outputs) != 1 {
-		return status.New(status.InvalidArgument, "Expected one output Tensor.")
-	}
-	if _, ok := sig.Inputs[regressInputs]; !ok {
-		return status.New(status.InvalidArgument, "No regression inputs found in SignatureDef: "+signatureDebugString(sig))
-	}
-	if _, ok := sig.Outputs[regressOutputs]; !ok {
-		return status.New(status.InvalidArgument, "No regression outputs found in SignatureDef: "+signatureDebugString(sig))
-	}
-	return nil
+	return examplesig.Lookup(h.Signatures(), name, method, s.opts.EnableSignatureMethodNameCheck)
 }
 
 // runExamples parses a classify/regress body, resolves the model and
@@ -228,7 +170,7 @@ func (s *Server) runExamples(spec manager.Spec, body []byte, method string, want
 	for i, e := range examples {
 		strs[i] = string(e)
 	}
-	in := map[string]*tensor.Tensor{classifyInputs: tensor.FromSlice(tensor.Shape{len(strs)}, strs)}
+	in := map[string]*tensor.Tensor{examplesig.Inputs: tensor.FromSlice(tensor.Shape{len(strs)}, strs)}
 	var fetch []string
 	for _, o := range want {
 		if _, ok := sig.Outputs[o]; ok {
@@ -263,11 +205,11 @@ func countPresent(m map[string]*tensor.Tensor, keys []string) int {
 // classify is ProcessClassifyRequest: RunClassify plus
 // PostProcessClassificationResult's checks.
 func (s *Server) classify(spec manager.Spec, body, out []byte) ([]byte, error) {
-	outputs, _, n, err := s.runExamples(spec, body, servable.MethodClassify, []string{classifyClasses, classifyScores})
+	outputs, _, n, err := s.runExamples(spec, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
 	if err != nil {
 		return out, err
 	}
-	classes, scores := outputs[classifyClasses], outputs[classifyScores]
+	classes, scores := outputs[examplesig.Classes], outputs[examplesig.Scores]
 	if classes != nil {
 		if len(classes.Shape) != 2 {
 			return out, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+classes.Shape.String())
@@ -337,13 +279,13 @@ func (s *Server) classify(spec manager.Spec, body, out []byte) ([]byte, error) {
 // regress is ProcessRegressRequest: RunRegress plus
 // PostProcessRegressionResult's checks.
 func (s *Server) regress(spec manager.Spec, body, out []byte) ([]byte, error) {
-	outputs, sig, n, err := s.runExamples(spec, body, servable.MethodRegress, []string{regressOutputs})
+	outputs, sig, n, err := s.runExamples(spec, body, servable.MethodRegress, []string{examplesig.Outputs})
 	if err != nil {
 		return out, err
 	}
-	t := outputs[regressOutputs]
+	t := outputs[examplesig.Outputs]
 	if t == nil {
-		return out, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[regressOutputs].Name+"'")
+		return out, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[examplesig.Outputs].Name+"'")
 	}
 	if !(len(t.Shape) == 1 || (len(t.Shape) == 2 && t.Shape[1] == 1)) {
 		return out, status.New(status.InvalidArgument, "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got "+

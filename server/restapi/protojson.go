@@ -8,7 +8,6 @@ import (
 
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/manager"
-	"github.com/tfserve/tfserve/tensor"
 )
 
 // pjWriter writes JSON the way protobuf's C++ JSON printer does with
@@ -215,55 +214,4 @@ func writeTensorInfoMap(w *pjWriter, m map[string]servable.TensorInfo) {
 		w.close('}')
 	}
 	w.close('}')
-}
-
-// signatureDebugString renders a SignatureDef as protobuf's DebugString
-// (text format, map entries sorted by key), which TF Serving puts into some
-// classify/regress error messages.
-func signatureDebugString(s *servable.Signature) string {
-	var b []byte
-	tensorMap := func(field string, m map[string]servable.TensorInfo) {
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			ti := m[k]
-			b = append(b, field+" {\n  key: "...)
-			b = strconv.AppendQuote(b, k)
-			b = append(b, "\n  value {\n"...)
-			if ti.Name != "" {
-				b = append(b, "    name: "...)
-				b = strconv.AppendQuote(b, ti.Name)
-				b = append(b, '\n')
-			}
-			if ti.DType != tensor.Invalid {
-				b = append(b, "    dtype: "+ti.DType.String()+"\n"...)
-			}
-			b = append(b, "    tensor_shape {\n"...)
-			if ti.UnknownRank {
-				b = append(b, "      unknown_rank: true\n"...)
-			} else {
-				for _, d := range ti.Dims {
-					b = append(b, "      dim {\n"...)
-					if d.Size != 0 {
-						b = append(b, "        size: "...)
-						b = strconv.AppendInt(b, d.Size, 10)
-						b = append(b, '\n')
-					}
-					if d.Name != "" {
-						b = append(b, "        name: "...)
-						b = strconv.AppendQuote(b, d.Name)
-						b = append(b, '\n')
-					}
-					b = append(b, "      }\n"...)
-				}
-			}
-			b = append(b, "    }\n  }\n}\n"...)
-		}
-	}
-	tensorMap("inputs", s.Inputs)
-	tensorMap("outputs", s.Outputs)
-	if s.MethodName != "" {
-		b = append(b, "method_name: "...)
-		b = strconv.AppendQuote(b, s.MethodName)
-		b = append(b, '\n')
-	}
-	return string(b)
 }
