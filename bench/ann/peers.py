@@ -116,8 +116,11 @@ def run(d, metric, outpath):
         measure("faiss", "Flat", 0.0, "exact", lambda x: flat.search(x, K)[1], nq=1000)
 
     # IVF-PQ (8-bit codes), optionally with exact refinement.
-    nlist = 256
-    for m in ((56,) if "ivfpq" in want else ()):
+    nlist = 256 if n >= 50000 else 120
+    # Sub-quantizer counts must divide the dimension: 14 dims per code for
+    # 784-d Fashion-MNIST, 16 for 768-d LaBSE.
+    pq8 = 56 if dim % 56 == 0 else 48
+    for m in ((pq8,) if "ivfpq" in want else ()):
         t = time.process_time()
         quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
         ivf = faiss.IndexIVFPQ(quant, dim, nlist, m, 8, fmetric)
@@ -137,7 +140,7 @@ def run(d, metric, outpath):
 
     # IVF-PQ fast scan (4-bit codes, SIMD LUTs), the closest peer to LUT16.
     if hasattr(faiss, "IndexIVFPQFastScan") and "fastscan" in want:
-        for m in (196, 392):  # 4 and 2 dimensions per 4-bit code
+        for m in (dim // 4, dim // 2):  # 4 and 2 dimensions per 4-bit code
             t = time.process_time()
             quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
             fs = faiss.IndexIVFPQFastScan(quant, dim, nlist, m, 4, fmetric)
