@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -99,7 +100,10 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConcurrentRequests > 0 {
 		s.sem = make(chan struct{}, opts.MaxConcurrentRequests)
 	}
-	sopts := append(cs.serverOptions(), grpc.ChainUnaryInterceptor(s.intercept))
+	// A fixed set of stream workers avoids a goroutine (and its stack
+	// growth) per RPC; a shared write buffer avoids one per connection.
+	sopts := append(cs.serverOptions(), grpc.ChainUnaryInterceptor(s.intercept),
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))), grpc.SharedWriteBuffer(true))
 	s.srv = grpc.NewServer(sopts...)
 	servingpb.RegisterPredictionServiceServer(s.srv, s)
 	servingpb.RegisterModelServiceServer(s.srv, s)
