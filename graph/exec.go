@@ -27,7 +27,13 @@ func (e *NodeError) Error() string {
 
 func (e *NodeError) Unwrap() error { return e.Err }
 
-var slotPool = sync.Pool{New: func() any { s := make([]*tensor.Tensor, 0, 64); return &s }}
+// runState is the per-run scratch a plan reuses through runPool.
+type runState struct {
+	slots []*tensor.Tensor
+	kctx  kernels.Context
+}
+
+var runPool = sync.Pool{New: func() any { return &runState{slots: make([]*tensor.Tensor, 0, 64)} }}
 
 // Run executes the plan on args (one per feed, in order) and returns the
 // fetched values. It stops early when ctx is done.
@@ -37,16 +43,18 @@ func (p *Plan) Run(ctx context.Context, args []*tensor.Tensor) (out []*tensor.Te
 			err = fmt.Errorf("internal error in %s: %v\n%s", p.name, r, debug.Stack())
 		}
 	}()
-	kctx := &kernels.Context{}
-	return p.run(ctx, kctx, args)
+	rs := runPool.Get().(*runState)
+	defer runPool.Put(rs)
+	rs.kctx = kernels.Context{}
+	return p.run(ctx, &rs.kctx, args)
 }
 
 func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(args) != len(p.argSlots) {
 		return nil, fmt.Errorf("%s takes %d inputs, got %d", p.name, len(p.argSlots), len(args))
 	}
-	sp := slotPool.Get().(*[]*tensor.Tensor)
-	slots := *sp
+	rs := runPool.Get().(*runState)
+	slots := rs.slots
 	if cap(slots) < p.numSlots {
 		slots = make([]*tensor.Tensor, p.numSlots)
 	} else {
@@ -54,8 +62,8 @@ func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Te
 	}
 	defer func() {
 		clear(slots)
-		*sp = slots[:0]
-		slotPool.Put(sp)
+		rs.slots = slots[:0]
+		runPool.Put(rs)
 	}()
 	for i, s := range p.argSlots {
 		slots[s] = args[i]
@@ -110,7 +118,7 @@ func (p *Plan) exec(ctx context.Context, kctx *kernels.Context, st *step, in []*
 	case stepKernel:
 		return st.fn(kctx, in)
 	case stepConst:
-		return []*tensor.Tensor{st.value}, nil
+		return st.constOut, nil
 	case stepNoOp:
 		return nil, nil
 	case stepPlaceholder:

@@ -87,18 +87,19 @@ const (
 )
 
 type step struct {
-	node   *Node
-	kind   stepKind
-	fn     kernels.Func
-	in     []int // slots of data inputs
-	out    int   // first output slot
-	nout   int
-	arg    int // for stepArg
-	value  *tensor.Tensor
-	callee *Plan   // stepCall
-	cond   *Plan   // stepWhile
-	body   *Plan   // stepWhile
-	branch []*Plan // stepIf (then, else) and stepCase
+	node     *Node
+	kind     stepKind
+	fn       kernels.Func
+	in       []int // slots of data inputs
+	out      int   // first output slot
+	nout     int
+	arg      int // for stepArg
+	value    *tensor.Tensor
+	constOut []*tensor.Tensor // stepConst: {value}, shared by every run
+	callee   *Plan            // stepCall
+	cond     *Plan            // stepWhile
+	body     *Plan            // stepWhile
+	branch   []*Plan          // stepIf (then, else) and stepCase
 	// release lists slots whose last reader is this step; they are cleared
 	// after it runs so big intermediates can be collected early.
 	release []int
@@ -375,7 +376,7 @@ func (c *compiler) buildStep(st *step) error {
 		if dt := n.Attrs.Type("dtype", v.DType); dt != v.DType {
 			return fmt.Errorf("Const value is %v, dtype attr says %v", v.DType, dt)
 		}
-		st.kind, st.value = stepConst, v
+		st.kind, st.value, st.constOut = stepConst, v, []*tensor.Tensor{v}
 		return nil
 	case OpPlaceholder:
 		st.kind = stepPlaceholder

@@ -35,7 +35,12 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.inputs, ","))
 		}
 	}
-	args := make([]*tensor.Tensor, len(sp.inputs))
+	var argBuf [8]*tensor.Tensor
+	args := argBuf[:0]
+	if len(sp.inputs) > len(argBuf) {
+		args = make([]*tensor.Tensor, 0, len(sp.inputs))
+	}
+	args = args[:len(sp.inputs)]
 	for i, alias := range sp.inputs {
 		t, ok := inputs[alias]
 		if !ok {
