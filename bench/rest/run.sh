@@ -16,34 +16,44 @@ wrk.method = "POST"
 wrk.body = '{"instances": [1.0, 2.0, 5.0]}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-"$OUT/tfserve" --rest_api_port=18501 --port=0 --model_name=half_plus_two --model_base_path="$OUT/models/half_plus_two" 2>"$OUT/tfserve.log" &
+${TFSERVE_ENV:-} "$OUT/tfserve" --rest_api_port=18501 --port=0 --model_name=half_plus_two --model_base_path="$OUT/models/half_plus_two" 2>"$OUT/tfserve.log" &
 TF=$!
 "$OUT/bare" -addr 127.0.0.1:18600 &
 BARE=$!
 trap 'kill $TF $BARE 2>/dev/null || true' EXIT
 for i in $(seq 1 100); do curl -sf localhost:18501/v1/models/half_plus_two >/dev/null && break; sleep 0.1; done
 curl -sf -d '{"instances": [1.0, 2.0, 5.0]}' localhost:18501/v1/models/half_plus_two:predict
-run() { wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$OUT/post.lua" "$1" | tee "$2"; }
-# warm up both
+# Alternate the two targets for ROUNDS rounds (the shared machine drifts);
+# report the median round of each and the median of the per-round ratios.
+ROUNDS=${ROUNDS:-5}
 wrk -t1 -c4 -d2s -s "$OUT/post.lua" http://127.0.0.1:18501/v1/models/half_plus_two:predict >/dev/null
 wrk -t1 -c4 -d2s -s "$OUT/post.lua" http://127.0.0.1:18600/ >/dev/null
-run http://127.0.0.1:18600/ "$OUT/bare.txt"
-run http://127.0.0.1:18501/v1/models/half_plus_two:predict "$OUT/tfserve.txt"
-rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
-pct() { awk -v p="$2" '$1==p {print $2}' "$1"; }
-B=$(rps "$OUT/bare.txt"); T=$(rps "$OUT/tfserve.txt")
-RATIO=$(awk -v a="$T" -v b="$B" 'BEGIN {printf "%.3f", a/b}')
-{
-  echo "# REST benchmark: tfserve half_plus_two vs a bare fasthttp handler"
-  echo
-  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}'), $(nproc) cores; load average at start: $(cut -d' ' -f1 /proc/loadavg)"
-  echo "- command: \`bench/rest/run.sh $DUR $CONN $THREADS\` (wrk -t$THREADS -c$CONN -d${DUR}s, POST {\"instances\": [1.0, 2.0, 5.0]}, loopback; server and client share the machine)"
-  echo
-  echo "| target | req/s | p50 | p99 |"
-  echo "|---|---|---|---|"
-  echo "| bare fasthttp (fixed JSON) | $B | $(pct "$OUT/bare.txt" 50%) | $(pct "$OUT/bare.txt" 99%) |"
-  echo "| tfserve half_plus_two predict | $T | $(pct "$OUT/tfserve.txt" 50%) | $(pct "$OUT/tfserve.txt" 99%) |"
-  echo
-  echo "req/s ratio tfserve / bare = **$RATIO** (target >= 0.6)"
-} > bench/rest/RESULTS.md
+for r in $(seq 1 "$ROUNDS"); do
+  wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$OUT/post.lua" http://127.0.0.1:18600/ > "$OUT/bare.$r.txt"
+  wrk -t"$THREADS" -c"$CONN" -d"${DUR}s" --latency -s "$OUT/post.lua" http://127.0.0.1:18501/v1/models/half_plus_two:predict > "$OUT/tfserve.$r.txt"
+done
+/usr/bin/python3 - "$OUT" "$ROUNDS" "$DUR" "$CONN" "$THREADS" > bench/rest/RESULTS.md <<'PY'
+import re, sys, statistics, datetime, subprocess, os
+out, rounds, dur, conn, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def parse(path):
+    t = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", t, re.M))
+    return rps, lat.get("50", "?"), lat.get("99", "?")
+bare = [parse(f"{out}/bare.{r}.txt") for r in range(1, rounds + 1)]
+tf = [parse(f"{out}/tfserve.{r}.txt") for r in range(1, rounds + 1)]
+ratios = [t[0] / b[0] for b, t in zip(bare, tf)]
+med = lambda xs: sorted(xs, key=lambda x: x[0])[len(xs) // 2]
+cpu = subprocess.run("lscpu | awk -F: '/Model name/ {print $2}'", shell=True, capture_output=True, text=True).stdout.strip()
+print("# REST benchmark: tfserve half_plus_two vs a bare fasthttp handler\n")
+print(f"- date: {datetime.datetime.utcnow():%Y-%m-%dT%H:%MZ}; machine: {cpu}, {os.cpu_count()} cores (wrk, server and peer share them); load average {open('/proc/loadavg').read().split()[0]}")
+print(f"- command: `bench/rest/run.sh {dur} {conn} {threads}` (wrk -t{threads} -c{conn} -d{dur}s, POST {{\"instances\": [1.0, 2.0, 5.0]}}, loopback, {rounds} alternating rounds)\n")
+print("| target | median req/s | p50 (median round) | p99 (median round) | all rounds req/s |")
+print("|---|---|---|---|---|")
+for name, rows in (("bare fasthttp (fixed JSON)", bare), ("tfserve half_plus_two predict", tf)):
+    m = med(rows)
+    print(f"| {name} | {m[0]:.0f} | {m[1]} | {m[2]} | {', '.join(f'{r[0]:.0f}' for r in rows)} |")
+print(f"\nreq/s ratio tfserve / bare: median of the per-round ratios **{statistics.median(ratios):.3f}** "
+      f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.6)")
+PY
 cat bench/rest/RESULTS.md

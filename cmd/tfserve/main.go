@@ -27,6 +27,7 @@ import (
 	"github.com/tfserve/tfserve/loader/source"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
+	"github.com/tfserve/tfserve/server/gctune"
 	"github.com/tfserve/tfserve/server/loadfunc"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/modelserver"
@@ -88,6 +89,9 @@ func serve(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// Small live heaps get 256 MiB of growth between collections unless GOGC
+	// is set (see package gctune).
+	defer gctune.Start(256<<20, os.Getenv).Stop()
 	if addr := os.Getenv("TFSERVE_PPROF_ADDR"); addr != "" {
 		// Go's profiler, for performance work: TFSERVE_PPROF_ADDR=127.0.0.1:6060.
 		go func() { log.Warn("pprof server stopped", "err", http.ListenAndServe(addr, nil)) }()
