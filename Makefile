@@ -38,12 +38,17 @@ test-short:
 # Benchmarks against peers measured in the same run; results go to
 # bench/*/RESULTS.md and are summarised in BENCHMARKS.md.
 bench:
-	bench/rest/run.sh 10 32 2
+	bench/rest/run.sh 5 32 2
 	sh bench/gru/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
 	$(GO) run ./bench/grpc -duration 5s -warmup 1s -concurrency 1,8,32
+	bench/loadtest/compare_tfserve.sh 5 16 4 christopher_stock
+	GOMAXPROCS=1 bench/loadtest/compare_tfserve.sh 5 16 4 christopher_stock
+	bench/loadtest/compare_tfserve.sh 5 16 4 beagle_music_genre
 	bench/loadtest/compare_wrk.sh -d 10 -c 16 -r 3
-	bench/ann/run.sh
+	sh bench/ann/run.sh
+	bench/batching/run.sh 5 1,4,16,32,64 christopher_stock
+	bench/batching/run.sh 5 1,4,16,32,64 beagle_music_genre
 	bench/kernels/run.sh
 
 # Each fuzz target for FUZZTIME (default 60s).
@@ -73,6 +78,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./server/warmup/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLog$$' -fuzztime $(FUZZTIME) ./server/warmup/
 	$(GO) test -run '^$$' -fuzz '^FuzzConfig$$' -fuzztime $(FUZZTIME) ./server/metrics/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./ann/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./ann/scannstate/
 
 tools:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
