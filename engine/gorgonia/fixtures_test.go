@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -14,60 +12,8 @@ import (
 	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
 	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/loader"
-	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/tensor"
 )
-
-// versionDir returns the SavedModel directory of a fixture: the folder
-// itself if it holds saved_model.pb(txt), else its highest numeric child.
-func versionDir(t testing.TB, dir string) string {
-	t.Helper()
-	for _, f := range []string{"saved_model.pb", "saved_model.pbtxt"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return dir
-		}
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		if e.IsDir() && strings.Trim(e.Name(), "0123456789") == "" {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	if len(names) == 0 {
-		t.Fatalf("no version directory in %s", dir)
-	}
-	return filepath.Join(dir, names[len(names)-1])
-}
-
-// predict runs one REST-style predict body and returns the response body.
-func predict(m servable.Model, sigName string, body []byte) ([]byte, error) {
-	req, err := jsontensor.ParsePredictRequest(body, func(name string) (*servable.Signature, error) {
-		s, ok := m.Signatures()[name]
-		if !ok {
-			return nil, jsontensor.ErrSignatureNotFound(name)
-		}
-		return s, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	out, err := m.Run(context.Background(), req.SignatureName, req.Inputs, nil)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(out))
-	for k := range out {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return jsontensor.AppendPredictResponse(nil, req.Format, out, names)
-}
 
 // fixture is one model served through both engines.
 type fixture struct {
@@ -104,7 +50,7 @@ var fixtures = []fixture{
 
 func load(t testing.TB, fx string, f fixture) *loader.Model {
 	t.Helper()
-	m, err := loader.Load(context.Background(), versionDir(t, filepath.Join(fx, f.dir)), loader.Options{DisableFusion: !f.fusion})
+	m, err := loader.Load(context.Background(), golden.VersionDir(t, filepath.Join(fx, f.dir)), loader.Options{DisableFusion: !f.fusion})
 	if err != nil {
 		t.Fatalf("load %s: %v", f.dir, err)
 	}
@@ -139,11 +85,11 @@ func TestFixturesBothEngines(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, c := range g.Cases {
-				ours, err := predict(m, g.SignatureName, c.Request)
+				ours, err := golden.Predict(m, c.Request)
 				if err != nil {
 					t.Fatalf("case %d (%s): tfserve engine: %v", i, c.Desc, err)
 				}
-				theirs, err := predict(gm, g.SignatureName, c.Request)
+				theirs, err := golden.Predict(gm, c.Request)
 				if err != nil {
 					t.Errorf("case %d (%s): gorgonia engine: %v", i, c.Desc, err)
 					continue
