@@ -34,7 +34,7 @@ func TestBytesRoundTripAndValidate(t *testing.T) {
 	if s := DType(0x0c8467c3).String(); s == "" {
 		t.Error("empty name")
 	}
-	if Float32.String() != "DT_FLOAT" || (Float32 + 100).String() != "DT_FLOAT_REF" || (Float32 + 100).Base() != Float32 {
+	if Float32.String() != "DT_FLOAT" || (Float32+100).String() != "DT_FLOAT_REF" || (Float32+100).Base() != Float32 {
 		t.Error("names")
 	}
 }

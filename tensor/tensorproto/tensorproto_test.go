@@ -51,7 +51,7 @@ func TestDecodeForms(t *testing.T) {
 		"negative dim":      {Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shape(-1)},
 		"unknown rank":      {Dtype: tfpb.DataType_DT_FLOAT, TensorShape: &tfpb.TensorShapeProto{UnknownRank: true}},
 		"string content":    {Dtype: tfpb.DataType_DT_STRING, TensorShape: shape(1), TensorContent: []byte{1}},
-		"huge empty tensor": {Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shape(1 << 20, 1 << 20)},
+		"huge empty tensor": {Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shape(1<<20, 1<<20)},
 	} {
 		if _, err := Decode(bad); err == nil {
 			t.Errorf("%s: decoded", name)
