@@ -133,3 +133,85 @@ func DebugString(s *servable.Signature) string {
 	}
 	return string(b)
 }
+
+// Classifications is a checked classify result: n rows of NumClasses
+// classes, row-major. Labels or Scores is nil when the signature lacks that
+// output.
+type Classifications struct {
+	NumClasses int
+	Labels     []string
+	Scores     []float32
+}
+
+// ClassifyResult checks a classify signature's outputs for n examples as
+// PostProcessClassificationResult does and returns them flat.
+func ClassifyResult(outputs map[string]*tensor.Tensor, n int) (*Classifications, error) {
+	classes, scores := outputs[Classes], outputs[Scores]
+	check := func(t *tensor.Tensor, name string, dt tensor.DType) error {
+		if len(t.Shape) != 2 {
+			return status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+t.Shape.String())
+		}
+		if t.DType != dt {
+			return status.New(status.InvalidArgument, "Expected "+name+" Tensor of "+dt.String()+". Got: "+t.DType.String())
+		}
+		if t.Shape[0] != n {
+			return status.New(status.InvalidArgument, "Expected "+name+" output batch size of "+strconv.Itoa(n)+
+				". Got: "+strconv.Itoa(t.Shape[0]))
+		}
+		return nil
+	}
+	c := &Classifications{}
+	if classes != nil {
+		if err := check(classes, "classes", tensor.String); err != nil {
+			return nil, err
+		}
+		c.NumClasses = classes.Shape[1]
+	}
+	if scores != nil {
+		if err := check(scores, "scores", tensor.Float32); err != nil {
+			return nil, err
+		}
+		if classes != nil && classes.Shape[1] != scores.Shape[1] {
+			return nil, status.New(status.InvalidArgument, "Tensors class and score should match in dim_size(1). Got "+
+				strconv.Itoa(classes.Shape[1])+" vs. "+strconv.Itoa(scores.Shape[1]))
+		}
+		c.NumClasses = scores.Shape[1]
+	}
+	if classes != nil {
+		if c.Labels = classes.Strings(); len(c.Labels) != n*c.NumClasses {
+			return nil, status.New(status.Internal, "classes tensor holds "+strconv.Itoa(len(c.Labels))+" elements")
+		}
+	}
+	if scores != nil {
+		if c.Scores = scores.F32(); len(c.Scores) != n*c.NumClasses {
+			return nil, status.New(status.Internal, "scores tensor holds "+strconv.Itoa(len(c.Scores))+" elements")
+		}
+	}
+	return c, nil
+}
+
+// RegressResult checks a regress signature's output for n examples as
+// PostProcessRegressionResult does and returns the n values.
+func RegressResult(outputs map[string]*tensor.Tensor, sig *servable.Signature, n int) ([]float32, error) {
+	t := outputs[Outputs]
+	if t == nil {
+		return nil, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[Outputs].Name+"'")
+	}
+	if !(len(t.Shape) == 1 || (len(t.Shape) == 2 && t.Shape[1] == 1)) {
+		return nil, status.New(status.InvalidArgument, "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got "+
+			t.Shape.String())
+	}
+	if n != t.Shape[0] {
+		return nil, status.New(status.InvalidArgument, "Input batch size did not match output batch size: "+
+			strconv.Itoa(n)+" vs. "+strconv.Itoa(t.Shape[0]))
+	}
+	if t.DType != tensor.Float32 {
+		return nil, status.New(status.InvalidArgument, "Expected output Tensor of DT_FLOAT.  Got: "+t.DType.String())
+	}
+	vals := t.F32()
+	if len(vals) != n {
+		return nil, status.New(status.InvalidArgument, "Expected output batch size to be "+strconv.Itoa(n)+
+			".  Got: "+strconv.Itoa(len(vals)))
+	}
+	return vals, nil
+}

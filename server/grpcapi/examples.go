@@ -124,56 +124,11 @@ func (s *Server) Classify(ctx context.Context, req *servingpb.ClassificationRequ
 
 // classificationResult is PostProcessClassificationResult.
 func classificationResult(outputs map[string]*tensor.Tensor, n int) (*servingpb.ClassificationResult, error) {
-	classes, scores := outputs[examplesig.Classes], outputs[examplesig.Scores]
-	if classes != nil {
-		if len(classes.Shape) != 2 {
-			return nil, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+classes.Shape.String())
-		}
-		if classes.DType != tensor.String {
-			return nil, status.New(status.InvalidArgument, "Expected classes Tensor of DT_STRING. Got: "+classes.DType.String())
-		}
-		if classes.Shape[0] != n {
-			return nil, status.New(status.InvalidArgument, "Expected classes output batch size of "+strconv.Itoa(n)+
-				". Got: "+strconv.Itoa(classes.Shape[0]))
-		}
+	cls, err := examplesig.ClassifyResult(outputs, n)
+	if err != nil {
+		return nil, err
 	}
-	if scores != nil {
-		if len(scores.Shape) != 2 {
-			return nil, status.New(status.InvalidArgument, "Expected Tensor shape: [batch_size num_classes] but got "+scores.Shape.String())
-		}
-		if scores.DType != tensor.Float32 {
-			return nil, status.New(status.InvalidArgument, "Expected scores Tensor of DT_FLOAT. Got: "+scores.DType.String())
-		}
-		if scores.Shape[0] != n {
-			return nil, status.New(status.InvalidArgument, "Expected scores output batch size of "+strconv.Itoa(n)+
-				". Got: "+strconv.Itoa(scores.Shape[0]))
-		}
-	}
-	numClasses := 0
-	switch {
-	case classes != nil && scores != nil:
-		if classes.Shape[1] != scores.Shape[1] {
-			return nil, status.New(status.InvalidArgument, "Tensors class and score should match in dim_size(1). Got "+
-				strconv.Itoa(classes.Shape[1])+" vs. "+strconv.Itoa(scores.Shape[1]))
-		}
-		numClasses = classes.Shape[1]
-	case classes != nil:
-		numClasses = classes.Shape[1]
-	case scores != nil:
-		numClasses = scores.Shape[1]
-	}
-	var labels []string
-	var vals []float32
-	if classes != nil {
-		if labels = classes.Strings(); len(labels) != n*numClasses {
-			return nil, status.New(status.Internal, "classes tensor holds "+strconv.Itoa(len(labels))+" elements")
-		}
-	}
-	if scores != nil {
-		if vals = scores.F32(); len(vals) != n*numClasses {
-			return nil, status.New(status.Internal, "scores tensor holds "+strconv.Itoa(len(vals))+" elements")
-		}
-	}
+	numClasses, labels, vals := cls.NumClasses, cls.Labels, cls.Scores
 	res := &servingpb.ClassificationResult{Classifications: make([]*servingpb.Classifications, n)}
 	for i := range n {
 		row := make([]*servingpb.Class, numClasses)
@@ -225,25 +180,9 @@ func (s *Server) Regress(ctx context.Context, req *servingpb.RegressionRequest) 
 
 // regressionResult is PostProcessRegressionResult.
 func regressionResult(outputs map[string]*tensor.Tensor, sig *servable.Signature, n int) (*servingpb.RegressionResult, error) {
-	t := outputs[examplesig.Outputs]
-	if t == nil {
-		return nil, status.New(status.InvalidArgument, "Could not find output tensor '"+sig.Outputs[examplesig.Outputs].Name+"'")
-	}
-	if !(len(t.Shape) == 1 || (len(t.Shape) == 2 && t.Shape[1] == 1)) {
-		return nil, status.New(status.InvalidArgument, "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got "+
-			t.Shape.String())
-	}
-	if n != t.Shape[0] {
-		return nil, status.New(status.InvalidArgument, "Input batch size did not match output batch size: "+
-			strconv.Itoa(n)+" vs. "+strconv.Itoa(t.Shape[0]))
-	}
-	if t.DType != tensor.Float32 {
-		return nil, status.New(status.InvalidArgument, "Expected output Tensor of DT_FLOAT.  Got: "+t.DType.String())
-	}
-	vals := t.F32()
-	if len(vals) != n {
-		return nil, status.New(status.InvalidArgument, "Expected output batch size to be "+strconv.Itoa(n)+
-			".  Got: "+strconv.Itoa(len(vals)))
+	vals, err := examplesig.RegressResult(outputs, sig, n)
+	if err != nil {
+		return nil, err
 	}
 	res := &servingpb.RegressionResult{Regressions: make([]*servingpb.Regression, n)}
 	for i, v := range vals {
