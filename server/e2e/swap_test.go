@@ -192,3 +192,32 @@ func TestSwapFromMLflowStage(t *testing.T) {
 		t.Error("the registry never received the bearer token")
 	}
 }
+
+// TestTwentySwapsLocal: 20 new versions of a real model (written by our
+// model writer into a local base path) are swapped in under load with no
+// failed request.
+func TestTwentySwapsLocal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 polling intervals")
+	}
+	base := t.TempDir()
+	plus := make([]float32, 21)
+	for i := range plus {
+		plus[i] = float32(i + 2)
+	}
+	if err := demo.HalfPlus(filepath.Join(base, "1"), 0.5, plus[0]); err != nil {
+		t.Fatal(err)
+	}
+	url := startServer(t, []served{{name: "hp", base: base}}, "--file_system_poll_wait_seconds=1")
+	loadUnderSwaps(t, url+"/v1/models/hp:predict", plus, func(i int) {
+		// Write beside the base path and rename in, so the poller never sees a
+		// half-written version.
+		tmp := filepath.Join(t.TempDir(), "v")
+		if err := demo.HalfPlus(tmp, 0.5, plus[i]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(base, fmt.Sprint(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
