@@ -1,6 +1,7 @@
 package fuse_test
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -8,6 +9,8 @@ import (
 	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/tensor"
 )
 
 // TestFusesStandardGRU checks that every CPU standard_gru function of the
@@ -44,5 +47,23 @@ func TestFusesStandardGRU(t *testing.T) {
 				t.Errorf("%s: %s has %d fused nodes", name, fn, n)
 			}
 		}
+	}
+}
+
+// TestWrongInputWidth: a request whose feature width does not match the
+// GRU kernel gets an InvalidArgument naming both widths, fused and unfused.
+func TestWrongInputWidth(t *testing.T) {
+	dir := filepath.Join(golden.FixturesDir(t), "keras/gru/christopher_stock/1")
+	m, err := loader.Load(context.Background(), dir, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(tensor.Float32, tensor.Shape{1, 14, 13})
+	_, err = m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"input_2": x}, nil)
+	if err == nil || !strings.Contains(err.Error(), "13 features") || !strings.Contains(err.Error(), "expects 6") {
+		t.Fatalf("want an error naming widths 13 and 6, got %v", err)
+	}
+	if status.CodeOf(err) != status.InvalidArgument {
+		t.Errorf("code %v, want INVALID_ARGUMENT", status.CodeOf(err))
 	}
 }

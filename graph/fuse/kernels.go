@@ -117,6 +117,9 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 		return nil, kernels.Errorf("fused RNN: recurrent_kernel must be rank 2, got %v", in[wi+1].Shape)
 	}
 	units := in[wi+1].Shape[0]
+	if ks := in[wi].Shape; len(ks) != 2 || ks[0] != input {
+		return nil, kernels.Errorf("Matrix size-incompatible: the inputs have %d features per time step, the recurrent layer's kernel expects %v (kernel shape %v)", input, firstDim(ks), ks)
+	}
 	key := layerKey{first(k), first(r), first(b)}
 	p := cache.Load()
 	if p == nil || p.key != key {
@@ -194,4 +197,11 @@ func swap01(x []float32, a, b, c int) []float32 {
 		}
 	}
 	return out
+}
+
+func firstDim(s tensor.Shape) any {
+	if len(s) == 0 {
+		return "?"
+	}
+	return s[0]
 }
