@@ -48,6 +48,10 @@ type Options struct {
 	// MaxUnroll bounds the iterations of one unrolled While loop
 	// (default 100000).
 	MaxUnroll int
+	// MaxShapes bounds the distinct input-shape keys (each one a lowered
+	// graph with its machines) a model keeps; requests with a new shape
+	// beyond it get RESOURCE_EXHAUSTED (default 256).
+	MaxShapes int
 }
 
 // UnsupportedError says that ops of the model cannot be written with
@@ -147,7 +151,10 @@ func New(m *loader.Model, opts Options) (*Model, error) {
 			log.Debug("gorgonia engine: probe lowering failed; will retry with request shapes", "signature", name, "err", err)
 			continue
 		}
-		p := gm.pool(key(name, shapes))
+		p, err := gm.pool(key(name, shapes))
+		if err != nil {
+			return nil, err
+		}
 		p.free = append(p.free, mc)
 	}
 	return gm, nil
@@ -179,15 +186,22 @@ func key(sig string, shapes []tensor.Shape) string {
 	return b.String()
 }
 
-func (gm *Model) pool(k string) *pool {
+func (gm *Model) pool(k string) (*pool, error) {
 	gm.mu.Lock()
 	defer gm.mu.Unlock()
 	p, ok := gm.pools[k]
 	if !ok {
+		limit := gm.opts.MaxShapes
+		if limit <= 0 {
+			limit = 256
+		}
+		if len(gm.pools) >= limit {
+			return nil, status.Errorf(status.ResourceExhausted, "gorgonia engine: %d distinct input shapes already lowered for this model (limit %d); use the default engine for variable shapes", len(gm.pools), limit)
+		}
 		p = &pool{}
 		gm.pools[k] = p
 	}
-	return p
+	return p, nil
 }
 
 // Run evaluates a signature on a gorgonia machine built for the inputs'
@@ -234,7 +248,10 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 	if err := ctx.Err(); err != nil {
 		return nil, status.Errorf(status.Cancelled, "Cancelled: %v", err)
 	}
-	p := gm.pool(key(signature, shapes))
+	p, err := gm.pool(key(signature, shapes))
+	if err != nil {
+		return nil, err
+	}
 	p.mu.Lock()
 	if p.err != nil {
 		err := p.err
