@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/tfserve/tfserve/kernels/rnn"
 	"math"
 
 	"github.com/tfserve/tfserve/tensor"
@@ -284,6 +285,20 @@ func intDivisionOp(op string) bool {
 }
 
 func runArith[T number](op string, out, a, b *tensor.Tensor) error {
+	// Vectorized float32 Add and Mul of same-sized operands.
+	if o, ok := out.Data.([]float32); ok {
+		ad, bd := a.Data.([]float32), b.Data.([]float32)
+		if len(ad) == len(o) && len(bd) == len(o) {
+			switch op {
+			case "Add", "AddV2":
+				rnn.AddSlice(o, ad, bd)
+				return nil
+			case "Mul":
+				rnn.MulSlice(o, ad, bd)
+				return nil
+			}
+		}
+	}
 	k, ok := arithKernel[T](op)
 	if !ok {
 		return noKernel(op, a.DType)
@@ -677,9 +692,19 @@ func unary(op string) Builder {
 			x := in[0]
 			out := ctx.New(x.DType, x.Shape)
 			var err error
-			switch x.Data.(type) {
+			switch xd := x.Data.(type) {
 			case []float32:
-				err = runUnary[float32](op, alpha, out, x)
+				// Vectorized float32 paths for the activations models use most.
+				switch op {
+				case "Sigmoid":
+					rnn.SigmoidSlice(out.F32(), xd)
+				case "Tanh":
+					rnn.TanhSlice(out.F32(), xd)
+				case "Relu":
+					rnn.ReluSlice(out.F32(), xd)
+				default:
+					err = runUnary[float32](op, alpha, out, x)
+				}
 			case []float64:
 				err = runUnary[float64](op, alpha, out, x)
 			case []int32:

@@ -193,3 +193,21 @@ func tanh32(x float32) float32 {
 	}
 	return t
 }
+
+// SigmoidSlice writes 1/(1+exp(-x)) of each element of x into dst
+// (len(dst) elements; dst may alias x), with the AVX2 code when the CPU has
+// it; accurate to about 2e-7 relative. The elementwise Sigmoid kernel uses
+// it.
+func SigmoidSlice(dst, x []float32) { vec{asm: hasAsm}.sigmoid(dst, x) }
+
+// TanhSlice is SigmoidSlice's twin for tanh.
+func TanhSlice(dst, x []float32) { vec{asm: hasAsm}.tanh(dst, x) }
+
+// ReluSlice writes max(x, 0) of each element of x into dst.
+func ReluSlice(dst, x []float32) { vec{asm: hasAsm}.relu(dst, x) }
+
+// AddSlice writes a+b elementwise into dst (all of len(dst)).
+func AddSlice(dst, a, b []float32) { vec{asm: hasAsm}.add(dst, a, b) }
+
+// MulSlice writes a*b elementwise into dst (all of len(dst)).
+func MulSlice(dst, a, b []float32) { vec{asm: hasAsm}.mul(dst, a, b) }
