@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/tfserve/tfserve/kernels/rnn"
 	"math"
 
 	"github.com/tfserve/tfserve/tensor"
@@ -9,6 +10,23 @@ import (
 // ---- BiasAdd ----------------------------------------------------------------
 
 func biasAddT[T number](o, x, b []T, outer, c, inner int) {
+	if inner == 1 {
+		// NHWC (Dense layers): add the bias vector to each row.
+		if o32, ok := any(o).([]float32); ok {
+			x32, b32 := any(x).([]float32), any(b).([]float32)
+			for i := 0; i < outer; i++ {
+				rnn.AddSlice(o32[i*c:(i+1)*c], x32[i*c:(i+1)*c], b32[:c])
+			}
+			return
+		}
+		for i := 0; i < outer; i++ {
+			xr, or := x[i*c:(i+1)*c], o[i*c:(i+1)*c]
+			for j, v := range xr {
+				or[j] = v + b[j]
+			}
+		}
+		return
+	}
 	for i := 0; i < outer; i++ {
 		for j := 0; j < c; j++ {
 			bv := b[j]
