@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync"
 
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/tensor"
@@ -27,13 +26,18 @@ func (e *NodeError) Error() string {
 
 func (e *NodeError) Unwrap() error { return e.Err }
 
-// runState is the per-run scratch a plan reuses through runPool.
+// runState is the per-run scratch the plans of a session reuse.
 type runState struct {
 	slots []*tensor.Tensor
 	kctx  kernels.Context
 }
 
-var runPool = sync.Pool{New: func() any { return &runState{slots: make([]*tensor.Tensor, 0, 64)} }}
+func (s *Session) getRunState() *runState {
+	if rs, ok := s.runs.Get().(*runState); ok {
+		return rs
+	}
+	return &runState{slots: make([]*tensor.Tensor, 0, 64)}
+}
 
 // Run executes the plan on args (one per feed, in order) and returns the
 // fetched values. It stops early when ctx is done.
@@ -43,8 +47,8 @@ func (p *Plan) Run(ctx context.Context, args []*tensor.Tensor) (out []*tensor.Te
 			err = fmt.Errorf("internal error in %s: %v\n%s", p.name, r, debug.Stack())
 		}
 	}()
-	rs := runPool.Get().(*runState)
-	defer runPool.Put(rs)
+	rs := p.sess.getRunState()
+	defer p.sess.runs.Put(rs)
 	rs.kctx = kernels.Context{}
 	return p.run(ctx, &rs.kctx, args)
 }
@@ -53,7 +57,7 @@ func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Te
 	if len(args) != len(p.argSlots) {
 		return nil, fmt.Errorf("%s takes %d inputs, got %d", p.name, len(p.argSlots), len(args))
 	}
-	rs := runPool.Get().(*runState)
+	rs := p.sess.getRunState()
 	slots := rs.slots
 	if cap(slots) < p.numSlots {
 		slots = make([]*tensor.Tensor, p.numSlots)
@@ -63,7 +67,7 @@ func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Te
 	defer func() {
 		clear(slots)
 		rs.slots = slots[:0]
-		runPool.Put(rs)
+		p.sess.runs.Put(rs)
 	}()
 	for i, s := range p.argSlots {
 		slots[s] = args[i]

@@ -31,6 +31,9 @@ type Session struct {
 	lib Library
 	reg Registry
 
+	// runs pools per-run scratch (value slots, kernel context).
+	runs sync.Pool
+
 	mu        sync.Mutex
 	resources map[*Node]*tensor.Tensor
 	funcs     map[string]*Plan
