@@ -174,6 +174,29 @@ func addTensorValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, dim int, o
 	return nil
 }
 
+// writeInts writes elements [o, o+n) of a signed or small integer slice;
+// false if data is not a []T.
+func writeInts[T int8 | int16 | int32 | int64 | uint8](w *prettyWriter, data any, o, n int) bool {
+	v, ok := data.([]T)
+	if ok {
+		for _, x := range v[o : o+n] {
+			w.int64(int64(x))
+		}
+	}
+	return ok
+}
+
+// writeUints is writeInts for unsigned 32- and 64-bit integers.
+func writeUints[T uint32 | uint64](w *prettyWriter, data any, o, n int) bool {
+	v, ok := data.([]T)
+	if ok {
+		for _, x := range v[o : o+n] {
+			w.uint64(uint64(x))
+		}
+	}
+	return ok
+}
+
 // writeValues writes n consecutive elements starting at *off.
 func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n int) error {
 	if n == 0 {
@@ -197,54 +220,19 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 			}
 		}
 	case tensor.Int32:
-		var v []int32
-		if v, ok = t.Data.([]int32); ok {
-			for _, x := range v[o : o+n] {
-				w.int64(int64(x))
-			}
-		}
+		ok = writeInts[int32](w, t.Data, o, n)
 	case tensor.Int16:
-		var v []int16
-		if v, ok = t.Data.([]int16); ok {
-			for _, x := range v[o : o+n] {
-				w.int64(int64(x))
-			}
-		}
+		ok = writeInts[int16](w, t.Data, o, n)
 	case tensor.Int8:
-		var v []int8
-		if v, ok = t.Data.([]int8); ok {
-			for _, x := range v[o : o+n] {
-				w.int64(int64(x))
-			}
-		}
+		ok = writeInts[int8](w, t.Data, o, n)
 	case tensor.Uint8:
-		var v []uint8
-		if v, ok = t.Data.([]uint8); ok {
-			for _, x := range v[o : o+n] {
-				w.int64(int64(x))
-			}
-		}
+		ok = writeInts[uint8](w, t.Data, o, n)
 	case tensor.Int64:
-		var v []int64
-		if v, ok = t.Data.([]int64); ok {
-			for _, x := range v[o : o+n] {
-				w.int64(x)
-			}
-		}
+		ok = writeInts[int64](w, t.Data, o, n)
 	case tensor.Uint32:
-		var v []uint32
-		if v, ok = t.Data.([]uint32); ok {
-			for _, x := range v[o : o+n] {
-				w.uint64(uint64(x))
-			}
-		}
+		ok = writeUints[uint32](w, t.Data, o, n)
 	case tensor.Uint64:
-		var v []uint64
-		if v, ok = t.Data.([]uint64); ok {
-			for _, x := range v[o : o+n] {
-				w.uint64(x)
-			}
-		}
+		ok = writeUints[uint64](w, t.Data, o, n)
 	case tensor.Bool:
 		var v []bool
 		if v, ok = t.Data.([]bool); ok {
