@@ -623,26 +623,20 @@ func (p *parser) parseNumber() bool {
 	case c >= '1' && c <= '9':
 		i = uint32(c - '0')
 		p.pos++
+		// Past lim (or at lim with a digit above last) the value no longer
+		// fits 32 bits: -2147483648 for negatives, 4294967295 otherwise.
+		lim, last := uint32(429496729), byte('5')
 		if minus {
-			for isDigit(p.peek()) {
-				if i >= 214748364 && (i != 214748364 || p.peek() > '8') {
-					i64, use64 = uint64(i), true
-					break
-				}
-				i = i*10 + uint32(p.peek()-'0')
-				p.pos++
-				sig++
+			lim, last = 214748364, '8'
+		}
+		for isDigit(p.peek()) {
+			if i >= lim && (i != lim || p.peek() > last) {
+				i64, use64 = uint64(i), true
+				break
 			}
-		} else {
-			for isDigit(p.peek()) {
-				if i >= 429496729 && (i != 429496729 || p.peek() > '5') {
-					i64, use64 = uint64(i), true
-					break
-				}
-				i = i*10 + uint32(p.peek()-'0')
-				p.pos++
-				sig++
-			}
+			i = i*10 + uint32(p.peek()-'0')
+			p.pos++
+			sig++
 		}
 	case c == 'I' || c == 'N':
 		useNanOrInf = true
@@ -668,26 +662,18 @@ func (p *parser) parseNumber() bool {
 
 	useDouble := false
 	if use64 {
+		lim, last := uint64(0x1999999999999999), byte('5')
 		if minus {
-			for isDigit(p.peek()) {
-				if i64 >= 0x0CCCCCCCCCCCCCCC && (i64 != 0x0CCCCCCCCCCCCCCC || p.peek() > '8') {
-					d, useDouble = float64(i64), true
-					break
-				}
-				i64 = i64*10 + uint64(p.peek()-'0')
-				p.pos++
-				sig++
+			lim, last = 0x0CCCCCCCCCCCCCCC, '8'
+		}
+		for isDigit(p.peek()) {
+			if i64 >= lim && (i64 != lim || p.peek() > last) {
+				d, useDouble = float64(i64), true
+				break
 			}
-		} else {
-			for isDigit(p.peek()) {
-				if i64 >= 0x1999999999999999 && (i64 != 0x1999999999999999 || p.peek() > '5') {
-					d, useDouble = float64(i64), true
-					break
-				}
-				i64 = i64*10 + uint64(p.peek()-'0')
-				p.pos++
-				sig++
-			}
+			i64 = i64*10 + uint64(p.peek()-'0')
+			p.pos++
+			sig++
 		}
 	}
 	if useDouble {
