@@ -61,3 +61,24 @@ func Assemble(config, partitioner, codebook []byte, datapointToToken []int32, ha
 	s.NumLeavesToSearch = leaves
 	return s, cfg, nil
 }
+
+// Reconstruct rebuilds the datapoint vectors an asymmetric-hashing state
+// represents: leaf center + the codebook entry of each block's code, [N, Dim].
+func Reconstruct(st ann.ScaNNState) []float32 {
+	n, dim, dpb := len(st.DatapointToLeaf), st.Dim, st.DimsPerBlock
+	out := make([]float32, n*dim)
+	for i := 0; i < n; i++ {
+		row := out[i*dim : (i+1)*dim]
+		leaf := int(st.DatapointToLeaf[i])
+		copy(row, st.LeafCenters[leaf*dim:(leaf+1)*dim])
+		for blk := 0; blk < st.NumBlocks; blk++ {
+			code := int(st.HashedCodes[i*st.NumBlocks+blk])
+			for d := 0; d < dpb; d++ {
+				if j := blk*dpb + d; j < dim {
+					row[j] += st.Codebook[(blk*16+code)*dpb+d]
+				}
+			}
+		}
+	}
+	return out
+}

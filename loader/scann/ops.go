@@ -172,7 +172,7 @@ func (b *builder) build(in []*tensor.Tensor) (*Searcher, error) {
 		st.DPNorms = in[8].F32()
 	}
 	if st.Dataset == nil && st.Int8Dataset == nil && b.opts.Exhaustive {
-		st.Dataset = reconstruct(st)
+		st.Dataset = scannstate.Reconstruct(st)
 	}
 	leaves := len(st.LeafCenters) / st.Dim
 	if b.opts.LeavesToSearch > 0 {
@@ -183,26 +183,6 @@ func (b *builder) build(in []*tensor.Tensor) (*Searcher, error) {
 		return nil, kernels.Errorf("%v", err)
 	}
 	return &Searcher{Index: ix, Config: cfg, opts: b.opts}, nil
-}
-
-// reconstruct rebuilds datapoint vectors as leaf center + codebook entries.
-func reconstruct(st ann.ScaNNState) []float32 {
-	n, dim, dpb := len(st.DatapointToLeaf), st.Dim, st.DimsPerBlock
-	out := make([]float32, n*dim)
-	for i := 0; i < n; i++ {
-		row := out[i*dim : (i+1)*dim]
-		leaf := int(st.DatapointToLeaf[i])
-		copy(row, st.LeafCenters[leaf*dim:(leaf+1)*dim])
-		for blk := 0; blk < st.NumBlocks; blk++ {
-			code := int(st.HashedCodes[i*st.NumBlocks+blk])
-			for d := 0; d < dpb; d++ {
-				if j := blk*dpb + d; j < dim {
-					row[j] += st.Codebook[(blk*16+code)*dpb+d]
-				}
-			}
-		}
-	}
-	return out
 }
 
 func scalarInt(t *tensor.Tensor) int {

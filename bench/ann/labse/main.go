@@ -52,19 +52,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	n, dim, dpb := len(st.DatapointToLeaf), st.Dim, st.DimsPerBlock
-	base := make([]float32, n*dim)
-	for i := 0; i < n; i++ {
-		leaf := int(st.DatapointToLeaf[i])
-		row := base[i*dim : (i+1)*dim]
-		copy(row, st.LeafCenters[leaf*dim:(leaf+1)*dim])
-		for b := 0; b < st.NumBlocks; b++ {
-			c := int(st.HashedCodes[i*st.NumBlocks+b])
-			for d := 0; d < dpb && b*dpb+d < dim; d++ {
-				row[b*dpb+d] += st.Codebook[(b*16+c)*dpb+d]
-			}
-		}
-	}
+	n, dim := len(st.DatapointToLeaf), st.Dim
+	base := scannstate.Reconstruct(st)
 	rng := rand.New(rand.NewPCG(20240611, 1))
 	q := make([]float32, *nq*dim)
 	sigma := 0.3 / math.Sqrt(float64(dim))
