@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -399,7 +401,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 		sp := &sigPlan{}
 		var feeds, fetches []graph.Port
 		var bad error
-		for _, alias := range sortedKeys(sd.Inputs) {
+		for _, alias := range slices.Sorted(maps.Keys(sd.Inputs)) {
 			p, err := lookupPort(im.Graph, byName, sd.Inputs[alias].GetName())
 			if err != nil {
 				bad = fmt.Errorf("input %s: %w", alias, err)
@@ -415,7 +417,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			}
 			sp.dtypes = append(sp.dtypes, dt)
 		}
-		for _, alias := range sortedKeys(sd.Outputs) {
+		for _, alias := range slices.Sorted(maps.Keys(sd.Outputs)) {
 			if bad != nil {
 				break
 			}
@@ -568,15 +570,6 @@ func servingAssigns(im *Imported, plans map[string]*sigPlan) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func appendUnique(dst []string, src ...string) []string {

@@ -7,6 +7,8 @@ package inspect
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,13 +88,13 @@ func Inspect(dir string, supported func(op string) bool) (*Report, error) {
 			mr.TFVersion = mg.MetaInfoDef.TensorflowVersion
 		}
 		im, err := loader.ImportMetaGraph(dir, mg)
-		for _, name := range sortedKeys(mg.SignatureDef) {
+		for _, name := range slices.Sorted(maps.Keys(mg.SignatureDef)) {
 			sd := mg.SignatureDef[name]
 			sr := SignatureReport{Name: name, Method: sd.MethodName}
-			for _, a := range sortedKeys(sd.Inputs) {
+			for _, a := range slices.Sorted(maps.Keys(sd.Inputs)) {
 				sr.Inputs = append(sr.Inputs, tensorReport(a, sd.Inputs[a]))
 			}
-			for _, a := range sortedKeys(sd.Outputs) {
+			for _, a := range slices.Sorted(maps.Keys(sd.Outputs)) {
 				sr.Outputs = append(sr.Outputs, tensorReport(a, sd.Outputs[a]))
 			}
 			if err == nil {
@@ -238,13 +240,4 @@ func writeTensor(w io.Writer, kind string, t TensorReport) {
 		shape += ")"
 	}
 	fmt.Fprintf(w, "    %s['%s'] tensor_info:\n        dtype: %s\n        shape: %s\n        name: %s\n", kind, t.Alias, t.DType, shape, t.Name)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

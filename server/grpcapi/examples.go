@@ -2,8 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
@@ -283,6 +281,3 @@ func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferen
 	}
 	return resp, nil
 }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
