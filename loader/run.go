@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,7 +32,7 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 		return nil, status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", signature)
 	}
 	for alias := range inputs {
-		if !contains(sp.inputs, alias) {
+		if !slices.Contains(sp.inputs, alias) {
 			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.inputs, ","))
 		}
 	}
@@ -55,7 +56,7 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 		args[i] = t
 	}
 	for _, o := range outputs {
-		if !contains(sp.outputs, o) {
+		if !slices.Contains(sp.outputs, o) {
 			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.outputs, ","))
 		}
 	}
@@ -65,7 +66,7 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 	}
 	out := make(map[string]*tensor.Tensor, len(res))
 	for i, alias := range sp.outputs {
-		if len(outputs) > 0 && !contains(outputs, alias) {
+		if len(outputs) > 0 && !slices.Contains(outputs, alias) {
 			continue
 		}
 		out[alias] = res[i]
@@ -101,15 +102,6 @@ func typeName(d tensor.DType) string {
 		return "string"
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // restoreBuilder returns the RestoreV2 kernel bound to the model's

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -221,7 +222,7 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 		return nil, status.New(status.Unimplemented, err.Error())
 	}
 	for alias := range inputs {
-		if !contains(sp.Inputs, alias) {
+		if !slices.Contains(sp.Inputs, alias) {
 			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
 		}
 	}
@@ -241,7 +242,7 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 		args[i], shapes[i] = t, t.Shape
 	}
 	for _, o := range outputs {
-		if !contains(sp.Outputs, o) {
+		if !slices.Contains(sp.Outputs, o) {
 			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.Outputs, ","))
 		}
 	}
@@ -283,7 +284,7 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 	p.mu.Unlock()
 	out := make(map[string]*tensor.Tensor, len(res))
 	for i, alias := range sp.Outputs {
-		if len(outputs) > 0 && !contains(outputs, alias) {
+		if len(outputs) > 0 && !slices.Contains(outputs, alias) {
 			continue
 		}
 		out[alias] = res[i]
@@ -326,15 +327,6 @@ func (gm *Model) Lowered() (keys, machines int) {
 		p.mu.Unlock()
 	}
 	return keys, machines
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // LoadFunc wraps a model loader so that every model it loads runs on

@@ -9,6 +9,7 @@ package batching
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -367,7 +368,7 @@ func (q *queue) run(b *batch) {
 		res := map[string]*tensor.Tensor{}
 		var rerr error
 		for name, v := range out {
-			if len(t.outputs) > 0 && !contains(t.outputs, name) {
+			if len(t.outputs) > 0 && !slices.Contains(t.outputs, name) {
 				continue
 			}
 			if len(v.Shape) == 0 || v.Shape[0] != padded {
@@ -399,15 +400,6 @@ func mergedContext(tasks []*task) (context.Context, context.CancelFunc) {
 		}
 	}
 	return context.WithDeadline(context.Background(), latest)
-}
-
-func contains(l []string, s string) bool {
-	for _, v := range l {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // concatRows stacks tensors along dimension 0, padding with copies of the
