@@ -73,6 +73,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzFindSavedModel$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./loader/mlflow/
 	$(GO) test -run '^$$' -fuzz '^FuzzReadJSONL$$' -fuzztime $(FUZZTIME) ./loadtest/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMetadata$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./loadtest/
+	$(GO) test -run '^$$' -fuzz '^FuzzChunkedLength$$' -fuzztime $(FUZZTIME) ./loadtest/
+	$(GO) test -run '^$$' -fuzz '^FuzzFrame$$' -fuzztime $(FUZZTIME) ./loadtest/
 	$(GO) test -run '^$$' -fuzz '^FuzzPredictRequest$$' -fuzztime $(FUZZTIME) ./server/grpcapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseChannelArguments$$' -fuzztime $(FUZZTIME) ./server/grpcapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzReplay$$' -fuzztime $(FUZZTIME) ./server/warmup/

@@ -98,8 +98,11 @@ func NewBodies(list [][]byte) (*Bodies, error) {
 
 // Next returns the next body in round-robin order.
 func (b *Bodies) Next() []byte {
-	i := b.next.Add(1) - 1
-	return b.list[i%uint64(len(b.list))]
+	return b.list[b.nextIndex()]
+}
+
+func (b *Bodies) nextIndex() int {
+	return int((b.next.Add(1) - 1) % uint64(len(b.list)))
 }
 
 // Len returns the number of distinct bodies.

@@ -49,6 +49,8 @@ type options struct {
 	jsonOut, csvOut, plotOut, plotTitle         string
 	quiet                                       bool
 	cpuProfile                                  string
+	threads                                     int
+	client                                      string
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -82,6 +84,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&o.requests, "requests", 0, "stop each run after this many requests (0: no bound)")
 	fs.IntVar(&o.maxInFlight, "max-inflight", 0, "open loop: bound on concurrent requests (0: unbounded)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout")
+	fs.IntVar(&o.threads, "threads", DefaultEventLoops, "closed loop over http://: event loops (OS threads) driving the connections, like wrk's -t")
+	fs.StringVar(&o.client, "client", "eventloop", "closed loop over http://: \"eventloop\" (gnet, wrk's design) or \"goroutine\" (fasthttp, a goroutine per connection); https:// always uses goroutine")
 	fs.Var(o.header, "header", "extra request header \"Name: value\" (repeatable)")
 	fs.StringVar(&o.jsonOut, "json-out", "", "write results as JSON to this file")
 	fs.StringVar(&o.csvOut, "csv-out", "", "write results as CSV to this file")
@@ -239,7 +243,18 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer, log *slog.Lo
 		target = gt
 		o.url = "grpc://" + o.grpcAddr + "/" + o.grpcModel
 	} else {
-		ht, err := NewHTTPTarget(o.url, bodies, HTTPOptions{Header: http.Header(o.header), Timeout: o.timeout})
+		if o.client != "eventloop" && o.client != "goroutine" {
+			return fmt.Errorf("--client %q: want eventloop or goroutine", o.client)
+		}
+		if o.threads < 1 {
+			return fmt.Errorf("--threads %d: want at least 1", o.threads)
+		}
+		ht, err := NewHTTPTarget(o.url, bodies, HTTPOptions{
+			Header:          http.Header(o.header),
+			Timeout:         o.timeout,
+			EventLoops:      o.threads,
+			GoroutineClient: o.client == "goroutine",
+		})
 		if err != nil {
 			return err
 		}

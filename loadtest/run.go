@@ -193,6 +193,11 @@ func closedPhase(ctx context.Context, t Target, cfg Config, label string, du tim
 	start := time.Now()
 	deadline := start.Add(du)
 	stopProgress := startProgress(cfg, label, live, start)
+	if ht, ok := t.(*HTTPTarget); ok && ht.useEventLoops() {
+		recs, elapsed := loopClosedPhase(ctx, ht, cfg, live, start, du, maxReq, atLeastOne)
+		stopProgress()
+		return recs, elapsed
+	}
 	for w := range recs {
 		rec := newRecorder(live)
 		recs[w] = rec

@@ -177,8 +177,10 @@ func TestErrorKey(t *testing.T) {
 		"context deadline exceeded (Client.Timeout exceeded while awaiting headers)":                                                                                            "timeout",
 		"the server closed connection before returning the first response byte. Make sure the server returns 'Connection: close' response header before closing the connection": "connection closed",
 		"unexpected EOF": "EOF",
-		"":               "unknown error",
-		"something odd":  "something odd",
+		"protocol error: response header: invalid status":                           "invalid response",
+		`error when reading response headers: invalid response status code "ready"`: "invalid response",
+		"":              "unknown error",
+		"something odd": "something odd",
 	}
 	for in, want := range cases {
 		if got := ErrorKey(in); got != want {

@@ -38,10 +38,18 @@ type HTTPOptions struct {
 	Header http.Header
 	// Timeout bounds each request; 0 means 30s.
 	Timeout time.Duration
+	// EventLoops is the number of event loops (OS threads) that drive
+	// closed-loop runs over plain HTTP; 0 means DefaultEventLoops.
+	EventLoops int
+	// GoroutineClient drives closed-loop runs with fasthttp's client, one
+	// goroutine per connection, instead of event loops. HTTPS targets
+	// always use it.
+	GoroutineClient bool
 }
 
 // HTTPTarget POSTs request bodies, round robin, to one URL. Closed-loop runs
-// use a fasthttp client (Do); open-loop runs use vegeta's attacker with a
+// over plain HTTP use gnet event loops (see eventloop.go), over HTTPS a
+// fasthttp client (Do); open-loop runs use vegeta's attacker with a
 // net/http client.
 type HTTPTarget struct {
 	url     string
@@ -52,6 +60,10 @@ type HTTPTarget struct {
 	tmpl    *fasthttp.Request // URI, method and headers; copied into reqs
 	reqs    sync.Pool         // of *fasthttp.Request
 	std     *http.Client
+
+	eventLoops      int
+	goroutineClient bool
+	encoded         [][]byte // one full HTTP/1.1 request per body
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -74,6 +86,12 @@ func NewHTTPTarget(rawURL string, bodies *Bodies, opt HTTPOptions) (*HTTPTarget,
 	if opt.Timeout <= 0 {
 		opt.Timeout = 30 * time.Second
 	}
+	if opt.EventLoops < 0 {
+		return nil, fmt.Errorf("target: %d event loops", opt.EventLoops)
+	}
+	if opt.EventLoops == 0 {
+		opt.EventLoops = DefaultEventLoops
+	}
 	hdr := opt.Header.Clone()
 	if hdr == nil {
 		hdr = http.Header{}
@@ -86,6 +104,9 @@ func NewHTTPTarget(rawURL string, bodies *Bodies, opt HTTPOptions) (*HTTPTarget,
 		bodies:  bodies,
 		header:  hdr,
 		timeout: opt.Timeout,
+
+		eventLoops:      opt.EventLoops,
+		goroutineClient: opt.GoroutineClient,
 		fast: &fasthttp.HostClient{
 			Addr:                          hostPort(u),
 			IsTLS:                         u.Scheme == "https",
@@ -117,6 +138,9 @@ func NewHTTPTarget(rawURL string, bodies *Bodies, opt HTTPOptions) (*HTTPTarget,
 		for _, v := range vs {
 			t.tmpl.Header.Add(k, v)
 		}
+	}
+	if err := t.encodeRequests(); err != nil {
+		return nil, fmt.Errorf("target: %w", err)
 	}
 	return t, nil
 }
@@ -191,6 +215,8 @@ func ErrorKey(msg string) string {
 		return "canceled"
 	case strings.Contains(l, "server closed connection"), strings.Contains(l, "connection closed"):
 		return "connection closed"
+	case strings.HasPrefix(l, "protocol error"), strings.Contains(l, "error when reading response headers"):
+		return "invalid response"
 	case strings.Contains(l, "eof"):
 		return "EOF"
 	case msg == "":

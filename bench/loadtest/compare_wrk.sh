@@ -6,18 +6,20 @@
 #
 # usage: bench/loadtest/compare_wrk.sh [-u URL] [-b BODY_FILE] [-d SECONDS]
 #                                      [-c CONNECTIONS] [-t WRK_THREADS]
-#                                      [-r ROUNDS] [-x TOLERANCE] [-s SPIN]
+#                                      [-r ROUNDS] [-x TOLERANCE] [-s SPIN] [-g]
 #
 # Without -u it builds bench/loadtest/echoserver and starts it on
 # 127.0.0.1:18501 (a tiny fasthttp server with a fixed JSON answer; -s 50us
 # makes it burn 50 us of CPU per request, like a small model).
 # Without -b it posts {"instances": [1.0, 2.0, 5.0]}.
+# loadtest runs with --threads equal to wrk's -t; -g makes it use its
+# goroutine-per-connection client instead of its event loops.
 # Each round runs both (order alternating between rounds); the medians are
 # compared (best of each printed too). Needs: go, wrk (apt-get install -y wrk), python3.
 set -euo pipefail
 
-url="" body="" dur=10 conns=16 threads=2 rounds=1 tol=0.15 spin=0
-while getopts "u:b:d:c:t:r:x:s:h" opt; do
+url="" body="" dur=10 conns=16 threads=2 rounds=1 tol=0.15 spin=0 lt_flags=""
+while getopts "u:b:d:c:t:r:x:s:gh" opt; do
 	case $opt in
 	u) url=$OPTARG ;;
 	b) body=$OPTARG ;;
@@ -27,7 +29,8 @@ while getopts "u:b:d:c:t:r:x:s:h" opt; do
 	r) rounds=$OPTARG ;;
 	x) tol=$OPTARG ;;
 	s) spin=$OPTARG ;;
-	*) sed -n '2,18p' "$0"; exit 2 ;;
+	g) lt_flags="--client goroutine" ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;;
 	esac
 done
 (( threads > conns )) && threads=$conns
@@ -72,7 +75,7 @@ run_wrk() {
 	non2xx=$(awk '/Non-2xx/ {print $NF}' "$tmp/wrk.txt")
 }
 run_lt() {
-	"$tmp/loadtest" --url "$url" --body "$body" --concurrency "$conns" --duration "${dur}s" \
+	"$tmp/loadtest" --url "$url" --body "$body" --concurrency "$conns" --threads "$threads" --duration "${dur}s" $lt_flags \
 		--quiet --json-out "$tmp/lt.json" >/dev/null 2>"$tmp/lt.log"
 	read -r lt_rps lt_errs < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["throughput_rps"], sum(r["errors"].values()))' "$tmp/lt.json")
 }
