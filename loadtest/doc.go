@@ -6,6 +6,12 @@
 //
 //   - Closed loop ([RunClosed]): N workers each send a request, wait for the
 //     answer and send the next. Latency is measured from the actual send.
+//     Over plain HTTP the workers are keep-alive connections driven by a few
+//     gnet event loops (github.com/panjf2000/gnet/v2), the way wrk drives
+//     them, so that the load generator costs about what wrk costs per
+//     request and leaves the same CPU to a server on the same machine; over
+//     HTTPS (or with HTTPOptions.GoroutineClient) each worker is a goroutine
+//     with fasthttp's client.
 //   - Open loop ([RunOpen]): requests are started at a constant rate whatever
 //     the server does. Latency is measured from each request's scheduled send
 //     time, so a stalled server or a stalled client shows up in the

@@ -69,32 +69,43 @@ f:close()
 wrk.headers["Content-Type"] = "application/json"
 EOF
 
+# cpu_per_req N: the last command's user+sys CPU (from $tmp/time.txt) per
+# request, in microseconds.
+cpu_per_req() { awk -v n="$1" '{printf "%.1f", ($1 + $2) * 1e6 / n}' "$tmp/time.txt"; }
 run_wrk() {
-	WRK_BODY_FILE=$body wrk -t "$threads" -c "$conns" -d "${dur}s" -s "$tmp/post.lua" "$url" >"$tmp/wrk.txt"
+	WRK_BODY_FILE=$body /usr/bin/time -f "%U %S" -o "$tmp/time.txt" \
+		wrk -t "$threads" -c "$conns" -d "${dur}s" -s "$tmp/post.lua" "$url" >"$tmp/wrk.txt"
 	wrk_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.txt")
 	non2xx=$(awk '/Non-2xx/ {print $NF}' "$tmp/wrk.txt")
+	wrk_cpu=$(cpu_per_req "$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")")
 }
 run_lt() {
-	"$tmp/loadtest" --url "$url" --body "$body" --concurrency "$conns" --threads "$threads" --duration "${dur}s" $lt_flags \
+	/usr/bin/time -f "%U %S" -o "$tmp/time.txt" \
+		"$tmp/loadtest" --url "$url" --body "$body" --concurrency "$conns" --threads "$threads" --duration "${dur}s" $lt_flags \
 		--quiet --json-out "$tmp/lt.json" >/dev/null 2>"$tmp/lt.log"
-	read -r lt_rps lt_errs < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["throughput_rps"], sum(r["errors"].values()))' "$tmp/lt.json")
+	read -r lt_rps lt_errs lt_n < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["throughput_rps"], sum(r["errors"].values()), r["requests"])' "$tmp/lt.json")
+	lt_cpu=$(cpu_per_req "$lt_n")
 }
-all_wrk="" all_lt=""
+all_wrk="" all_lt="" all_wrk_cpu="" all_lt_cpu=""
 for round in $(seq "$rounds"); do
 	# Alternate the order so that drifting background load hits both alike.
 	if (( round % 2 == 1 )); then run_wrk; run_lt; else run_lt; run_wrk; fi
-	printf 'round %d: wrk %.1f req/s (non-2xx %s), loadtest %.1f req/s (errors %s)\n' \
-		"$round" "$wrk_rps" "${non2xx:-0}" "$lt_rps" "$lt_errs"
+	printf 'round %d: wrk %.1f req/s (non-2xx %s, %s us CPU/req), loadtest %.1f req/s (errors %s, %s us CPU/req)\n' \
+		"$round" "$wrk_rps" "${non2xx:-0}" "$wrk_cpu" "$lt_rps" "$lt_errs" "$lt_cpu"
 	all_wrk="$all_wrk $wrk_rps" all_lt="$all_lt $lt_rps"
+	all_wrk_cpu="$all_wrk_cpu $wrk_cpu" all_lt_cpu="$all_lt_cpu $lt_cpu"
 done
 
-python3 - "$all_wrk" "$all_lt" "$tol" "$url" "$conns" "$dur" "$threads" <<'EOF'
+python3 - "$all_wrk" "$all_lt" "$tol" "$url" "$conns" "$dur" "$threads" "$all_wrk_cpu" "$all_lt_cpu" "${lt_flags:---client eventloop}" <<'EOF'
 import statistics, sys
 wrk = [float(x) for x in sys.argv[1].split()]
 lt = [float(x) for x in sys.argv[2].split()]
 tol = float(sys.argv[3])
 url, conns, dur, threads = sys.argv[4:8]
-print(f"url={url} connections={conns} duration={dur}s wrk_threads={threads} rounds={len(wrk)}")
+wcpu = statistics.median(float(x) for x in sys.argv[8].split())
+lcpu = statistics.median(float(x) for x in sys.argv[9].split())
+print(f"url={url} connections={conns} duration={dur}s threads={threads} rounds={len(wrk)} loadtest {sys.argv[10]}")
+print(f"client CPU per request (median): wrk {wcpu:.1f} us, loadtest {lcpu:.1f} us ({lcpu / wcpu:.2f}x)")
 ok = True
 for name, f in (("best", max), ("median", statistics.median)):
     w, l = f(wrk), f(lt)

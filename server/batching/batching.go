@@ -21,6 +21,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -203,6 +204,14 @@ func (m *model) Run(ctx context.Context, sig string, inputs map[string]*tensor.T
 	t := &task{ctx: ctx, inputs: inputs, outputs: outputs, size: size, done: make(chan result, 1)}
 	if err := m.queue(sig).add(t, key); err != nil {
 		return nil, err
+	}
+	// Waiting for the batch uses no CPU: give the request's worker back so
+	// that the requests this batch waits for can be decoded and join it
+	// (with --rest_api_num_threads workers held, batches could never grow
+	// past that many requests).
+	if slot := workers.FromContext(ctx); slot.Held() {
+		slot.Release()
+		defer func() { _ = slot.Reacquire(ctx) }()
 	}
 	select {
 	case r := <-t.done:

@@ -14,6 +14,7 @@ import (
 	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -176,5 +177,55 @@ func TestParseParamsFixture(t *testing.T) {
 	}
 	if _, err := ParseParams([]byte("max_batch_size: {"), 2); err == nil {
 		t.Error("malformed text accepted")
+	}
+}
+
+// TestWaitingGivesBackWorker: requests waiting for their batch give their
+// server worker back, so a batch can grow past the number of workers. With
+// 2 workers and a batch closed only when full (8 rows), the 8 requests must
+// meet in one batch, and each must hold its worker again when Run returns.
+func TestWaitingGivesBackWorker(t *testing.T) {
+	s, err := NewScheduler(Params{MaxBatchSize: 8, BatchTimeout: time.Second, NumBatchThreads: 1, MaxEnqueuedBatches: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inner := &rowModel{}
+	m := s.Wrap(inner)
+	pool := workers.New(2)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slot := pool.Take()
+			defer slot.Release()
+			x := tensor.FromSlice(tensor.Shape{1, 1}, []float32{float32(i)})
+			ctx, cancel := context.WithTimeout(workers.NewContext(context.Background(), slot), 30*time.Second)
+			defer cancel()
+			out, err := m.Run(ctx, "serving_default", map[string]*tensor.Tensor{"x": x}, nil)
+			switch {
+			case err != nil:
+				errs <- err
+			case out["y"].F32()[0] != 3*float32(i)+1:
+				errs <- fmt.Errorf("request %d got row %v", i, out["y"].F32())
+			case !slot.Held():
+				errs <- fmt.Errorf("request %d lost its worker", i)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	inner.mu.Lock()
+	defer inner.mu.Unlock()
+	if fmt.Sprint(inner.batches) != "[8]" {
+		t.Errorf("batches %v, want one batch of 8", inner.batches)
+	}
+	if pool.InUse() != 0 {
+		t.Errorf("%d workers held after the run", pool.InUse())
 	}
 }

@@ -585,7 +585,7 @@ func TestMaxConcurrentRequests(t *testing.T) {
 			Inputs: map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1)}})
 		done <- err
 	}()
-	for len(h.srv.sem) == 0 {
+	for h.srv.pool.InUse() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -20,6 +20,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/server/workers"
 )
 
 // Models is what the gRPC services need from the model manager
@@ -67,7 +68,7 @@ type Server struct {
 	log    *slog.Logger
 	srv    *grpc.Server
 	health *health.Server
-	sem    chan struct{}
+	pool   *workers.Pool
 
 	servingpb.UnimplementedPredictionServiceServer
 	servingpb.UnimplementedModelServiceServer
@@ -98,7 +99,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: log}
 	if opts.MaxConcurrentRequests > 0 {
-		s.sem = make(chan struct{}, opts.MaxConcurrentRequests)
+		s.pool = workers.New(opts.MaxConcurrentRequests)
 	}
 	// A fixed set of stream workers avoids a goroutine (and its stack
 	// growth) per RPC; a shared write buffer avoids one per connection.
@@ -148,13 +149,14 @@ func (s *Server) Shutdown(ctx context.Context) {
 // intercept limits concurrency, turns panics into INTERNAL and our status
 // errors into gRPC statuses.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	if s.sem != nil {
-		select {
-		case s.sem <- struct{}{}:
-			defer func() { <-s.sem }()
-		case <-ctx.Done():
-			return nil, toGRPC(contextError(ctx.Err()))
+	if s.pool != nil {
+		slot, err := s.pool.TakeContext(ctx)
+		if err != nil {
+			return nil, toGRPC(contextError(err))
 		}
+		defer slot.Release()
+		// A batching queue gives the slot back while its batch fills.
+		ctx = workers.NewContext(ctx, slot)
 	}
 	start := time.Now()
 	defer func() {

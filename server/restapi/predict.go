@@ -12,21 +12,24 @@ import (
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// runContext bounds a model run by --rest_api_timeout_in_ms.
-func (s *Server) runContext() (context.Context, context.CancelFunc) {
+// runContext bounds a model run by --rest_api_timeout_in_ms and carries the
+// request's worker slot, which a batching queue gives back while it waits.
+func (s *Server) runContext(slot *workers.Slot) (context.Context, context.CancelFunc) {
+	ctx := workers.NewContext(context.Background(), slot)
 	if s.opts.Timeout > 0 {
-		return context.WithTimeout(context.Background(), s.opts.Timeout)
+		return context.WithTimeout(ctx, s.opts.Timeout)
 	}
-	return context.Background(), func() {}
+	return ctx, func() {}
 }
 
 // predict follows TF Serving's ProcessPredictRequest: the JSON is decoded
 // against the signature (looked up through the model, so JSON errors come
 // before NotFound), then RunPredict's checks, the run, and the JSON output.
-func (s *Server) predict(spec manager.Spec, body, out []byte) ([]byte, error) {
+func (s *Server) predict(spec manager.Spec, slot *workers.Slot, body, out []byte) ([]byte, error) {
 	var (
 		h    manager.Handle
 		have bool
@@ -65,7 +68,7 @@ func (s *Server) predict(spec manager.Spec, body, out []byte) ([]byte, error) {
 	if err := s.checkPredictSignature(sig, req.Inputs); err != nil {
 		return out, err
 	}
-	ctx, cancel := s.runContext()
+	ctx, cancel := s.runContext(slot)
 	defer cancel()
 	outputs, err := h.Run(ctx, req.SignatureName, req.Inputs, nil)
 	if err != nil {
@@ -148,7 +151,7 @@ func (s *Server) exampleSignature(h manager.Handle, name, method string) (*serva
 // runExamples parses a classify/regress body, resolves the model and
 // signature, and runs the serialized tf.Examples through the signature's
 // single input. It returns the outputs and the number of examples.
-func (s *Server) runExamples(spec manager.Spec, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
+func (s *Server) runExamples(spec manager.Spec, slot *workers.Slot, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
 	req, err := jsontensor.ParseClassifyRegressRequest(body)
 	if err != nil {
 		return nil, nil, 0, err
@@ -177,7 +180,7 @@ func (s *Server) runExamples(spec manager.Spec, body []byte, method string, want
 			fetch = append(fetch, o)
 		}
 	}
-	ctx, cancel := s.runContext()
+	ctx, cancel := s.runContext(slot)
 	defer cancel()
 	outputs, err := h.Run(ctx, req.SignatureName, in, fetch)
 	if err != nil {
@@ -204,8 +207,8 @@ func countPresent(m map[string]*tensor.Tensor, keys []string) int {
 
 // classify is ProcessClassifyRequest: RunClassify plus
 // PostProcessClassificationResult's checks.
-func (s *Server) classify(spec manager.Spec, body, out []byte) ([]byte, error) {
-	outputs, _, n, err := s.runExamples(spec, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
+func (s *Server) classify(spec manager.Spec, slot *workers.Slot, body, out []byte) ([]byte, error) {
+	outputs, _, n, err := s.runExamples(spec, slot, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
 	if err != nil {
 		return out, err
 	}
@@ -233,8 +236,8 @@ func (s *Server) classify(spec manager.Spec, body, out []byte) ([]byte, error) {
 
 // regress is ProcessRegressRequest: RunRegress plus
 // PostProcessRegressionResult's checks.
-func (s *Server) regress(spec manager.Spec, body, out []byte) ([]byte, error) {
-	outputs, sig, n, err := s.runExamples(spec, body, servable.MethodRegress, []string{examplesig.Outputs})
+func (s *Server) regress(spec manager.Spec, slot *workers.Slot, body, out []byte) ([]byte, error) {
+	outputs, sig, n, err := s.runExamples(spec, slot, body, servable.MethodRegress, []string{examplesig.Outputs})
 	if err != nil {
 		return out, err
 	}

@@ -578,3 +578,32 @@ func TestFailedVersionInStatus(t *testing.T) {
 		t.Fatalf("v1 not serving: %s", r.body)
 	}
 }
+
+// TestRunsCarryWorkerSlot: predict, classify and regress run their model
+// with the request's --rest_api_num_threads worker in the context, held,
+// so that a batching queue can give it back while it waits.
+func TestRunsCarryWorkerSlot(t *testing.T) {
+	h := twoVersions(t, func(o *Options) { o.MaxConcurrentRequests = 3 }, nil)
+	for _, c := range []struct{ path, body string }{
+		{"/v1/models/m/versions/2:predict", `{"instances": [1.0]}`},
+		{"/v1/models/m/versions/2:classify", `{"signature_name": "classify_x_to_y", "examples": [{"x": 1.0}]}`},
+		{"/v1/models/m/versions/2:regress", `{"signature_name": "regress_x_to_y", "examples": [{"x": 1.0}]}`},
+	} {
+		if r := h.post(c.path, c.body); r.code != 200 {
+			t.Fatalf("%s: %d %s", c.path, r.code, r.body)
+		}
+	}
+	var runs, withSlot int64
+	h.fakes.mu.Lock()
+	for _, m := range h.fakes.models {
+		runs += m.Runs.Load()
+		withSlot += m.RunsWithSlot.Load()
+	}
+	h.fakes.mu.Unlock()
+	if runs != 3 || withSlot != 3 {
+		t.Errorf("%d runs, %d with a held worker slot; want 3 and 3", runs, withSlot)
+	}
+	if n := h.srv.pool.InUse(); n != 0 {
+		t.Errorf("%d workers still held after the requests", n)
+	}
+}

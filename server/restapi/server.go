@@ -18,6 +18,7 @@ import (
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/server/workers"
 )
 
 // DefaultMaxBodyBytes is the default request body limit (after gzip
@@ -78,7 +79,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	srv  *fasthttp.Server
-	sem  chan struct{}
+	pool *workers.Pool
 	bufs sync.Pool // *[]byte response and scratch buffers
 	gz   sync.Pool // *gzip.Reader
 }
@@ -104,7 +105,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, sem: make(chan struct{}, opts.MaxConcurrentRequests)}
+	s := &Server{opts: opts, log: log, pool: workers.New(opts.MaxConcurrentRequests)}
 	s.srv = &fasthttp.Server{
 		Handler:                      s.handle,
 		ErrorHandler:                 s.handleError,
@@ -194,8 +195,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	start := time.Now()
-	s.sem <- struct{}{}
-	defer func() { <-s.sem }()
+	slot := s.pool.Take()
+	defer slot.Release()
 	s.headers(ctx)
 	method := string(ctx.Method())
 	if method == "OPTIONS" {
@@ -215,7 +216,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	bp := s.getBuf()
 	defer s.putBuf(bp)
-	out, err := s.dispatch(ctx, &r, method, path, *bp)
+	out, err := s.dispatch(ctx, slot, &r, method, path, *bp)
 	httpStatus := 0
 	if err != nil {
 		out = jsontensor.AppendErrorResponse(out[:0], err.Error())
@@ -260,7 +261,7 @@ func apiName(k routeKind) string {
 	return ""
 }
 
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *route, method, path string, out []byte) ([]byte, error) {
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, slot *workers.Slot, r *route, method, path string, out []byte) ([]byte, error) {
 	spec := manager.Spec{Name: r.name, Version: r.version, HasVersion: r.hasVersion, Label: r.label, HasLabel: r.hasLabel}
 	switch r.kind {
 	case routeStatus, routeMetadata:
@@ -294,11 +295,11 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *route, method, path strin
 		defer release()
 		switch r.kind {
 		case routePredict:
-			return s.predict(spec, body, out)
+			return s.predict(spec, slot, body, out)
 		case routeClassify:
-			return s.classify(spec, body, out)
+			return s.classify(spec, slot, body, out)
 		default:
-			return s.regress(spec, body, out)
+			return s.regress(spec, slot, body, out)
 		}
 	}
 	return out, status.New(status.InvalidArgument, "Malformed request: "+method+" "+path)

@@ -17,6 +17,7 @@ import (
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -41,12 +42,15 @@ type HalfPlusTwo struct {
 	SleepAll  bool
 	IgnoreCtx bool
 
-	Runs        atomic.Int64 // completed Run calls
-	RunsAfter   atomic.Int64 // Run calls that started after Close
-	Closed      atomic.Bool
-	CloseCalled atomic.Int64
-	mu          sync.Mutex
-	sigs        map[string]*servable.Signature
+	Runs atomic.Int64 // completed Run calls
+	// RunsWithSlot counts Run calls whose context carried a held worker
+	// slot (package workers).
+	RunsWithSlot atomic.Int64
+	RunsAfter    atomic.Int64 // Run calls that started after Close
+	Closed       atomic.Bool
+	CloseCalled  atomic.Int64
+	mu           sync.Mutex
+	sigs         map[string]*servable.Signature
 }
 
 // New returns y = 0.5x + 2.
@@ -133,6 +137,9 @@ func (m *HalfPlusTwo) Run(ctx context.Context, sig string, in map[string]*tensor
 		return nil, errors.New("fakemodel: Run after Close")
 	}
 	defer m.Runs.Add(1)
+	if workers.FromContext(ctx).Held() {
+		m.RunsWithSlot.Add(1)
+	}
 	if sig == "sleep" || m.SleepAll {
 		if err := m.wait(ctx); err != nil {
 			return nil, err
