@@ -47,8 +47,8 @@ bench:
 	bench/loadtest/compare_tfserve.sh 5 16 4 beagle_music_genre
 	bench/loadtest/compare_wrk.sh -d 10 -c 16 -r 3
 	sh bench/ann/run.sh
-	bench/batching/run.sh 5 1,4,16,32,64 christopher_stock
-	bench/batching/run.sh 5 1,4,16,32,64 beagle_music_genre
+	bench/batching/run.sh 4 1,4,16,32,64 christopher_stock 3
+	bench/batching/run.sh 4 1,4,16,32,64 beagle_music_genre 3
 	bench/kernels/run.sh
 
 # Each fuzz target for FUZZTIME (default 60s).

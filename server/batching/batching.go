@@ -172,6 +172,7 @@ type task struct {
 	outputs []string
 	size    int
 	done    chan result
+	batch   *batch // the batch the task joined (guarded by its queue's mu)
 }
 
 type batch struct {
@@ -212,6 +213,13 @@ func (m *model) Run(ctx context.Context, sig string, inputs map[string]*tensor.T
 	if slot := workers.FromContext(ctx); slot.Held() {
 		slot.Release()
 		defer func() { _ = slot.Reacquire(ctx) }()
+		// No other request is being decoded or waits for a worker, so none
+		// can join this batch before its timeout: run it now rather than
+		// wait for nobody (with one client, batch_timeout_micros would
+		// otherwise be added to every request).
+		if m.s.p.BatchTimeout > 0 && slot.Pool().Busy() == 0 {
+			m.queue(sig).closeEarly(t)
+		}
 	}
 	select {
 	case r := <-t.done:
@@ -271,6 +279,7 @@ func (q *queue) add(t *task, key string) error {
 		}
 	}
 	b := q.open
+	t.batch = b
 	b.tasks = append(b.tasks, t)
 	b.size += t.size
 	if b.size >= p.MaxBatchSize || p.BatchTimeout == 0 && q.m.s.idle() {
@@ -304,6 +313,15 @@ func (s *Scheduler) flushOpen() {
 			q.closeLocked(q.open)
 		}
 		q.mu.Unlock()
+	}
+}
+
+// closeEarly dispatches t's batch now if it is still open.
+func (q *queue) closeEarly(t *task) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.open != nil && q.open == t.batch {
+		q.closeLocked(q.open)
 	}
 }
 

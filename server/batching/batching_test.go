@@ -193,6 +193,9 @@ func TestWaitingGivesBackWorker(t *testing.T) {
 	inner := &rowModel{}
 	m := s.Wrap(inner)
 	pool := workers.New(2)
+	// All 8 requests arrive before any runs: hold both workers until every
+	// request waits for one.
+	gate := []*workers.Slot{pool.Take(), pool.Take()}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := range 8 {
@@ -215,6 +218,12 @@ func TestWaitingGivesBackWorker(t *testing.T) {
 			}
 		}()
 	}
+	for pool.Busy() < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	for _, g := range gate {
+		g.Release()
+	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -227,5 +236,38 @@ func TestWaitingGivesBackWorker(t *testing.T) {
 	}
 	if pool.InUse() != 0 {
 		t.Errorf("%d workers held after the run", pool.InUse())
+	}
+}
+
+// TestLoneRequestDoesNotWaitForTimeout: when no other request is being
+// decoded or waits for a worker, nobody can join the batch, so it runs at
+// once instead of after batch_timeout_micros.
+func TestLoneRequestDoesNotWaitForTimeout(t *testing.T) {
+	s, err := NewScheduler(Params{MaxBatchSize: 8, BatchTimeout: time.Hour, NumBatchThreads: 1, MaxEnqueuedBatches: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inner := &rowModel{}
+	m := s.Wrap(inner)
+	pool := workers.New(4)
+	for i := range 3 {
+		slot := pool.Take()
+		ctx, cancel := context.WithTimeout(workers.NewContext(context.Background(), slot), 10*time.Second)
+		x := tensor.FromSlice(tensor.Shape{1, 1}, []float32{float32(i)})
+		out, err := m.Run(ctx, "serving_default", map[string]*tensor.Tensor{"x": x}, nil)
+		cancel()
+		slot.Release()
+		if err != nil {
+			t.Fatalf("request %d: %v (waited for the hour-long timeout?)", i, err)
+		}
+		if out["y"].F32()[0] != 3*float32(i)+1 {
+			t.Errorf("request %d: %v", i, out["y"].F32())
+		}
+	}
+	inner.mu.Lock()
+	defer inner.mu.Unlock()
+	if fmt.Sprint(inner.batches) != "[1 1 1]" {
+		t.Errorf("batches %v, want three of one row", inner.batches)
 	}
 }

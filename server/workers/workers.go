@@ -11,7 +11,8 @@ import (
 
 // Pool is a fixed number of request workers.
 type Pool struct {
-	sem chan struct{}
+	sem     chan struct{}
+	waiting atomic.Int64 // Take and TakeContext calls not yet served
 }
 
 // New returns a pool of n workers; n must be positive.
@@ -25,8 +26,13 @@ func (p *Pool) Size() int { return cap(p.sem) }
 // InUse returns the number of workers held now.
 func (p *Pool) InUse() int { return len(p.sem) }
 
+// Busy returns the number of requests that hold a worker or wait for one.
+func (p *Pool) Busy() int { return len(p.sem) + int(p.waiting.Load()) }
+
 // Take waits for a free worker and returns its slot, held.
 func (p *Pool) Take() *Slot {
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	p.sem <- struct{}{}
 	s := &Slot{p: p}
 	s.held.Store(true)
@@ -35,6 +41,8 @@ func (p *Pool) Take() *Slot {
 
 // TakeContext is Take that gives up when ctx ends.
 func (p *Pool) TakeContext(ctx context.Context) (*Slot, error) {
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	select {
 	case p.sem <- struct{}{}:
 		s := &Slot{p: p}
@@ -75,6 +83,9 @@ func (s *Slot) Reacquire(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// Pool returns the pool the slot belongs to.
+func (s *Slot) Pool() *Pool { return s.p }
 
 // Held reports whether the slot holds a worker.
 func (s *Slot) Held() bool { return s != nil && s.held.Load() }

@@ -16,6 +16,9 @@ func TestReleaseLetsOthersIn(t *testing.T) {
 		t.Fatal("second Take got a worker while the only one was held")
 	case <-time.After(20 * time.Millisecond):
 	}
+	for p.Busy() != 2 {
+		time.Sleep(time.Millisecond) // one holding, one waiting
+	}
 	a.Release()
 	b := <-got
 	// a waits for b's worker.
