@@ -42,10 +42,9 @@ bench:
 	sh bench/gru/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
 	$(GO) run ./bench/grpc -duration 5s -warmup 1s -concurrency 1,8,32
-	bench/loadtest/compare_tfserve.sh 5 16 4 christopher_stock
-	GOMAXPROCS=1 bench/loadtest/compare_tfserve.sh 5 16 4 christopher_stock
-	bench/loadtest/compare_tfserve.sh 5 16 4 beagle_music_genre
-	bench/loadtest/compare_wrk.sh -d 10 -c 16 -r 3
+	bench/loadtest/matrix.sh 3 5 1,16,64
+	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 | tee bench/loadtest/RESULTS-echo.txt
+	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 -g | tee -a bench/loadtest/RESULTS-echo.txt
 	sh bench/ann/run.sh
 	bench/batching/run.sh 4 1,4,16,32,64 christopher_stock 3
 	bench/batching/run.sh 4 1,4,16,32,64 beagle_music_genre 3

@@ -3,6 +3,7 @@ package batching
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,7 +28,7 @@ func BenchmarkGRUConcurrent(b *testing.B) {
 		x.F32()[i] = float32(i%17) * 0.05
 	}
 	in := map[string]*tensor.Tensor{"gru_input": x}
-	s, err := NewScheduler(Params{MaxBatchSize: 64, NumBatchThreads: 1, MaxEnqueuedBatches: 1000})
+	s, err := NewScheduler(Params{MaxBatchSize: 16, BatchTimeout: 500 * time.Microsecond, NumBatchThreads: runtime.NumCPU(), MaxEnqueuedBatches: 1000})
 	if err != nil {
 		b.Fatal(err)
 	}
