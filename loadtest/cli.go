@@ -156,6 +156,10 @@ func (o *options) check(nargs int) error {
 		return errors.New("--rate must not be negative")
 	case o.genBodies <= 0:
 		return errors.New("--gen-bodies must be positive")
+	case o.client != "eventloop" && o.client != "goroutine":
+		return fmt.Errorf("--client %q: want eventloop or goroutine", o.client)
+	case o.threads < 1:
+		return fmt.Errorf("--threads %d: want at least 1", o.threads)
 	}
 	return nil
 }
@@ -243,12 +247,6 @@ func run(ctx context.Context, o *options, stdout, stderr io.Writer, log *slog.Lo
 		target = gt
 		o.url = "grpc://" + o.grpcAddr + "/" + o.grpcModel
 	} else {
-		if o.client != "eventloop" && o.client != "goroutine" {
-			return fmt.Errorf("--client %q: want eventloop or goroutine", o.client)
-		}
-		if o.threads < 1 {
-			return fmt.Errorf("--threads %d: want at least 1", o.threads)
-		}
 		ht, err := NewHTTPTarget(o.url, bodies, HTTPOptions{
 			Header:          http.Header(o.header),
 			Timeout:         o.timeout,

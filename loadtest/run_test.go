@@ -598,8 +598,19 @@ func TestMainCLI(t *testing.T) {
 		t.Errorf("table:\n%s", stdout.String())
 	}
 
+	// The goroutine client, through the command line, counts the same.
+	stdout.Reset()
+	if code := Main(context.Background(), []string{"--url", ts.predictURL(), "--jsonl", jsonl, "--concurrency", "2",
+		"--requests", "20", "--duration", "0", "--client", "goroutine", "--threads", "1", "--json-out", jsonOut, "--quiet"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("goroutine client: exit %d: %s", code, stderr.String())
+	}
+	if b, err := os.ReadFile(jsonOut); err != nil || !strings.Contains(string(b), `"400": 10`) {
+		t.Errorf("goroutine client json: %s %v", b, err)
+	}
+
 	// Bad flags exit 2.
-	for _, args := range [][]string{{}, {"--url", "x", "--body", "a", "--jsonl", "b"}, {"--url", "x", "--rate", "5", "--sweep", "1,2"}} {
+	for _, args := range [][]string{{}, {"--url", "x", "--body", "a", "--jsonl", "b"}, {"--url", "x", "--rate", "5", "--sweep", "1,2"},
+		{"--url", "x", "--client", "threads"}, {"--url", "x", "--threads", "0"}} {
 		if code := Main(context.Background(), args, io.Discard, io.Discard); code != 2 {
 			t.Errorf("Main(%q) = %d, want 2", args, code)
 		}
