@@ -121,8 +121,9 @@ func (t *HTTPTarget) nextRequest() []byte {
 }
 
 // loopClosedPhase runs one closed-loop phase of an HTTP target on event
-// loops and returns the slots' recorders and the phase's wall time.
-func loopClosedPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveCounts, start time.Time, du time.Duration, maxReq int64, atLeastOne bool) ([]*recorder, time.Duration) {
+// loops and returns the slots' recorders and the phase's wall time. It
+// fails, having sent nothing, only when the event loops cannot start.
+func loopClosedPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveCounts, start time.Time, du time.Duration, maxReq int64, atLeastOne bool) ([]*recorder, time.Duration, error) {
 	ph := &loopPhase{
 		target:     t,
 		ctx:        ctx,
@@ -148,12 +149,7 @@ func loopClosedPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveC
 		err = cli.Start()
 	}
 	if err != nil {
-		// No event loops (say, no epoll): every slot fails its requests
-		// the same way, once.
-		for _, r := range recs {
-			r.add(0, "", "event loop: "+err.Error())
-		}
-		return recs, time.Since(start)
+		return nil, 0, fmt.Errorf("start event loops: %w", err)
 	}
 	ph.client = cli
 	ph.active.Store(int64(len(ph.slots)))
@@ -167,15 +163,15 @@ func loopClosedPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveC
 	if err := cli.Stop(); err != nil {
 		slog.Debug("loadtest: stop event loops", "err", err)
 	}
-	return recs, elapsed
+	return recs, elapsed, nil
 }
 
-// claim decides whether s sends one more request.
-func (ph *loopPhase) claim(s *slot) bool {
+// claim decides, at now, whether s sends one more request.
+func (ph *loopPhase) claim(s *slot, now time.Time) bool {
 	if ph.stopped.Load() || ph.ctx.Err() != nil {
 		return false
 	}
-	if ph.du > 0 && !(ph.atLeastOne && s.sent == 0) && !time.Now().Before(ph.deadline) {
+	if ph.du > 0 && !(ph.atLeastOne && s.sent == 0) && !now.Before(ph.deadline) {
 		return false
 	}
 	if ph.maxReq > 0 && ph.claimed.Add(1) > ph.maxReq {
@@ -202,7 +198,7 @@ func (s *slot) connect() {
 	ph := s.ph
 	d := net.Dialer{Timeout: ph.target.timeout}
 	for {
-		if !ph.claim(s) {
+		if !ph.claim(s, time.Now()) {
 			s.finish()
 			return
 		}
@@ -282,7 +278,7 @@ func (ph *loopPhase) OnTraffic(c gnet.Conn) gnet.Action {
 		if s.connClose {
 			return gnet.Close // OnClose dials again
 		}
-		if !ph.claim(s) {
+		if !ph.claim(s, now) {
 			s.finish()
 			return gnet.Close
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -194,9 +195,12 @@ func closedPhase(ctx context.Context, t Target, cfg Config, label string, du tim
 	deadline := start.Add(du)
 	stopProgress := startProgress(cfg, label, live, start)
 	if ht, ok := t.(*HTTPTarget); ok && ht.useEventLoops() {
-		recs, elapsed := loopClosedPhase(ctx, ht, cfg, live, start, du, maxReq, atLeastOne)
-		stopProgress()
-		return recs, elapsed
+		recs, elapsed, err := loopClosedPhase(ctx, ht, cfg, live, start, du, maxReq, atLeastOne)
+		if err == nil {
+			stopProgress()
+			return recs, elapsed
+		}
+		slog.Warn("loadtest: event loops unavailable, using a goroutine per connection", "err", err)
 	}
 	for w := range recs {
 		rec := newRecorder(live)
