@@ -302,3 +302,38 @@ func (l *layer) emit(a *Args, ws *Workspace, s, b int, real bool, h []float32) {
 // Accelerated reports whether the assembly element-wise loops run on this
 // machine (amd64 with AVX2 and FMA, without the purego build tag).
 func Accelerated() bool { return hasAsm }
+
+// Rows returns the call restricted to batch rows [lo, hi): rows are
+// independent, so running the parts (on separate workspaces, in parallel)
+// computes exactly what the whole call computes. input and units are the
+// layer's sizes; a must have passed the layer's checks.
+func (a *Args) Rows(lo, hi, input, units int) *Args {
+	rows := func(s []float32, per int) []float32 {
+		if s == nil {
+			return nil
+		}
+		return s[lo*per : hi*per]
+	}
+	b := &Args{
+		X:               rows(a.X, a.Steps*input),
+		Batch:           hi - lo,
+		Steps:           a.Steps,
+		H0:              rows(a.H0, units),
+		C0:              rows(a.C0, units),
+		ReturnSequences: a.ReturnSequences,
+		H:               rows(a.H, units),
+		C:               rows(a.C, units),
+	}
+	if a.Mask != nil {
+		b.Mask = a.Mask[lo*a.Steps : hi*a.Steps]
+	}
+	if a.ReturnSequences {
+		b.Out = rows(a.Out, a.Steps*units)
+	} else {
+		b.Out = rows(a.Out, units)
+	}
+	return b
+}
+
+// Validate checks a call for a layer with the given sizes, as Forward does.
+func (a *Args) Validate(input, units int, lstm bool) error { return a.check(input, units, lstm) }
