@@ -183,9 +183,11 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 	return []*tensor.Tensor{last, outSeq, hOut}, nil
 }
 
-// minPartFlops is the least work (about 12 µs at this machine's SGEMM speed)
-// worth a goroutine of its own.
-const minPartFlops = 1 << 20
+// minPartFlops is the least work worth a goroutine of its own: about 100 µs
+// at this machine's SGEMM speed. Smaller parts lost more to waking a
+// goroutine on a busy server than they gained (christopher_stock's batches
+// of 16 rows, 6 MFLOP, ran 0.71× as fast split in two at concurrency 16).
+const minPartFlops = 8 << 20
 
 // forwardRows runs the layer over a's batch rows, split into parts that run
 // on separate goroutines when there are several rows, idle cores may exist

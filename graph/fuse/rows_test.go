@@ -13,7 +13,7 @@ import (
 // TestForwardRowsSplitsAcrossCores: with several cores, a call of many rows
 // runs in parts and gives what one part gives, up to float rounding.
 func TestForwardRowsSplitsAcrossCores(t *testing.T) {
-	const input, units, steps, batch = 16, 64, 20, 16
+	const input, units, steps, batch = 16, 64, 20, 64
 	r := rand.New(rand.NewPCG(3, 3))
 	rnd := func(n int, scale float64) []float32 {
 		s := make([]float32, n)
