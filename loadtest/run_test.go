@@ -66,21 +66,10 @@ func newTestServer(t *testing.T, delay time.Duration) *testServer {
 
 func (ts *testServer) predictURL() string { return ts.URL + "/v1/models/m:predict" }
 
+// newTarget is targetWith the default options and a 5 s timeout.
 func newTarget(t *testing.T, url string, bodies ...string) *HTTPTarget {
 	t.Helper()
-	list := make([][]byte, len(bodies))
-	for i, b := range bodies {
-		list[i] = []byte(b)
-	}
-	src, err := NewBodies(list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgt, err := NewHTTPTarget(url, src, HTTPOptions{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tgt
+	return targetWith(t, url, HTTPOptions{Timeout: 5 * time.Second}, bodies...)
 }
 
 func TestClosedLoopCyclesBodies(t *testing.T) {
