@@ -203,7 +203,8 @@ func (m *model) Run(ctx context.Context, sig string, inputs map[string]*tensor.T
 		return nil, status.Errorf(status.InvalidArgument, "Task size %d is larger than maximum input batch size %d", size, m.s.p.MaxBatchSize)
 	}
 	t := &task{ctx: ctx, inputs: inputs, outputs: outputs, size: size, done: make(chan result, 1)}
-	if err := m.queue(sig).add(t, key); err != nil {
+	q := m.queue(sig)
+	if err := q.add(t, key); err != nil {
 		return nil, err
 	}
 	// Waiting for the batch uses no CPU: give the request's worker back so
@@ -218,7 +219,7 @@ func (m *model) Run(ctx context.Context, sig string, inputs map[string]*tensor.T
 		// wait for nobody (with one client, batch_timeout_micros would
 		// otherwise be added to every request).
 		if m.s.p.BatchTimeout > 0 && slot.Pool().Busy() == 0 {
-			m.queue(sig).closeEarly(t)
+			q.closeEarly(t)
 		}
 	}
 	select {
