@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -181,7 +180,7 @@ func (t *HTTPTarget) Do(ctx context.Context) (string, error) {
 	if err := t.fast.DoDeadline(req, resp, deadline); err != nil {
 		return "", err
 	}
-	return strconv.Itoa(resp.StatusCode()), nil
+	return statusText(resp.StatusCode()), nil
 }
 
 func (t *HTTPTarget) vegetaTargeter() vegeta.Targeter {

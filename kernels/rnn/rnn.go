@@ -305,8 +305,9 @@ func Accelerated() bool { return hasAsm }
 
 // Rows returns the call restricted to batch rows [lo, hi): rows are
 // independent, so running the parts (on separate workspaces, in parallel)
-// computes exactly what the whole call computes. input and units are the
-// layer's sizes; a must have passed the layer's checks.
+// computes what the whole call computes, up to float rounding (SGEMM rounds
+// rows in blocks of four differently from lone rows). input and units are
+// the layer's sizes; a must have passed the layer's checks.
 func (a *Args) Rows(lo, hi, input, units int) *Args {
 	rows := func(s []float32, per int) []float32 {
 		if s == nil {

@@ -20,9 +20,6 @@ func New(n int) *Pool {
 	return &Pool{sem: make(chan struct{}, n)}
 }
 
-// Size returns the number of workers.
-func (p *Pool) Size() int { return cap(p.sem) }
-
 // InUse returns the number of workers held now.
 func (p *Pool) InUse() int { return len(p.sem) }
 
