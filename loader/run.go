@@ -11,7 +11,7 @@ import (
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/bundle"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/grpcapi"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
 

@@ -35,7 +35,7 @@ import (
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

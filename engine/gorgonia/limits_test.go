@@ -8,7 +8,7 @@ import (
 	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
 	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/loader"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/tfserve/tfserve/golden"
 	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/loader"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

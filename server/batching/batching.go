@@ -20,7 +20,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
 )

@@ -11,7 +11,7 @@ import (
 	"strconv"
 
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

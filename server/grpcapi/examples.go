@@ -8,9 +8,9 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/server/manager"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

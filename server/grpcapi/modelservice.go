@@ -5,7 +5,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // GetModelStatus is TF Serving's ModelService.GetModelStatus

@@ -18,8 +18,8 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/manager"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/server/workers"
 )
 

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // PlatformTensorFlow is the only model_platform tfserve serves.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

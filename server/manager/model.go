@@ -13,7 +13,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // servingSet is an immutable snapshot of a model's AVAILABLE versions,

@@ -1,7 +1,7 @@
 package manager
 
 import (
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // State is a model version's lifecycle state, numbered as TF Serving's

@@ -14,7 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

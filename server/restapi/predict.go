@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
 )

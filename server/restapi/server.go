@@ -15,9 +15,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/server/workers"
 )
 

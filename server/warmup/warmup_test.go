@@ -17,8 +17,8 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
-	"github.com/tfserve/tfserve/server/status"
 	"github.com/tfserve/tfserve/tensor"
 	"github.com/tfserve/tfserve/tensor/tensorproto"
 )

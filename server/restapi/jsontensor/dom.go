@@ -4,7 +4,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // This file holds a JSON parser that accepts exactly what TF Serving's

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tfserve/tfserve/proto/tfpb"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 func decodeExample(t *testing.T, b []byte) map[string]*tfpb.Feature {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/servable"
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 

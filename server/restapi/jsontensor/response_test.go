@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfserve/tfserve/server/status"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 
