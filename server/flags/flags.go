@@ -15,6 +15,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/tfserve/tfserve/servable/limits"
 )
 
 // Options holds every flag. Field comments give the flag name; defaults are
@@ -74,6 +76,30 @@ type Options struct {
 	Engine           string // --engine: "default" (our kernels) or "gorgonia"
 	RESTMaxBodyBytes int    // --rest_api_max_body_bytes (64 MiB)
 
+	// Request budgets, one set for REST and gRPC (servable/limits).
+	RequestMaxRank      int   // --request_max_rank (254, TF's limit)
+	RequestMaxJSONDepth int   // --request_max_json_depth (300)
+	RequestMaxElements  int64 // --request_max_elements (64 Mi)
+	RequestMaxBytes     int64 // --request_max_bytes (256 MiB)
+	ResponseMaxBytes    int64 // --response_max_bytes (256 MiB)
+
+	// Model-load budgets (servable/limits).
+	ModelMaxNodes      int   // --model_max_nodes (1 Mi, after inlining)
+	ModelMaxConstBytes int64 // --model_max_const_bytes (4 GiB)
+	ModelMaxFoldBytes  int64 // --model_max_fold_bytes (10 MiB, Grappler's)
+
+	// REST connections.
+	RESTReadTimeoutMs  int64  // --rest_api_read_timeout_ms (60 s: headers and body)
+	RESTWriteTimeoutMs int64  // --rest_api_write_timeout_ms (60 s)
+	RESTIdleTimeoutMs  int64  // --rest_api_idle_timeout_ms (120 s, keep-alive)
+	RESTMaxConnections int    // --rest_api_max_connections (10000)
+	RESTMaxHeaderBytes int    // --rest_api_max_header_bytes (16 KiB)
+	RESTSSLConfigFile  string // --rest_api_ssl_config_file (TF's SSLConfig text, for REST)
+
+	// Control plane.
+	GRPCAllowReloadConfig bool   // --grpc_allow_reload_config (true, as TF Serving)
+	AllowedModelBasePaths string // --allowed_model_base_paths (comma-separated prefixes; "" allows all)
+
 	// Set lists the flags given on the command line, in order.
 	Set []string
 	// Unknown lists arguments that are not flags of tfserve (reported,
@@ -93,7 +119,13 @@ func isImplemented(name string) bool {
 		"enable_batching", "batching_parameters_file", "enable_per_model_batching_parameters",
 		"engine", "rest_api_max_body_bytes", "grpc_socket_path", "grpc_channel_arguments", "grpc_max_threads",
 		"enable_grpc_healthcheck_service", "enable_serialization_as_tensor_content",
-		"enable_model_warmup", "num_request_iterations_for_warmup", "monitoring_config_file":
+		"enable_model_warmup", "num_request_iterations_for_warmup", "monitoring_config_file",
+		"ssl_config_file",
+		"request_max_rank", "request_max_json_depth", "request_max_elements", "request_max_bytes", "response_max_bytes",
+		"model_max_nodes", "model_max_const_bytes", "model_max_fold_bytes",
+		"rest_api_read_timeout_ms", "rest_api_write_timeout_ms", "rest_api_idle_timeout_ms",
+		"rest_api_max_connections", "rest_api_max_header_bytes", "rest_api_ssl_config_file",
+		"grpc_allow_reload_config", "allowed_model_base_paths":
 		return true
 	}
 	return false
@@ -134,7 +166,7 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.Int64Var(&o.TFIntraOpParallelism, "tensorflow_intra_op_parallelism", 0, "threads within one op (0: auto)")
 	fs.Int64Var(&o.TFInterOpParallelism, "tensorflow_inter_op_parallelism", 0, "ops run at once (0: auto)")
 	fs.BoolVar(&o.UseALTSCredentials, "use_alts_credentials", false, "Google ALTS credentials (no effect)")
-	fs.StringVar(&o.SSLConfigFile, "ssl_config_file", "", "text SSLConfig file (no effect)")
+	fs.StringVar(&o.SSLConfigFile, "ssl_config_file", "", "text SSLConfig file (server_key, server_cert, custom_ca, client_verify): TLS on the gRPC port")
 	fs.StringVar(&o.PlatformConfigFile, "platform_config_file", "", "text PlatformConfigMap file (no effect)")
 	fs.Float64Var(&o.PerProcessGPUMemoryFraction, "per_process_gpu_memory_fraction", 0, "GPU memory fraction (no effect)")
 	fs.StringVar(&o.SavedModelTags, "saved_model_tags", "", "comma-separated MetaGraph tags to load (default serve)")
@@ -162,6 +194,22 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 		"gRPC Predict outputs use tensor_content instead of the typed repeated fields")
 	fs.StringVar(&o.Engine, "engine", "default", "execution engine: default or gorgonia")
 	fs.IntVar(&o.RESTMaxBodyBytes, "rest_api_max_body_bytes", 64<<20, "largest REST request body, also after gzip decompression (413 above)")
+	fs.IntVar(&o.RequestMaxRank, "request_max_rank", limits.MaxRank, "largest rank of a request tensor (at most 254, TensorFlow's limit)")
+	fs.IntVar(&o.RequestMaxJSONDepth, "request_max_json_depth", limits.DefaultMaxJSONDepth, "deepest nesting of a REST JSON body")
+	fs.Int64Var(&o.RequestMaxElements, "request_max_elements", limits.DefaultMaxElements, "most elements in one request's input tensors together")
+	fs.Int64Var(&o.RequestMaxBytes, "request_max_bytes", limits.DefaultMaxBytes, "most decoded bytes in one request's input tensors together")
+	fs.Int64Var(&o.ResponseMaxBytes, "response_max_bytes", limits.DefaultMaxResponseBytes, "largest encoded REST or gRPC response")
+	fs.IntVar(&o.ModelMaxNodes, "model_max_nodes", limits.DefaultMaxNodes, "most graph nodes of a model after functions are inlined")
+	fs.Int64Var(&o.ModelMaxConstBytes, "model_max_const_bytes", limits.DefaultMaxConstBytes, "most bytes of a model's constants once decoded")
+	fs.Int64Var(&o.ModelMaxFoldBytes, "model_max_fold_bytes", limits.DefaultMaxFoldBytes, "largest tensor constant folding may make at load")
+	fs.Int64Var(&o.RESTReadTimeoutMs, "rest_api_read_timeout_ms", 60_000, "time to read a REST request's headers and body, in ms")
+	fs.Int64Var(&o.RESTWriteTimeoutMs, "rest_api_write_timeout_ms", 60_000, "time to write a REST response, in ms")
+	fs.Int64Var(&o.RESTIdleTimeoutMs, "rest_api_idle_timeout_ms", 120_000, "time an idle keep-alive REST connection stays open, in ms")
+	fs.IntVar(&o.RESTMaxConnections, "rest_api_max_connections", 10_000, "most open REST connections; more are refused")
+	fs.IntVar(&o.RESTMaxHeaderBytes, "rest_api_max_header_bytes", 16<<10, "largest REST request header block")
+	fs.StringVar(&o.RESTSSLConfigFile, "rest_api_ssl_config_file", "", "text SSLConfig file: HTTPS (and client certificates) on the REST port")
+	fs.BoolVar(&o.GRPCAllowReloadConfig, "grpc_allow_reload_config", true, "accept ModelService.HandleReloadConfigRequest over gRPC")
+	fs.StringVar(&o.AllowedModelBasePaths, "allowed_model_base_paths", "", "comma-separated base-path prefixes (e.g. /models/,s3://bucket/) that models may load from; empty allows any")
 	return fs
 }
 
@@ -231,4 +279,17 @@ func Usage(w io.Writer) {
 	fs := newFlagSet(&o, w)
 	fmt.Fprintln(w, "usage: tfserve [flags]   (tensorflow_model_server flags)")
 	fs.PrintDefaults()
+}
+
+// RequestLimits returns the request budgets the flags set.
+func (o Options) RequestLimits() limits.Request {
+	return limits.Request{
+		MaxRank: o.RequestMaxRank, MaxJSONDepth: o.RequestMaxJSONDepth, MaxElements: o.RequestMaxElements,
+		MaxBytes: o.RequestMaxBytes, MaxResponseBytes: o.ResponseMaxBytes,
+	}.WithDefaults()
+}
+
+// LoadLimits returns the model-load budgets the flags set.
+func (o Options) LoadLimits() limits.Load {
+	return limits.Load{MaxNodes: o.ModelMaxNodes, MaxConstBytes: o.ModelMaxConstBytes, MaxFoldBytes: o.ModelMaxFoldBytes}.WithDefaults()
 }
