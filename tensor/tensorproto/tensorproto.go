@@ -42,11 +42,31 @@ func ShapeProto(s tensor.Shape) *tfpb.TensorShapeProto {
 	return p
 }
 
+// MaxRank is TensorFlow's limit on the number of dimensions
+// (TensorShape::MaxDimensions()).
+const MaxRank = 254
+
+// Take is charged for a tensor before it is allocated: its element count and
+// decoded bytes (for strings, the payload bytes plus a 16-byte header per
+// element). A non-nil error stops the decode and is returned as is.
+type Take func(elements, bytes int64) error
+
 // Decode converts a TensorProto into a tensor. As in TF, a repeated field
 // with fewer values than elements is padded with its last value (so one
-// value fills the whole tensor), and an empty one means zeros.
+// value fills the whole tensor), and an empty one means zeros. Decode
+// allows at most MaxElements elements; DecodeLimited charges a budget
+// instead.
 func Decode(p *tfpb.TensorProto) (*tensor.Tensor, error) {
+	return DecodeLimited(p, nil)
+}
+
+// DecodeLimited is Decode that checks the shape and rank, then charges take
+// (when non-nil) before allocating anything sized by the proto.
+func DecodeLimited(p *tfpb.TensorProto, take Take) (*tensor.Tensor, error) {
 	dt := tensor.DType(p.Dtype)
+	if p.TensorShape != nil && len(p.TensorShape.Dim) > MaxRank {
+		return nil, fmt.Errorf("tensor proto of %v has rank %d, more than TensorFlow's limit of %d", dt, len(p.TensorShape.Dim), MaxRank)
+	}
 	shape := Shape(p.TensorShape)
 	if shape == nil {
 		return nil, fmt.Errorf("tensor proto of %v has unknown rank", dt)
@@ -65,41 +85,28 @@ func Decode(p *tfpb.TensorProto) (*tensor.Tensor, error) {
 		if dt == tensor.String {
 			return nil, fmt.Errorf("DT_STRING tensor cannot use tensor_content")
 		}
+		if size := dt.Size(); size > 0 && int64(len(p.TensorContent)) != int64(n)*int64(size) {
+			return nil, fmt.Errorf("tensor proto of %v%v has %d bytes of tensor_content, want %d", dt, shape, len(p.TensorContent), int64(n)*int64(size))
+		}
+		if take != nil {
+			if err := take(int64(n), int64(len(p.TensorContent))); err != nil {
+				return nil, err
+			}
+		}
 		return tensor.FromBytes(dt, shape, p.TensorContent)
 	}
-	var src int
-	switch dt {
-	case tensor.Float32:
-		src = len(p.FloatVal)
-	case tensor.Float64:
-		src = len(p.DoubleVal)
-	case tensor.Int32, tensor.Int16, tensor.Int8, tensor.Uint8, tensor.Uint16, tensor.QInt8, tensor.QUint8, tensor.QInt16, tensor.QUint16, tensor.QInt32:
-		src = len(p.IntVal)
-	case tensor.Half, tensor.BFloat16:
-		src = len(p.HalfVal)
-	case tensor.Int64:
-		src = len(p.Int64Val)
-	case tensor.Uint32:
-		src = len(p.Uint32Val)
-	case tensor.Uint64:
-		src = len(p.Uint64Val)
-	case tensor.Bool:
-		src = len(p.BoolVal)
-	case tensor.String:
-		src = len(p.StringVal)
-	case tensor.Complex64:
-		src = len(p.ScomplexVal) / 2
-	case tensor.Complex128:
-		src = len(p.DcomplexVal) / 2
-	case tensor.Resource, tensor.Variant:
-		return nil, fmt.Errorf("cannot decode a %v tensor proto", dt)
-	default:
-		return nil, fmt.Errorf("unsupported dtype %v", dt)
+	src, err := valueCount(p, dt)
+	if err != nil {
+		return nil, err
 	}
 	if src > n {
 		return nil, fmt.Errorf("tensor proto of %v%v holds %d values, more than its %d elements", dt, shape, src, n)
 	}
-	if src == 0 && n > 0 && n > 1<<26 {
+	if take != nil {
+		if err := take(int64(n), decodedBytes(p, dt, n, src)); err != nil {
+			return nil, err
+		}
+	} else if src == 0 && n > 0 && n > 1<<26 {
 		return nil, fmt.Errorf("tensor proto of %v%v has no values for %d elements", dt, shape, n)
 	}
 	t := tensor.New(dt, shape)
@@ -250,4 +257,61 @@ func EncodeTyped(t *tensor.Tensor) (*tfpb.TensorProto, error) {
 		return nil, fmt.Errorf("encode %v: unsupported", t.DType)
 	}
 	return p, nil
+}
+
+// valueCount returns how many values p's typed field for dt holds.
+func valueCount(p *tfpb.TensorProto, dt tensor.DType) (int, error) {
+	var src int
+	switch dt {
+	case tensor.Float32:
+		src = len(p.FloatVal)
+	case tensor.Float64:
+		src = len(p.DoubleVal)
+	case tensor.Int32, tensor.Int16, tensor.Int8, tensor.Uint8, tensor.Uint16, tensor.QInt8, tensor.QUint8, tensor.QInt16, tensor.QUint16, tensor.QInt32:
+		src = len(p.IntVal)
+	case tensor.Half, tensor.BFloat16:
+		src = len(p.HalfVal)
+	case tensor.Int64:
+		src = len(p.Int64Val)
+	case tensor.Uint32:
+		src = len(p.Uint32Val)
+	case tensor.Uint64:
+		src = len(p.Uint64Val)
+	case tensor.Bool:
+		src = len(p.BoolVal)
+	case tensor.String:
+		src = len(p.StringVal)
+	case tensor.Complex64:
+		src = len(p.ScomplexVal) / 2
+	case tensor.Complex128:
+		src = len(p.DcomplexVal) / 2
+	case tensor.Resource, tensor.Variant:
+		return 0, fmt.Errorf("cannot decode a %v tensor proto", dt)
+	default:
+		return 0, fmt.Errorf("unsupported dtype %v", dt)
+	}
+	return src, nil
+}
+
+// decodedBytes is what a decoded tensor of n elements, src of them given,
+// occupies: n × the element size, or for strings the payloads (the last one
+// repeated for padding) plus a 16-byte header each. It saturates instead of
+// overflowing.
+func decodedBytes(p *tfpb.TensorProto, dt tensor.DType, n, src int) int64 {
+	const maxInt64 = 1<<63 - 1
+	if dt != tensor.String {
+		return int64(n) * int64(dt.Size())
+	}
+	total := int64(n) * 16
+	for _, v := range p.StringVal {
+		total += int64(len(v))
+	}
+	if src > 0 && n > src {
+		last := int64(len(p.StringVal[src-1]))
+		if last > 0 && int64(n-src) > (maxInt64-total)/last {
+			return maxInt64
+		}
+		total += int64(n-src) * last
+	}
+	return total
 }

@@ -1,6 +1,7 @@
 package tensorproto
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -92,5 +93,37 @@ func TestEncodeRoundTrip(t *testing.T) {
 				t.Errorf("%s: %v round-tripped to different bytes", name, in)
 			}
 		}
+	}
+}
+
+func TestDecodeLimitedChargesBeforeAllocating(t *testing.T) {
+	// 42-byte hostile shape: 2^31 float elements from one value.
+	p := &tfpb.TensorProto{Dtype: tfpb.DataType(tensor.Float32), FloatVal: []float32{1},
+		TensorShape: &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: 1 << 16}, {Size: 1 << 15}}}}
+	var gotN, gotB int64
+	refuse := errors.New("over budget")
+	_, err := DecodeLimited(p, func(n, b int64) error { gotN, gotB = n, b; return refuse })
+	if err != refuse || gotN != 1<<31 || gotB != 1<<33 {
+		t.Fatalf("charged (%d, %d), err %v; want (2^31, 2^33) and the budget's error", gotN, gotB, err)
+	}
+	s := &tfpb.TensorProto{Dtype: tfpb.DataType(tensor.String), StringVal: [][]byte{[]byte("ab"), []byte("xyz")},
+		TensorShape: &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: 5}}}}
+	if _, err := DecodeLimited(s, func(n, b int64) error { gotN, gotB = n, b; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(5*16 + 2 + 3 + 3*3); gotN != 5 || gotB != want {
+		t.Fatalf("strings charged (%d, %d), want (5, %d)", gotN, gotB, want)
+	}
+	deep := &tfpb.TensorProto{Dtype: tfpb.DataType(tensor.Float32), TensorShape: &tfpb.TensorShapeProto{}}
+	for range MaxRank + 1 {
+		deep.TensorShape.Dim = append(deep.TensorShape.Dim, &tfpb.TensorShapeProto_Dim{Size: 1})
+	}
+	if _, err := Decode(deep); err == nil {
+		t.Fatal("rank 255 decoded")
+	}
+	short := &tfpb.TensorProto{Dtype: tfpb.DataType(tensor.Float32), TensorContent: make([]byte, 7),
+		TensorShape: &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: 2}}}}
+	if _, err := Decode(short); err == nil {
+		t.Fatal("7 bytes of tensor_content decoded as 2 floats")
 	}
 }
