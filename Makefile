@@ -94,10 +94,10 @@ proto:
 # Container image (Dockerfile.serving conventions; built offline with
 # docker, podman or buildah from a static binary).
 image:
-	docker/build-image.sh $(IMAGE)
+	deploy/docker/build-image.sh $(IMAGE)
 
 image-test:
-	TFSERVE_IMAGE_TEST=1 $(GO) test -count=1 -timeout 20m -v ./test/image/
+	TFSERVE_IMAGE_TEST=1 $(GO) test -count=1 -timeout 20m -v ./deploy/docker/imagetest/
 
 vet:
 	$(GO) vet ./...

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds the tfserve serving image without pulling anything: a static binary
-# built on this machine (docker/prepare.sh) on FROM scratch
+# built on this machine (deploy/docker/prepare.sh) on FROM scratch
 # (deploy/docker/Dockerfile.prebuilt). `make image` runs it.
 #
-#   docker/build-image.sh [IMAGE]      default IMAGE: tfserve:latest
+#   deploy/docker/build-image.sh [IMAGE]      default IMAGE: tfserve:latest
 #
 # Environment: BUILDER (auto, docker, podman or buildah; auto takes docker if
 # its daemon answers, else podman, else buildah), CONTEXT (default bin/image),
@@ -29,7 +29,7 @@ if [ "$builder" = auto ]; then
 	fi
 fi
 
-docker/prepare.sh "$context"
+deploy/docker/prepare.sh "$context"
 case $builder in
 docker | podman)
 	"$builder" build -f "$dockerfile" -t "$image" "$context"

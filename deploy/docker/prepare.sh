@@ -1,10 +1,10 @@
 #!/bin/sh
 # Lays out the root filesystem of tfserve's FROM-scratch serving image.
 #
-#   docker/prepare.sh DIR             build a static tfserve into DIR/rootfs and
+#   deploy/docker/prepare.sh DIR             build a static tfserve into DIR/rootfs and
 #                                     add the files below (DIR is the build
 #                                     context of deploy/docker/Dockerfile.prebuilt)
-#   docker/prepare.sh --no-build DIR  DIR/rootfs/tfserve exists already
+#   deploy/docker/prepare.sh --no-build DIR  DIR/rootfs/tfserve exists already
 #                                     (Dockerfile.serving's build stage)
 #
 # Environment: TFSERVE_BIN (use this binary instead of building one; it must be

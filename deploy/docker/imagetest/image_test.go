@@ -1,4 +1,4 @@
-package image
+package imagetest
 
 import (
 	"bytes"
@@ -75,7 +75,7 @@ func (b buildah) out(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestServingImage builds the image with docker/build-image.sh (what `make
+// TestServingImage builds the image with deploy/docker/build-image.sh (what `make
 // image` runs) into a private buildah store, checks the image config and
 // root filesystem, then runs it with `buildah run --isolation chroot` inside
 // a new network namespace (only loopback: nothing is reachable from outside)
@@ -98,12 +98,12 @@ func TestServingImage(t *testing.T) {
 
 	// Build exactly as `make image` does (TFSERVE_BIN, if set in the
 	// environment, is passed through: the image is then built from it).
-	build := exec.Command("docker/build-image.sh", imageName)
+	build := exec.Command("deploy/docker/build-image.sh", imageName)
 	build.Dir = root
 	build.Env = append(os.Environ(), "BUILDER=buildah", "CONTEXT="+filepath.Join(tmp, "context"),
 		"BUILDAH_FLAGS="+strings.Join(store, " "))
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker/build-image.sh: %v\n%s", err, out)
+		t.Fatalf("deploy/docker/build-image.sh: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _ = b.cmd("rmi", "--all", "--force").Run() })
 
