@@ -169,6 +169,9 @@ func (r *registrySource) Fetch(ctx context.Context, version int64) (string, erro
 // FetchSavedModel is Fetch that also returns the tags and signature key the
 // MLmodel file records. src must come from Open or NewOpener.
 func FetchSavedModel(ctx context.Context, src source.Source, version int64) (SavedModel, error) {
+	if w, ok := src.(interface{ Unwrap() source.Source }); ok {
+		src = w.Unwrap()
+	}
 	r, ok := src.(*registrySource)
 	if !ok {
 		return SavedModel{}, fmt.Errorf("%s is not an MLflow registry source", src)

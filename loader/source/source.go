@@ -9,12 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/viant/afs/storage"
+
+	"github.com/tfserve/tfserve/servable/redact"
 )
 
 // Source is a model base path: a set of numbered versions, each a SavedModel.
@@ -76,7 +77,18 @@ func (o Options) WithDefaults() Options { return o.withDefaults() }
 // Open returns the Source for a base path URI; see the package comment for the
 // supported forms. Open checks the syntax and sets up clients; it does not
 // require the base path to exist yet (Versions reports that).
+//
+// The Source and every error it (or Open) returns are redacted: no
+// credential of the URI or the environment appears in their text.
 func Open(ctx context.Context, baseURI string, opts Options) (Source, error) {
+	src, err := open(ctx, baseURI, opts)
+	if err != nil {
+		return nil, RedactError(err)
+	}
+	return redacted{src}, nil
+}
+
+func open(ctx context.Context, baseURI string, opts Options) (Source, error) {
 	opts = opts.withDefaults()
 	if strings.TrimSpace(baseURI) == "" {
 		return nil, errors.New("open model source: empty base path")
@@ -116,33 +128,9 @@ func Scheme(uri string) string {
 	return strings.ToLower(uri[:i])
 }
 
-// Redact returns uri without user info, query string and fragment, which may
-// hold credentials (basic auth, signed-URL tokens). Use it for logs and errors.
-func Redact(uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme == "" {
-		// Not a URL we understand: drop anything after '?' or '#' and any
-		// user info before '@' in the authority.
-		if i := strings.IndexAny(uri, "?#"); i >= 0 {
-			uri = uri[:i]
-		}
-		if i := strings.Index(uri, "://"); i >= 0 {
-			rest := uri[i+3:]
-			if at := strings.IndexByte(rest, '@'); at >= 0 {
-				if slash := strings.IndexByte(rest, '/'); slash < 0 || at < slash {
-					uri = uri[:i+3] + rest[at+1:]
-				}
-			}
-		}
-		return uri
-	}
-	u.User = nil
-	u.RawQuery = ""
-	u.ForceQuery = false
-	u.Fragment = ""
-	u.RawFragment = ""
-	return u.String()
-}
+// Redact returns uri with its credentials masked (redact.String): user
+// info, query values, fragment. Use it for logs and errors.
+func Redact(uri string) string { return redact.String(uri) }
 
 // cacheKey names the cache subdirectory for a base path.
 func cacheKey(base string) string {

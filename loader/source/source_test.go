@@ -74,10 +74,10 @@ func FuzzParseVersion(f *testing.F) {
 
 func TestRedact(t *testing.T) {
 	cases := map[string]string{
-		"https://user:secret@host/m.tar.gz?sig=abc#frag": "https://host/m.tar.gz",
+		"https://user:secret@host/m.tar.gz?sig=abc#frag": "https://REDACTED@host/m.tar.gz?sig=REDACTED",
 		"s3://bucket/models/m":                           "s3://bucket/models/m",
 		"/local/path":                                    "/local/path",
-		"weird://us:er@ho st/p?q":                        "weird://ho st/p",
+		"weird://us:er@ho st/p?q":                        "weird://REDACTED@ho st/p?REDACTED",
 	}
 	for in, want := range cases {
 		if got := Redact(in); got != want {
