@@ -87,7 +87,7 @@ func TestWhileIfAndCalls(t *testing.T) {
 		}
 	}
 	// Inlined and folded, the plan gives the same answers.
-	ig, ports, err := Inline(g, lib, []Port{{x, 0}, {n, 0}, {iff, 0}, {call, 0}})
+	ig, ports, err := Inline(g, lib, []Port{{x, 0}, {n, 0}, {iff, 0}, {call, 0}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

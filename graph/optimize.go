@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/tensor"
@@ -28,8 +29,10 @@ func isCall(n *Node, lib Library) (string, bool) {
 // the function's body, recursively, and the ports of g given in ports
 // mapped to the copy. Control-flow bodies (While, If, Case) stay functions.
 // g is not modified. Resource-creating nodes are shared, not copied, so the
-// copy sees the session's existing variables and tables.
-func Inline(g *Graph, lib Library, ports []Port) (*Graph, []Port, error) {
+// copy sees the session's existing variables and tables. When maxNodes > 0,
+// Inline stops with a *NodeLimitError as soon as the copy would pass
+// maxNodes nodes; calls nest at most MaxCallDepth deep.
+func Inline(g *Graph, lib Library, ports []Port, maxNodes int) (*Graph, []Port, error) {
 	out := &Graph{Name: g.Name, Attrs: g.Attrs}
 	added := map[*Node]bool{}
 	add := func(n *Node) {
@@ -44,8 +47,8 @@ func Inline(g *Graph, lib Library, ports []Port) (*Graph, []Port, error) {
 	}
 	var emit func(src *Graph, prefix string, args []Port, ctlIn []*Node, depth int) (map[*Node]*Node, map[*Node]*result, error)
 	emit = func(src *Graph, prefix string, args []Port, ctlIn []*Node, depth int) (map[*Node]*Node, map[*Node]*result, error) {
-		if depth > 64 {
-			return nil, nil, fmt.Errorf("inline: calls nested over 64 deep in %s", src.Name)
+		if depth > MaxCallDepth {
+			return nil, nil, fmt.Errorf("inline: calls nested over %d deep in %s", MaxCallDepth, src.Name)
 		}
 		order, err := topoSort(src, allNodes(src), nil)
 		if err != nil {
@@ -152,6 +155,9 @@ func Inline(g *Graph, lib Library, ports []Port) (*Graph, []Port, error) {
 				add(n)
 				continue
 			}
+			if maxNodes > 0 && len(out.Nodes) >= maxNodes {
+				return nil, nil, &NodeLimitError{Nodes: int64(len(out.Nodes)) + 1, Limit: int64(maxNodes)}
+			}
 			c := &Node{Name: prefix + n.Name, Op: n.Op, Attrs: n.Attrs, NumOutputs: n.NumOutputs, Where: n.Where, Inputs: ins, Control: cs}
 			copies[n] = c
 			add(c)
@@ -185,13 +191,32 @@ var statefulOps = map[string]bool{
 	"ReadFile": true, "Print": true, "PrintV2": true, "NoOp": true,
 }
 
+// FoldOptions configure FoldConstants.
+type FoldOptions struct {
+	// KeepVariables keeps variable reads live (the model assigns variables
+	// while serving) instead of folding them into values.
+	KeepVariables bool
+	// MaxBytes bounds one tensor made by folding (0: no bound). A node
+	// whose kernel asks for a larger tensor is left to run at request
+	// time, as Grappler leaves constants over 10 MiB; the tensor is
+	// refused before it is allocated. Outputs that alias an input (a
+	// Reshape or Identity of a variable) allocate nothing and still fold.
+	MaxBytes int64
+	// Charge, when non-nil, is asked for the bytes each folded node's
+	// kernel allocated before its outputs are kept; false leaves the node
+	// to run time (a budget for all folded constants together).
+	Charge func(bytes int64) bool
+}
+
 // FoldConstants evaluates, once, every node that the fetches need and that
 // does not depend on a fed node or on state that requests can change, and
-// replaces it with a Const. Unless keepVariables is set (the model assigns
-// variables while serving), resource creators whose resource the session
-// already holds become constants too, so variable reads fold into values. It returns the number of
-// nodes folded. Control-flow bodies are not folded.
-func (s *Session) FoldConstants(ctx context.Context, g *Graph, feeds, fetches []Port, keepVariables bool) ([]Port, int, error) {
+// replaces it with a Const. Unless opts.KeepVariables is set, resource
+// creators whose resource the session already holds become constants too,
+// so variable reads fold into values. It returns the number of nodes
+// folded. Control-flow bodies are not folded. A kernel that fails or panics
+// while folding is left to run (and fail, or not) at request time.
+func (s *Session) FoldConstants(ctx context.Context, g *Graph, feeds, fetches []Port, opts FoldOptions) ([]Port, int, error) {
+	keepVariables := opts.KeepVariables
 	fed := map[*Node]bool{}
 	for _, f := range feeds {
 		fed[f.Node] = true
@@ -222,7 +247,8 @@ func (s *Session) FoldConstants(ctx context.Context, g *Graph, feeds, fetches []
 	if err != nil {
 		return nil, 0, err
 	}
-	kctx := &kernels.Context{}
+	alloc := &foldAllocator{max: opts.MaxBytes}
+	kctx := &kernels.Context{Alloc: alloc.alloc}
 	for _, n := range order {
 		if !needed[n] || fed[n] || statefulOps[n.Op] || len(n.CalledFunctions(s.lib)) > 0 {
 			continue
@@ -258,6 +284,9 @@ func (s *Session) FoldConstants(ctx context.Context, g *Graph, feeds, fetches []
 		if !ok {
 			continue
 		}
+		if opts.MaxBytes > 0 && foldOutputBytes(n, ins) > opts.MaxBytes {
+			continue // too big to keep as a constant: computed at run time
+		}
 		b, found := s.reg(n.Op)
 		if !found {
 			continue
@@ -266,9 +295,9 @@ func (s *Session) FoldConstants(ctx context.Context, g *Graph, feeds, fetches []
 		if err != nil {
 			continue
 		}
-		outs, err := fn(kctx, ins)
-		if err != nil || len(outs) < n.NumOutputs {
-			continue // leave it to fail (or not) at run time
+		outs, ok := foldNode(fn, kctx, alloc, ins, n.NumOutputs, opts)
+		if !ok {
+			continue // leave it to run (and fail, or not) at run time
 		}
 		for i := 0; i < n.NumOutputs; i++ {
 			constVal[Port{n, i}] = outs[i]
@@ -331,4 +360,65 @@ func allNodes(g *Graph) map[*Node]bool {
 		m[n] = true
 	}
 	return m
+}
+
+// foldTooBig is the panic value foldAllocator uses to stop a kernel before
+// it allocates an output over the folding bound.
+type foldTooBig struct{}
+
+// foldAllocator allocates for folding kernels: it refuses, before
+// allocating, any tensor over max bytes (0: no bound), and counts the
+// bytes a kernel allocates (outputs that alias an input cost nothing).
+type foldAllocator struct {
+	max, used int64
+}
+
+func (a *foldAllocator) alloc(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
+	b := tensorBytes(dt, shape)
+	if a.max > 0 && b > a.max {
+		panic(foldTooBig{})
+	}
+	a.used = addSat(a.used, b)
+	return tensor.New(dt, shape)
+}
+
+// foldNode runs one kernel for folding. It reports false when the kernel
+// fails, panics (the allocator's refusal included), returns too few
+// outputs, or allocates more than opts.Charge grants.
+func foldNode(fn kernels.Func, kctx *kernels.Context, a *foldAllocator, ins []*tensor.Tensor, nout int, opts FoldOptions) (outs []*tensor.Tensor, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, ok = nil, false
+		}
+	}()
+	a.used = 0
+	outs, err := fn(kctx, ins)
+	if err != nil || len(outs) < nout {
+		return nil, false
+	}
+	if opts.Charge != nil && !opts.Charge(a.used) {
+		return nil, false
+	}
+	return outs, true
+}
+
+// tensorBytes is the size of a tensor of dt and shape (strings count 16
+// bytes of header per element), saturating at math.MaxInt64; a negative
+// dimension counts as huge.
+func tensorBytes(dt tensor.DType, shape tensor.Shape) int64 {
+	per := int64(dt.Size())
+	if per <= 0 {
+		per = 16
+	}
+	n := per
+	for _, d := range shape {
+		if d < 0 {
+			return math.MaxInt64
+		}
+		if d != 0 && n > math.MaxInt64/int64(d) {
+			return math.MaxInt64
+		}
+		n *= int64(d)
+	}
+	return n
 }

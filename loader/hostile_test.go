@@ -2,10 +2,14 @@ package loader_test
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/loader/hostilemodels"
+	"github.com/tfserve/tfserve/servable/limits"
+	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -50,5 +54,123 @@ func TestHostileModelsSmall(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// loadErr loads dir and returns the error, with the bytes the load
+// allocated.
+func loadErr(t *testing.T, dir string, opts loader.Options) (error, uint64) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m, err := loader.Load(context.Background(), dir, opts)
+	runtime.ReadMemStats(&after)
+	if m != nil {
+		m.Close()
+	}
+	return err, after.TotalAlloc - before.TotalAlloc
+}
+
+// TestExponentialCallsFailFast: 40 levels of doubling calls (2^40 nodes
+// inlined) fail on the node budget before anything is inlined, with or
+// without optimization (unoptimized, the calls would expand at run time).
+func TestExponentialCallsFailFast(t *testing.T) {
+	dir := t.TempDir()
+	if err := hostilemodels.ExponentialCalls(dir, 40); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []loader.Options{{}, {DisableOptimization: true}} {
+		err, alloc := loadErr(t, dir, o)
+		if err == nil || status.CodeOf(err) != status.InvalidArgument ||
+			!strings.Contains(err.Error(), "needs 5497558138880, over the limit of 1048576 (--model_max_nodes)") {
+			t.Fatalf("err = %v", err)
+		}
+		if alloc > 16<<20 {
+			t.Fatalf("failed load allocated %d bytes", alloc)
+		}
+	}
+	// A budget below a model's size fails it; the default serves it.
+	small := t.TempDir()
+	if err := hostilemodels.ExponentialCalls(small, 6); err != nil {
+		t.Fatal(err)
+	}
+	err, _ := loadErr(t, small, loader.Options{Limits: limits.Load{MaxNodes: 100}})
+	if err == nil || !strings.Contains(err.Error(), "over the limit of 100 (--model_max_nodes)") {
+		t.Fatalf("MaxNodes 100: %v", err)
+	}
+	if got := predictY(t, small, loader.Options{}); got[0] != 1 || got[1] != 2 {
+		t.Fatalf("6 levels: y = %v", got)
+	}
+}
+
+func TestRecursionAndDepthFail(t *testing.T) {
+	rec := t.TempDir()
+	if err := hostilemodels.RecursiveCall(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := loadErr(t, rec, loader.Options{}); err == nil || !strings.Contains(err.Error(), "function f calls itself") {
+		t.Fatalf("recursion: %v", err)
+	}
+	deep := t.TempDir()
+	if err := hostilemodels.DeepCalls(deep, 10000); err != nil {
+		t.Fatal(err)
+	}
+	if err, _ := loadErr(t, deep, loader.Options{}); err == nil || !strings.Contains(err.Error(), "nest more than 64 deep") {
+		t.Fatalf("depth: %v", err)
+	}
+}
+
+// TestPaddedConstFails: a Const declaring 2^28 floats (1 GiB) with one
+// stored value fails on the constant budget without being allocated.
+func TestPaddedConstFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := hostilemodels.PaddedConst(dir, 1<<28); err != nil {
+		t.Fatal(err)
+	}
+	err, alloc := loadErr(t, dir, loader.Options{Limits: limits.Load{MaxConstBytes: 256 << 20}})
+	if err == nil || status.CodeOf(err) != status.InvalidArgument ||
+		!strings.Contains(err.Error(), "needs 1073741824, over the limit of 268435456 (--model_max_const_bytes)") {
+		t.Fatalf("err = %v", err)
+	}
+	if alloc > 16<<20 {
+		t.Fatalf("failed load allocated %d bytes", alloc)
+	}
+}
+
+// TestFoldedFillNotFolded: Fill([2^28], 1) depends only on constants; the
+// fold would make 1 GiB, so it is left to run time and the load succeeds
+// without allocating it.
+func TestFoldedFillNotFolded(t *testing.T) {
+	dir := t.TempDir()
+	if err := hostilemodels.FoldedFill(dir, 1<<28); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m, err := loader.Load(context.Background(), dir, loader.Options{})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if d := after.TotalAlloc - before.TotalAlloc; d > 16<<20 {
+		t.Fatalf("load allocated %d bytes", d)
+	}
+	sp, _ := m.SignaturePlan("serving_default")
+	if sp.Plan.Ops()["Fill"] != 1 {
+		t.Fatalf("Fill folded away: plan ops %v", sp.Plan.Ops())
+	}
+	// Below the bound it folds.
+	small := t.TempDir()
+	if err := hostilemodels.FoldedFill(small, 1000); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loader.Load(context.Background(), small, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	if sp, _ := ms.SignaturePlan("serving_default"); sp.Plan.Ops()["Fill"] != 0 {
+		t.Fatalf("small Fill not folded: plan ops %v", sp.Plan.Ops())
 	}
 }

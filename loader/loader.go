@@ -29,6 +29,7 @@ import (
 	"github.com/tfserve/tfserve/loader/tfimport"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/tensor"
 	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
@@ -61,6 +62,10 @@ type Options struct {
 	// assets.extra/tfserve.json (see ReadModelOptions); Options win when
 	// non-zero.
 	ScaNN scann.Options
+	// Limits bound what the model file may make the load build: nodes
+	// after inlining, bytes of constants and variables, the size of one
+	// folded constant (zero fields: limits' defaults).
+	Limits limits.Load
 }
 
 // Pass rewrites an imported model in place.
@@ -73,6 +78,11 @@ type Imported struct {
 	Graph     *graph.Graph
 	Library   graph.Library
 	Ops       map[string]int
+	// Expansion is the size of Graph with its function calls expanded.
+	Expansion graph.Expansion
+
+	// budget counts constants, variables and folded tensors.
+	budget *constBudget
 }
 
 // Load reads, translates, restores, initialises and compiles a SavedModel.
@@ -81,7 +91,7 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	im, err := Import(dir, opts.Tags)
+	im, err := ImportLimited(dir, opts.Tags, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +115,16 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 }
 
 // Import reads a SavedModel and translates its MetaGraph without running
-// anything.
+// anything, within the default limits.
 func Import(dir string, tags []string) (*Imported, error) {
+	return ImportLimited(dir, tags, limits.Load{})
+}
+
+// ImportLimited is Import within lim: constants are charged to
+// lim.MaxConstBytes before they are decoded, and a graph whose function
+// calls would expand past lim.MaxNodes (or recurse, or nest deeper than
+// graph.MaxCallDepth) fails.
+func ImportLimited(dir string, tags []string, lim limits.Load) (*Imported, error) {
 	sm, err := savedmodel.Read(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
@@ -115,11 +133,16 @@ func Import(dir string, tags []string) (*Imported, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
-	return ImportMetaGraph(dir, mg)
+	return importMetaGraph(dir, mg, lim)
 }
 
-// ImportMetaGraph translates one MetaGraph of the SavedModel in dir.
+// ImportMetaGraph translates one MetaGraph of the SavedModel in dir, within
+// the default limits.
 func ImportMetaGraph(dir string, mg *tfpb.MetaGraphDef) (*Imported, error) {
+	return importMetaGraph(dir, mg, limits.Load{})
+}
+
+func importMetaGraph(dir string, mg *tfpb.MetaGraphDef, lim limits.Load) (*Imported, error) {
 	if mg.GraphDef == nil {
 		return nil, fmt.Errorf("load %s: meta graph has no graph_def", dir)
 	}
@@ -127,11 +150,16 @@ func ImportMetaGraph(dir string, mg *tfpb.MetaGraphDef) (*Imported, error) {
 	if mg.MetaInfoDef != nil {
 		ops = mg.MetaInfoDef.StrippedOpList
 	}
-	res, err := tfimport.Import(mg.GraphDef, ops)
+	budget := newConstBudget(lim)
+	res, err := tfimport.ImportLimited(mg.GraphDef, ops, budget.take)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: translate graph: %w", dir, err)
 	}
-	return &Imported{Dir: dir, MetaGraph: mg, Graph: res.Graph, Library: res.Library, Ops: res.Ops}, nil
+	im := &Imported{Dir: dir, MetaGraph: mg, Graph: res.Graph, Library: res.Library, Ops: res.Ops, budget: budget}
+	if im.Expansion, err = checkExpansion(im, lim); err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	return im, nil
 }
 
 // Model is a loaded SavedModel. It implements servable.Model.
@@ -301,7 +329,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	}
 	sessReg := func(op string) (kernels.Builder, bool) {
 		if op == "RestoreV2" || op == "Restore" || op == "RestoreSlice" {
-			return restoreBuilder(rd), true
+			return restoreBuilder(rd, im.budget), true
 		}
 		return reg(op)
 	}
@@ -473,9 +501,12 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			if bfOn {
 				bfOpts = &bf
 			}
-			if err := optimize(ctx, sess, im, name, sp, keepVars, bfOpts); err != nil {
+			if err := optimize(ctx, sess, im, name, sp, keepVars, bfOpts, opts.Limits); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
+				}
+				if _, over := errors.AsType[*graph.NodeLimitError](err); over {
+					return nil, fmt.Errorf("inline signature %s: %w", name, nodeLimitError(err))
 				}
 				log.Warn("optimizing signature failed; it runs unoptimized", "dir", im.Dir, "signature", name, "err", err)
 			}
@@ -487,14 +518,19 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 // optimize inlines function calls into the signature's graph and folds
 // everything that does not depend on its inputs (variable reads, shape
 // arithmetic, table handles) into constants, then recompiles the plan.
-func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *sigPlan, keepVars bool, bf *annrewrite.Options) error {
+func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *sigPlan, keepVars bool, bf *annrewrite.Options, lim limits.Load) error {
+	lim = lim.WithDefaults()
 	ports := append(append([]graph.Port(nil), sp.feeds...), sp.fetches...)
-	g, mapped, err := graph.Inline(&graph.Graph{Name: name, Nodes: im.Graph.Nodes}, im.Library, ports)
+	g, mapped, err := graph.Inline(&graph.Graph{Name: name, Nodes: im.Graph.Nodes}, im.Library, ports, lim.MaxNodes)
 	if err != nil {
 		return err
 	}
 	feeds, fetches := mapped[:len(sp.feeds)], mapped[len(sp.feeds):]
-	fetches, _, err = sess.FoldConstants(ctx, g, feeds, fetches, keepVars)
+	fold := graph.FoldOptions{KeepVariables: keepVars, MaxBytes: lim.MaxFoldBytes}
+	if im.budget != nil {
+		fold.Charge = im.budget.charge
+	}
+	fetches, _, err = sess.FoldConstants(ctx, g, feeds, fetches, fold)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/bundle"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -106,7 +107,10 @@ func typeName(d tensor.DType) string {
 
 // restoreBuilder returns the RestoreV2 kernel bound to the model's
 // checkpoint: each output is the tensor stored under the matching name.
-func restoreBuilder(rd *bundle.Reader) kernels.Builder {
+// Each tensor is charged to budget (when non-nil) before it is read; the
+// bundle reader has already checked its declared size against its dtype,
+// shape and the bytes its data file holds.
+func restoreBuilder(rd *bundle.Reader, budget *constBudget) kernels.Builder {
 	return func(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
 		dtypes, _ := attrs["dtypes"].([]tensor.DType)
 		return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -126,6 +130,9 @@ func restoreBuilder(rd *bundle.Reader) kernels.Builder {
 				if slices[i] != "" {
 					return nil, fmt.Errorf("RestoreV2 %s: partitioned (sliced) variables are not supported", name)
 				}
+				if err := chargeEntry(rd, name, budget); err != nil {
+					return nil, fmt.Errorf("restore %s: %w", name, err)
+				}
 				t, err := rd.Tensor(name)
 				if err != nil {
 					return nil, fmt.Errorf("restore %s: %w", name, err)
@@ -138,6 +145,29 @@ func restoreBuilder(rd *bundle.Reader) kernels.Builder {
 			return out, nil
 		}, nil
 	}
+}
+
+// chargeEntry charges the checkpoint tensor name to budget: its stored
+// bytes plus, for strings, a 16-byte header per element.
+func chargeEntry(rd *bundle.Reader, name string, budget *constBudget) error {
+	e, ok := rd.Entry(name)
+	if !ok || budget == nil {
+		return nil // rd.Tensor reports the missing name
+	}
+	n := limits.Elements(int64Dims(e.Shape))
+	bytes := e.Size
+	if e.DType == tensor.String && n >= 0 {
+		bytes += 16 * n
+	}
+	return budget.take(n, bytes)
+}
+
+func int64Dims(s tensor.Shape) []int64 {
+	out := make([]int64, len(s))
+	for i, d := range s {
+		out[i] = int64(d)
+	}
+	return out
 }
 
 // SignatureNames lists the runnable signatures, sorted.

@@ -167,7 +167,9 @@ func constNode(name string, t *tensor.Tensor) *tfpb.NodeDef {
 		"dtype": typeAttr(tfpb.DataType(t.DType)), "value": {Value: &tfpb.AttrValue_Tensor{Tensor: p}}}}
 }
 
-func typeAttr(dt tfpb.DataType) *tfpb.AttrValue { return &tfpb.AttrValue{Value: &tfpb.AttrValue_Type{Type: dt}} }
+func typeAttr(dt tfpb.DataType) *tfpb.AttrValue {
+	return &tfpb.AttrValue{Value: &tfpb.AttrValue_Type{Type: dt}}
+}
 
 // write writes dir/saved_model.pb with one "serve" MetaGraph over gd and a
 // serving_default signature x:0 -> y:0.

@@ -12,14 +12,15 @@ import (
 
 // decodeAttrs converts a node's AttrValue map. defs (may be nil) supplies
 // the declared attribute types, used to type empty lists, and the default
-// values that TF strips from saved graphs.
-func decodeAttrs(m map[string]*tfpb.AttrValue, defs []*tfpb.OpDef_AttrDef) (kernels.Attrs, error) {
+// values that TF strips from saved graphs. Every tensor is charged to take
+// (when non-nil) before it is allocated.
+func decodeAttrs(m map[string]*tfpb.AttrValue, defs []*tfpb.OpDef_AttrDef, take tensorproto.Take) (kernels.Attrs, error) {
 	out := make(kernels.Attrs, len(m)+len(defs))
 	types := map[string]string{}
 	for _, d := range defs {
 		types[d.Name] = d.Type
 		if _, ok := m[d.Name]; !ok && d.DefaultValue != nil {
-			v, err := decodeAttr(d.DefaultValue, d.Type)
+			v, err := decodeAttr(d.DefaultValue, d.Type, take)
 			if err != nil {
 				return nil, fmt.Errorf("default of attr %s: %w", d.Name, err)
 			}
@@ -27,7 +28,7 @@ func decodeAttrs(m map[string]*tfpb.AttrValue, defs []*tfpb.OpDef_AttrDef) (kern
 		}
 	}
 	for k, v := range m {
-		d, err := decodeAttr(v, types[k])
+		d, err := decodeAttr(v, types[k], take)
 		if err != nil {
 			return nil, fmt.Errorf("attr %s: %w", k, err)
 		}
@@ -36,7 +37,7 @@ func decodeAttrs(m map[string]*tfpb.AttrValue, defs []*tfpb.OpDef_AttrDef) (kern
 	return out, nil
 }
 
-func decodeAttr(v *tfpb.AttrValue, typ string) (any, error) {
+func decodeAttr(v *tfpb.AttrValue, typ string, take tensorproto.Take) (any, error) {
 	switch x := v.Value.(type) {
 	case *tfpb.AttrValue_S:
 		return string(x.S), nil
@@ -51,35 +52,35 @@ func decodeAttr(v *tfpb.AttrValue, typ string) (any, error) {
 	case *tfpb.AttrValue_Shape:
 		return tensorproto.Shape(x.Shape), nil
 	case *tfpb.AttrValue_Tensor:
-		t, err := tensorproto.Decode(x.Tensor)
+		t, err := tensorproto.DecodeLimited(x.Tensor, take)
 		if err != nil {
 			return nil, err
 		}
 		return t, nil
 	case *tfpb.AttrValue_Func:
-		return decodeFunc(x.Func)
+		return decodeFunc(x.Func, take)
 	case *tfpb.AttrValue_Placeholder:
 		return nil, fmt.Errorf("unresolved attr placeholder %q", x.Placeholder)
 	case *tfpb.AttrValue_List:
-		return decodeList(x.List, typ)
+		return decodeList(x.List, typ, take)
 	case nil:
 		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown attr value %T", v.Value)
 }
 
-func decodeFunc(f *tfpb.NameAttrList) (kernels.FuncRef, error) {
+func decodeFunc(f *tfpb.NameAttrList, take tensorproto.Take) (kernels.FuncRef, error) {
 	if f == nil {
 		return kernels.FuncRef{}, fmt.Errorf("empty function attr")
 	}
-	attrs, err := decodeAttrs(f.Attr, nil)
+	attrs, err := decodeAttrs(f.Attr, nil, take)
 	if err != nil {
 		return kernels.FuncRef{}, err
 	}
 	return kernels.FuncRef{Name: f.Name, Attrs: attrs}, nil
 }
 
-func decodeList(l *tfpb.AttrValue_ListValue, typ string) (any, error) {
+func decodeList(l *tfpb.AttrValue_ListValue, typ string, take tensorproto.Take) (any, error) {
 	switch {
 	case len(l.S) > 0:
 		out := make([]string, len(l.S))
@@ -108,7 +109,7 @@ func decodeList(l *tfpb.AttrValue_ListValue, typ string) (any, error) {
 	case len(l.Tensor) > 0:
 		out := make([]*tensor.Tensor, len(l.Tensor))
 		for i, tp := range l.Tensor {
-			t, err := tensorproto.Decode(tp)
+			t, err := tensorproto.DecodeLimited(tp, take)
 			if err != nil {
 				return nil, err
 			}
@@ -118,7 +119,7 @@ func decodeList(l *tfpb.AttrValue_ListValue, typ string) (any, error) {
 	case len(l.Func) > 0:
 		out := make([]kernels.FuncRef, len(l.Func))
 		for i, f := range l.Func {
-			r, err := decodeFunc(f)
+			r, err := decodeFunc(f, take)
 			if err != nil {
 				return nil, err
 			}

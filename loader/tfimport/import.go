@@ -16,6 +16,7 @@ import (
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/tensor"
+	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
 
 // Result is a translated MetaGraph.
@@ -39,13 +40,22 @@ type importer struct {
 	ops   map[string]*tfpb.OpDef
 	funcs map[string]*tfpb.FunctionDef
 	used  map[string]int
+	take  tensorproto.Take
 }
 
 // Import translates a GraphDef with its library. opList is the MetaGraph's
 // stripped_op_list (may be nil: then output counts of unknown ops are taken
 // as 1 and stripped defaults cannot be restored).
 func Import(gd *tfpb.GraphDef, opList *tfpb.OpList) (*Result, error) {
-	im := &importer{ops: map[string]*tfpb.OpDef{}, funcs: map[string]*tfpb.FunctionDef{}, used: map[string]int{}}
+	return ImportLimited(gd, opList, nil)
+}
+
+// ImportLimited is Import that charges every tensor attribute (the Consts
+// of the graph and of its functions) to take before allocating it, so a
+// TensorProto declaring a huge shape with one value fails with take's
+// error instead of allocating.
+func ImportLimited(gd *tfpb.GraphDef, opList *tfpb.OpList, take tensorproto.Take) (*Result, error) {
+	im := &importer{ops: map[string]*tfpb.OpDef{}, funcs: map[string]*tfpb.FunctionDef{}, used: map[string]int{}, take: take}
 	if opList != nil {
 		for _, op := range opList.Op {
 			im.ops[op.Name] = op
@@ -179,7 +189,7 @@ func (im *importer) newNode(nd *tfpb.NodeDef, where string) (*graph.Node, error)
 	if nd.Op == "" {
 		return nil, fmt.Errorf("node %q has no op", nd.Name)
 	}
-	attrs, err := decodeAttrs(nd.Attr, im.opAttrDefs(nd.Op))
+	attrs, err := decodeAttrs(nd.Attr, im.opAttrDefs(nd.Op), im.take)
 	if err != nil {
 		return nil, fmt.Errorf("node %s (%s): %w", nd.Name, nd.Op, err)
 	}
@@ -268,7 +278,7 @@ func (im *importer) insertRefReads(g *graph.Graph) {
 func (im *importer) function(f *tfpb.FunctionDef) (*graph.Graph, error) {
 	sig := f.Signature
 	g := &graph.Graph{Name: sig.Name}
-	fattrs, err := decodeAttrs(f.Attr, nil)
+	fattrs, err := decodeAttrs(f.Attr, nil, im.take)
 	if err != nil {
 		return nil, err
 	}
