@@ -76,7 +76,7 @@ func (l *Loader) Close() {
 
 // Load loads one version directory.
 func (l *Loader) Load(ctx context.Context, dir string, lo modelserver.LoadOptions) (servable.Model, error) {
-	m, err := loader.Load(ctx, dir, loader.Options{Tags: lo.Tags, Logger: l.opts.Logger, DisableFusion: l.opts.DisableFusion})
+	m, err := loader.Load(ctx, dir, loader.Options{Tags: lo.Tags, Logger: l.opts.Logger, DisableFusion: l.opts.DisableFusion, Limits: lo.Limits})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/grpcapi"
 	"github.com/tfserve/tfserve/server/manager"
@@ -34,6 +35,9 @@ type LoadOptions struct {
 	// --tensorflow_*_parallelism flags (0: automatic).
 	IntraOpParallelism int64
 	InterOpParallelism int64
+	// Limits from the --model_max_* flags bound what one model file may
+	// make a load build.
+	Limits limits.Load
 }
 
 // Deps are the pieces cmd/tfserve provides.
@@ -91,7 +95,8 @@ func Validate(o flags.Options) error {
 
 // loadOptions derives the loader options from the flags.
 func loadOptions(o flags.Options) LoadOptions {
-	lo := LoadOptions{Engine: o.Engine, IntraOpParallelism: o.TFIntraOpParallelism, InterOpParallelism: o.TFInterOpParallelism}
+	lo := LoadOptions{Engine: o.Engine, IntraOpParallelism: o.TFIntraOpParallelism, InterOpParallelism: o.TFInterOpParallelism,
+		Limits: o.LoadLimits()}
 	if o.TFIntraOpParallelism == 0 && o.TFInterOpParallelism == 0 && o.TFSessionParallelism > 0 {
 		lo.IntraOpParallelism, lo.InterOpParallelism = o.TFSessionParallelism, o.TFSessionParallelism
 	}

@@ -67,9 +67,13 @@ func TestValidate(t *testing.T) {
 	o := base
 	o.SavedModelTags = "serve,gpu"
 	o.TFSessionParallelism = 3
+	o.ModelMaxNodes, o.ModelMaxConstBytes, o.ModelMaxFoldBytes = 7, 8, 9
 	lo := loadOptions(o)
 	if strings.Join(lo.Tags, "|") != "serve|gpu" || lo.IntraOpParallelism != 3 || lo.InterOpParallelism != 3 {
 		t.Fatalf("loadOptions %+v", lo)
+	}
+	if lo.Limits.MaxNodes != 7 || lo.Limits.MaxConstBytes != 8 || lo.Limits.MaxFoldBytes != 9 {
+		t.Fatalf("loadOptions limits %+v", lo.Limits)
 	}
 	o.ModelBasePath = "rel/dir"
 	cfg, err := InitialConfig(o)
