@@ -13,6 +13,8 @@ import (
 // so it needs no lock.
 type constBudget struct {
 	limit, used int64
+	// folded and biggestFold count what constant folding allocated.
+	folded, biggestFold int64
 }
 
 func newConstBudget(l limits.Load) *constBudget {
@@ -32,7 +34,36 @@ func (b *constBudget) take(elements, bytes int64) error {
 }
 
 // charge is take for constant folding: over budget, the fold is skipped.
-func (b *constBudget) charge(bytes int64) bool { return b.take(0, bytes) == nil }
+func (b *constBudget) charge(bytes int64) bool {
+	if b.take(0, bytes) != nil {
+		return false
+	}
+	b.folded += bytes
+	b.biggestFold = max(b.biggestFold, bytes)
+	return true
+}
+
+// LoadStats says how much of its load budget (limits.Load) a model used.
+type LoadStats struct {
+	// Nodes is the graph's size with every function call expanded
+	// (against MaxNodes).
+	Nodes int64
+	// ConstBytes counts the decoded bytes of constants, restored
+	// variables and folded tensors (against MaxConstBytes).
+	ConstBytes int64
+	// FoldedBytes is what constant folding allocated, of which
+	// BiggestFold by one node (against MaxFoldBytes).
+	FoldedBytes, BiggestFold int64
+}
+
+// LoadStats returns the model's use of its load budget.
+func (m *Model) LoadStats() LoadStats {
+	st := LoadStats{Nodes: m.im.Expansion.Nodes}
+	if b := m.im.budget; b != nil {
+		st.ConstBytes, st.FoldedBytes, st.BiggestFold = b.used, b.folded, b.biggestFold
+	}
+	return st
+}
 
 // checkExpansion fails a model whose graph, with every function call
 // expanded, would have more nodes than l allows, or whose calls recurse or

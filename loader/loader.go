@@ -110,7 +110,9 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
-	log.Info("model loaded", "dir", dir, "signatures", len(m.plans), "nodes", len(im.Graph.Nodes), "functions", len(im.Library))
+	st := m.LoadStats()
+	log.Info("model loaded", "dir", dir, "signatures", len(m.plans), "nodes", len(im.Graph.Nodes), "functions", len(im.Library),
+		"expanded_nodes", st.Nodes, "const_bytes", st.ConstBytes, "biggest_fold_bytes", st.BiggestFold)
 	return m, nil
 }
 
