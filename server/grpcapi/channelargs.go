@@ -9,6 +9,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/tfserve/tfserve/servable/limits"
 )
 
 // ChannelArgument is one key=value pair of --grpc_channel_arguments.
@@ -38,6 +40,46 @@ func ParseChannelArguments(s string) ([]ChannelArgument, error) {
 	return out, nil
 }
 
+// Transport defaults, each changed by the --grpc_channel_arguments key named.
+const (
+	// DefaultMaxConcurrentStreams bounds the RPCs one connection has open
+	// (grpc.max_concurrent_streams); grpc-go has no bound by default.
+	DefaultMaxConcurrentStreams = 1024
+	// DefaultMaxHeaderListBytes bounds a request's metadata
+	// (grpc.max_metadata_size); TF Serving's gRPC C++ refuses more than
+	// 16 KiB, grpc-go would take 16 MiB per stream.
+	DefaultMaxHeaderListBytes = 64 << 10
+	// DefaultKeepaliveMinTime is the shortest interval between client
+	// pings the server tolerates (grpc.http2.min_recv_ping_interval_without_data_ms);
+	// pings without an RPC in flight are refused
+	// (grpc.keepalive_permit_without_calls=0), so an idle client cannot keep
+	// a connection alive by pinging.
+	DefaultKeepaliveMinTime = 10 * time.Second
+	// DefaultMaxConnectionIdle closes a connection that has had no RPC for
+	// this long (grpc.max_connection_idle_ms) with a GOAWAY; clients
+	// reconnect on their next call.
+	DefaultMaxConnectionIdle = 15 * time.Minute
+	// DefaultKeepaliveTime and DefaultKeepaliveTimeout: the server pings a
+	// quiet connection after this long and closes it when the ping is not
+	// answered in time (grpc.keepalive_time_ms, grpc.keepalive_timeout_ms).
+	DefaultKeepaliveTime    = 2 * time.Hour
+	DefaultKeepaliveTimeout = 20 * time.Second
+)
+
+// DefaultMaxReceiveBytes is the default grpc.max_receive_message_length for
+// a request budget: TF Serving's INT32_MAX, lowered to the largest request
+// the budget could accept (every element a 10-byte varint, plus all the
+// budget's bytes as payload, plus 1 MiB of framing), so that grpc-go refuses
+// a message no budget would let through before buffering it.
+func DefaultMaxReceiveBytes(r limits.Request) int {
+	r = r.WithDefaults()
+	n := int64(math.MaxInt32)
+	if r.MaxElements < n/10 && r.MaxBytes < n {
+		n = min(n, 10*r.MaxElements+r.MaxBytes+1<<20)
+	}
+	return int(n)
+}
+
 // channelSettings are the server settings channel arguments can change.
 type channelSettings struct {
 	maxRecv, maxSend int
@@ -59,8 +101,18 @@ type channelSettings struct {
 // the keys that grpc-go has no equivalent for (the caller logs them; gRPC
 // C++ ignores unknown arguments too) and an error for a known key whose value
 // is not an int32, as gRPC C++ would read it.
-func applyChannelArguments(args []ChannelArgument) (channelSettings, []string, error) {
-	cs := channelSettings{maxRecv: math.MaxInt32, maxSend: math.MaxInt32}
+//
+// Settings no argument sets take tfserve's defaults (the Default constants
+// and DefaultMaxReceiveBytes(budget)).
+func applyChannelArguments(args []ChannelArgument, budget limits.Request) (channelSettings, []string, error) {
+	cs := channelSettings{
+		maxRecv: DefaultMaxReceiveBytes(budget), maxSend: math.MaxInt32,
+		maxStreams: DefaultMaxConcurrentStreams, hasMaxStreams: true,
+		maxHeaderList: DefaultMaxHeaderListBytes, hasMaxHeaderList: true,
+		ka: keepalive.ServerParameters{MaxConnectionIdle: DefaultMaxConnectionIdle,
+			Time: DefaultKeepaliveTime, Timeout: DefaultKeepaliveTimeout}, hasKA: true,
+		kep: keepalive.EnforcementPolicy{MinTime: DefaultKeepaliveMinTime}, hasKEP: true,
+	}
 	var ignored []string
 	for _, a := range args {
 		n, err := strconv.ParseInt(a.Value, 10, 32)
@@ -90,8 +142,9 @@ func applyChannelArguments(args []ChannelArgument) (channelSettings, []string, e
 			if err := needInt(); err != nil {
 				return cs, nil, err
 			}
-			if n > 0 {
-				cs.maxStreams, cs.hasMaxStreams = uint32(n), true
+			cs.maxStreams = uint32(n)
+			if n <= 0 { // unlimited, as in gRPC C++
+				cs.maxStreams = math.MaxUint32
 			}
 		case "grpc.max_metadata_size":
 			if err := needInt(); err != nil {

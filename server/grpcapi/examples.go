@@ -4,55 +4,20 @@ import (
 	"context"
 	"strconv"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// Signature keys of classify and regress signatures (TF's
-// signature_constants.h).
-
-// serializedExamples is input_util.cc's InputToSerializedExampleTensor: one
-// serialized tf.Example per example; with a context, the context's bytes
-// come first so that parsing merges it into each example.
-func serializedExamples(in *servingpb.Input) ([]string, error) {
-	var out []string
-	opts := proto.MarshalOptions{Deterministic: true}
-	switch k := in.GetKind().(type) {
-	case *servingpb.Input_ExampleList:
-		for _, e := range k.ExampleList.GetExamples() {
-			b, err := opts.Marshal(e)
-			if err != nil {
-				return nil, status.New(status.InvalidArgument, "serialize example: "+err.Error())
-			}
-			out = append(out, string(b))
-		}
-	case *servingpb.Input_ExampleListWithContext:
-		var ctxBytes []byte
-		if c := k.ExampleListWithContext.GetContext(); c != nil {
-			b, err := opts.Marshal(c)
-			if err != nil {
-				return nil, status.New(status.InvalidArgument, "serialize context: "+err.Error())
-			}
-			ctxBytes = b
-		}
-		for _, e := range k.ExampleListWithContext.GetExamples() {
-			b, err := opts.Marshal(e)
-			if err != nil {
-				return nil, status.New(status.InvalidArgument, "serialize example: "+err.Error())
-			}
-			out = append(out, string(ctxBytes)+string(b))
-		}
-	}
-	if len(out) == 0 {
-		return nil, status.New(status.InvalidArgument, "Input is empty.")
-	}
-	return out, nil
+// serializedExamples is input_util.cc's InputToSerializedExampleTensor
+// within the request budget: the examples merged with their context are
+// charged (examples × (context + example)) before they are built.
+func (s *Server) serializedExamples(in *servingpb.Input) ([]string, error) {
+	return examplesig.Serialize(in, limits.NewBudget(s.opts.Limits).Take)
 }
 
 // exampleSignature is GetClassificationSignatureDef /
@@ -105,7 +70,7 @@ func (s *Server) Classify(ctx context.Context, req *servingpb.ClassificationRequ
 	if err != nil {
 		return nil, err
 	}
-	examples, err := serializedExamples(req.GetInput())
+	examples, err := s.serializedExamples(req.GetInput())
 	if err != nil {
 		return nil, err
 	}
@@ -113,20 +78,31 @@ func (s *Server) Classify(ctx context.Context, req *servingpb.ClassificationRequ
 	if err != nil {
 		return nil, err
 	}
-	res, err := classificationResult(outputs, len(examples))
+	res, err := s.classificationResult(outputs, len(examples))
 	if err != nil {
 		return nil, err
 	}
 	return &servingpb.ClassificationResponse{ModelSpec: responseSpec(h, sigName, true), Result: res}, nil
 }
 
-// classificationResult is PostProcessClassificationResult.
-func classificationResult(outputs map[string]*tensor.Tensor, n int) (*servingpb.ClassificationResult, error) {
+// classificationResult is PostProcessClassificationResult, refused with
+// RESOURCE_EXHAUSTED before it is built when it would encode to more than
+// Limits.MaxResponseBytes.
+func (s *Server) classificationResult(outputs map[string]*tensor.Tensor, n int) (*servingpb.ClassificationResult, error) {
 	cls, err := examplesig.ClassifyResult(outputs, n)
 	if err != nil {
 		return nil, err
 	}
 	numClasses, labels, vals := cls.NumClasses, cls.Labels, cls.Scores
+	// Each class: a tag and length, a label, a 5-byte score; each row a
+	// tag and length.
+	size := int64(n) * (6 + 8*int64(numClasses))
+	for _, l := range labels {
+		size += int64(len(l))
+	}
+	if err := checkResponseBytes(size, s.opts.Limits.WithDefaults().MaxResponseBytes); err != nil {
+		return nil, err
+	}
 	res := &servingpb.ClassificationResult{Classifications: make([]*servingpb.Classifications, n)}
 	for i := range n {
 		row := make([]*servingpb.Class, numClasses)
@@ -161,7 +137,7 @@ func (s *Server) Regress(ctx context.Context, req *servingpb.RegressionRequest) 
 	if err != nil {
 		return nil, err
 	}
-	examples, err := serializedExamples(req.GetInput())
+	examples, err := s.serializedExamples(req.GetInput())
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +224,7 @@ func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferen
 		}
 		sigs[i] = sig
 	}
-	examples, err := serializedExamples(req.GetInput())
+	examples, err := s.serializedExamples(req.GetInput())
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +237,7 @@ func (s *Server) MultiInference(ctx context.Context, req *servingpb.MultiInferen
 			if err != nil {
 				return nil, err
 			}
-			res, err := classificationResult(out, len(examples))
+			res, err := s.classificationResult(out, len(examples))
 			if err != nil {
 				return nil, err
 			}

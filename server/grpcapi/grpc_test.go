@@ -2,8 +2,10 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 	"github.com/tfserve/tfserve/tensor"
@@ -209,11 +212,14 @@ func TestPredictErrors(t *testing.T) {
 		{"duplicate output filter", &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: x, OutputFilter: []string{"y", "y"}},
 			codes.InvalidArgument, "duplicate output tensor alias: y"},
 		{"panicking model", &servingpb.PredictRequest{ModelSpec: withSig(spec("m"), "panic"), Inputs: map[string]*tfpb.TensorProto{
-			"x": floatsProto([]float32{1}, 1)}}, codes.Internal, "panicked"},
+			"x": floatsProto([]float32{1}, 1)}}, codes.Internal, "Internal error (id "},
 	}
 	for _, c := range cases {
 		_, err := h.pred.Predict(context.Background(), c.req)
 		wantCode(t, c.name, err, c.code, c.msg)
+		if strings.Contains(grpcstatus.Convert(err).Message(), "deliberate") {
+			t.Errorf("%s: the panic value reached the client: %v", c.name, err)
+		}
 	}
 	// A client deadline ends a slow run with DEADLINE_EXCEEDED.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -221,6 +227,168 @@ func TestPredictErrors(t *testing.T) {
 	_, err := h.pred.Predict(ctx, &servingpb.PredictRequest{ModelSpec: withSig(spec("m"), "sleep"),
 		Inputs: map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1)}})
 	wantCode(t, "deadline", err, codes.DeadlineExceeded, "")
+}
+
+// TestPredictBudget: the attacks of issue 11 are refused before anything
+// sized by the request is allocated, naming the limit and its flag; inputs
+// within the budget still decode as TensorFlow does (one value fills the
+// shape).
+func TestPredictBudget(t *testing.T) {
+	h, _, _ := fakeHarness(t, func(o *Options) { o.Limits = limits.Request{MaxElements: 1 << 20, MaxBytes: 8 << 20} }, nil)
+	// The reported 42-byte request: one value, a shape of 2^31 elements.
+	huge := &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: map[string]*tfpb.TensorProto{
+		"x": {Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shapeProto(1<<31, 1), FloatVal: []float32{1}}}}
+	b, err := proto.Marshal(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > 42 {
+		t.Errorf("the attack request is %d bytes, want at most 42", len(b))
+	}
+	_, err = h.pred.Predict(context.Background(), huge)
+	wantCode(t, "2^31 elements from one value", err, codes.InvalidArgument,
+		"input x: request input tensors' element count needs 2147483648, over the limit of 1048576 (--request_max_elements)")
+	// Under the element limit but over the bytes: 2^20 float64... the
+	// signature wants float, so use a float vector and a tighter budget.
+	hb, _, _ := fakeHarness(t, func(o *Options) { o.Limits = limits.Request{MaxBytes: 1 << 20} }, nil)
+	_, err = hb.pred.Predict(context.Background(), &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: map[string]*tfpb.TensorProto{
+		"x": floatsProto([]float32{1}, 1<<18+1, 1)}})
+	wantCode(t, "4 MiB + 4 bytes of floats", err, codes.InvalidArgument,
+		"needs 1048580, over the limit of 1048576 (--request_max_bytes)")
+	// Exactly at the budget: decodes, padded as TensorFlow pads (the latest
+	// version is y = 3x + 2).
+	resp, err := hb.pred.Predict(context.Background(), &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: map[string]*tfpb.TensorProto{
+		"x": floatsProto([]float32{4, 2}, 1<<18, 1)}})
+	if err != nil {
+		t.Fatalf("request at the budget: %v", err)
+	}
+	if y := decodeOut(t, resp.Outputs["y"]).F32(); len(y) != 1<<18 || y[0] != 3*4+2 || y[1] != 3*2+2 || y[len(y)-1] != 3*2+2 {
+		t.Errorf("padded input: %d outputs, first %v", len(y), y[:2])
+	}
+	// Rank over --request_max_rank.
+	hr, _, _ := fakeHarness(t, func(o *Options) { o.Limits = limits.Request{MaxRank: 3} }, nil)
+	_, err = hr.pred.Predict(context.Background(), &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: map[string]*tfpb.TensorProto{
+		"x": floatsProto([]float32{1}, 1, 1, 1, 1)}})
+	wantCode(t, "rank 4", err, codes.InvalidArgument, "input x: tensor rank is 4, over the limit of 3 (--request_max_rank)")
+}
+
+// TestDtypeCheckedBeforeDecode: with any dtype, a huge declared shape is
+// refused for its dtype before it is decoded, at the default budget,
+// allocating next to nothing.
+func TestDtypeCheckedBeforeDecode(t *testing.T) {
+	sig := fakemodel.New().Signatures()["serving_default"]
+	for _, dt := range []tfpb.DataType{tfpb.DataType_DT_DOUBLE, tfpb.DataType_DT_STRING, tfpb.DataType_DT_INT8, tfpb.DataType_DT_BOOL, tfpb.DataType_DT_COMPLEX128} {
+		in := map[string]*tfpb.TensorProto{"x": {Dtype: dt, TensorShape: shapeProto(1<<20, 1<<10)}}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := decodeInputs(sig, in, limits.NewBudget(limits.Request{}))
+		runtime.ReadMemStats(&after)
+		want := "Expects arg[0] to be float but " + typeName(tensor.DType(dt)) + " is provided"
+		if st := grpcstatus.Convert(toGRPC(err)); st.Code() != codes.InvalidArgument || st.Message() != want {
+			t.Errorf("%v: %v, want %q", dt, err, want)
+		}
+		if d := after.TotalAlloc - before.TotalAlloc; d > 16<<10 {
+			t.Errorf("%v: refusing the dtype of 2^30 elements allocated %d bytes", dt, d)
+		}
+	}
+	// A dtype TensorFlow cannot parse stays a parsing error.
+	_, err := decodeInputs(sig, map[string]*tfpb.TensorProto{"x": {Dtype: tfpb.DataType_DT_RESOURCE}}, limits.NewBudget(limits.Request{}))
+	wantCode(t, "DT_RESOURCE", toGRPC(err), codes.InvalidArgument, "tensor parsing error: x")
+	// The default budget refuses the 42-byte request, allocating little.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = decodeInputs(sig, map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1<<31, 1)}, limits.NewBudget(limits.Request{}))
+	runtime.ReadMemStats(&after)
+	wantCode(t, "default budget", toGRPC(err), codes.InvalidArgument, "(--request_max_elements)")
+	if d := after.TotalAlloc - before.TotalAlloc; d > 64<<10 {
+		t.Errorf("refusing 2^31 elements allocated %d bytes", d)
+	}
+}
+
+// TestResponseBudget: a response over --response_max_bytes is refused with
+// RESOURCE_EXHAUSTED before it is encoded, for Predict and Classify.
+func TestResponseBudget(t *testing.T) {
+	h, _, _ := fakeHarness(t, func(o *Options) { o.Limits = limits.Request{MaxResponseBytes: 4096} }, nil)
+	ok := &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1000, 1)}}
+	resp, err := h.pred.Predict(context.Background(), ok)
+	if err != nil {
+		t.Fatalf("4000-byte response: %v", err)
+	}
+	// The outputs' part of the response is what the limit measures.
+	if n := proto.Size(&servingpb.PredictResponse{Outputs: resp.Outputs}); n > 4096 || n < 4000 {
+		t.Errorf("outputs take %d bytes", n)
+	}
+	_, err = h.pred.Predict(context.Background(), &servingpb.PredictRequest{ModelSpec: spec("m"),
+		Inputs: map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1100, 1)}})
+	wantCode(t, "4400-byte response", err, codes.ResourceExhausted, "over the limit of 4096 (--response_max_bytes)")
+	xs := make([]float32, 600)
+	_, err = h.pred.Classify(context.Background(), &servingpb.ClassificationRequest{ModelSpec: withSig(spec("m"), "classify_x_to_y"), Input: exampleList(xs...)})
+	wantCode(t, "classify of 600 examples", err, codes.ResourceExhausted, "(--response_max_bytes)")
+	if _, err := h.pred.Classify(context.Background(), &servingpb.ClassificationRequest{ModelSpec: withSig(spec("m"), "classify_x_to_y"), Input: exampleList(xs[:100]...)}); err != nil {
+		t.Errorf("classify of 100 examples: %v", err)
+	}
+}
+
+// contextAttack is an ExampleListWithContext of n empty examples and a
+// context of about ctxBytes.
+func contextAttack(n, ctxBytes int) *servingpb.Input {
+	ctx := &tfpb.Example{Features: &tfpb.Features{Feature: map[string]*tfpb.Feature{
+		"pad": {Kind: &tfpb.Feature_BytesList{BytesList: &tfpb.BytesList{Value: [][]byte{make([]byte, ctxBytes)}}}}}}}
+	ex := make([]*tfpb.Example, n)
+	for i := range ex {
+		ex[i] = &tfpb.Example{}
+	}
+	return &servingpb.Input{Kind: &servingpb.Input_ExampleListWithContext{ExampleListWithContext: &servingpb.ExampleListWithContext{
+		Examples: ex, Context: ctx}}}
+}
+
+// TestExampleContextBudget: the reported 1 MiB context × 300 examples is
+// refused (300 MiB merged, over the default 256 MiB) naming
+// --request_max_bytes, before anything is merged; under a budget it fits,
+// merging allocates about the merged size, not more.
+func TestExampleContextBudget(t *testing.T) {
+	h, _, _ := fakeHarness(t, nil, nil)
+	in := contextAttack(300, 1<<20)
+	if n := proto.Size(in); n > 1<<20+1024 {
+		t.Fatalf("attack input is %d bytes", n)
+	}
+	_, err := h.pred.Regress(context.Background(), &servingpb.RegressionRequest{ModelSpec: withSig(spec("m"), "regress_x_to_y"), Input: in})
+	wantCode(t, "regress: 1 MiB context x 300", err, codes.InvalidArgument, "(--request_max_bytes)")
+	_, err = h.pred.Classify(context.Background(), &servingpb.ClassificationRequest{ModelSpec: withSig(spec("m"), "classify_x_to_y"), Input: in})
+	wantCode(t, "classify: 1 MiB context x 300", err, codes.InvalidArgument, "(--request_max_bytes)")
+	_, err = h.pred.MultiInference(context.Background(), &servingpb.MultiInferenceRequest{Input: in, Tasks: []*servingpb.InferenceTask{
+		{ModelSpec: withSig(spec("m"), "regress_x_to_y"), MethodName: servable.MethodRegress}}})
+	wantCode(t, "multi_inference: 1 MiB context x 300", err, codes.InvalidArgument, "(--request_max_bytes)")
+
+	// Refused before merging: the charge comes first.
+	s := &Server{}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = s.serializedExamples(in)
+	runtime.ReadMemStats(&after)
+	// 300 × (context + a 16-byte string header); the examples are empty.
+	need := 300 * (proto.Size(in.GetExampleListWithContext().GetContext()) + 16)
+	wantCode(t, "serialize", toGRPC(err), codes.InvalidArgument, fmt.Sprintf(
+		"request input tensors' decoded bytes needs %d, over the limit of 268435456 (--request_max_bytes)", need))
+	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+		t.Errorf("refusing the merge allocated %d bytes", d)
+	}
+	// Within budget (64 KiB × 300 = 19 MiB): allocation is the merged size
+	// plus the context once, within 25%.
+	small := contextAttack(300, 64<<10)
+	runtime.ReadMemStats(&before)
+	out, err := s.serializedExamples(small)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := 0
+	for _, e := range out {
+		merged += len(e)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > uint64(merged)*5/4+1<<20 {
+		t.Errorf("merging %d bytes allocated %d", merged, d)
+	}
 }
 
 func example(x float32) *tfpb.Example {
@@ -610,7 +778,7 @@ func TestParseChannelArguments(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	cs, ignored, err := applyChannelArguments(got)
+	cs, ignored, err := applyChannelArguments(got, limits.Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,7 +793,7 @@ func TestParseChannelArguments(t *testing.T) {
 	if _, err := New(Options{Models: nopModels{}, ChannelArguments: []ChannelArgument{{"grpc.max_send_message_length", "big"}}}); err == nil {
 		t.Error("a non-integer message size was accepted")
 	}
-	if cs, _, _ := applyChannelArguments([]ChannelArgument{{"grpc.max_send_message_length", "-1"}}); cs.maxSend != math.MaxInt32 {
+	if cs, _, _ := applyChannelArguments([]ChannelArgument{{"grpc.max_send_message_length", "-1"}}, limits.Request{}); cs.maxSend != math.MaxInt32 {
 		t.Errorf("-1 should mean unlimited, got %d", cs.maxSend)
 	}
 }
@@ -660,9 +828,17 @@ func TestStatusCodesMatchGRPC(t *testing.T) {
 	}
 }
 
+// fuzzBudget is the request budget FuzzPredictRequest decodes under:
+// small, so that each input runs fast, and the allocation bound below is
+// stated in its terms.
+var fuzzBudget = limits.Request{MaxElements: 1 << 18, MaxBytes: 1 << 20}
+
 // FuzzPredictRequest feeds arbitrary bytes as a PredictRequest's inputs
-// through the decoding and validation path: no panic, and every error is
-// INVALID_ARGUMENT.
+// through the decoding and validation path: no panic, every error is
+// INVALID_ARGUMENT, every decoded tensor has the signature's dtype, and the
+// bytes allocated stay within a constant factor of the request's size plus
+// the budget (a short proto may declare a large shape, which TensorFlow pads,
+// but never past the budget).
 func FuzzPredictRequest(f *testing.F) {
 	sigs := fakemodel.New().Signatures()
 	seed := func(m map[string]*tfpb.TensorProto, sig string) {
@@ -674,6 +850,9 @@ func FuzzPredictRequest(f *testing.F) {
 		"s": {Dtype: tfpb.DataType_DT_STRING, TensorShape: shapeProto(1), StringVal: [][]byte{[]byte("q")}}}, "multi")
 	seed(map[string]*tfpb.TensorProto{"x": {Dtype: tfpb.DataType_DT_HALF, TensorShape: shapeProto(1 << 20), HalfVal: []int32{1}}}, "serving_default")
 	seed(map[string]*tfpb.TensorProto{"x": {Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shapeProto(2, 1), TensorContent: make([]byte, 8)}}, "serving_default")
+	seed(map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1<<31)}, "serving_default")
+	seed(map[string]*tfpb.TensorProto{"a": floatsProto([]float32{1}, 3), "b": {Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeProto(3), Int64Val: []int64{1}},
+		"s": {Dtype: tfpb.DataType_DT_STRING, TensorShape: shapeProto(1 << 16), StringVal: [][]byte{make([]byte, 64)}}}, "multi")
 	f.Add(protowire.AppendTag(nil, 2, protowire.BytesType))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var req servingpb.PredictRequest
@@ -684,7 +863,13 @@ func FuzzPredictRequest(f *testing.F) {
 		if sig == nil {
 			sig = sigs["multi"]
 		}
-		in, err := decodeInputs(sig, req.GetInputs())
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		in, err := decodeInputs(sig, req.GetInputs(), limits.NewBudget(fuzzBudget))
+		runtime.ReadMemStats(&after)
+		if bound := 16*uint64(len(b)) + 2*uint64(fuzzBudget.MaxBytes) + 256<<10; after.TotalAlloc-before.TotalAlloc > bound {
+			t.Fatalf("decoding a %d-byte request allocated %d bytes, over %d", len(b), after.TotalAlloc-before.TotalAlloc, bound)
+		}
 		if err != nil {
 			if c := toGRPC(err); grpcstatus.Code(c) != codes.InvalidArgument {
 				t.Fatalf("code %v: %v", grpcstatus.Code(c), err)
@@ -724,7 +909,7 @@ func FuzzParseChannelArguments(f *testing.F) {
 		if err != nil || !slices.Equal(again, args) {
 			t.Fatalf("round trip of %q: %v %v", s, again, err)
 		}
-		_, _, _ = applyChannelArguments(args)
+		_, _, _ = applyChannelArguments(args, limits.Request{})
 	})
 }
 

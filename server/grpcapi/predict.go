@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/tensor"
@@ -77,7 +79,7 @@ func (s *Server) Predict(ctx context.Context, req *servingpb.PredictRequest) (*s
 		return nil, status.New(status.Internal, "Expected prediction signature method_name to be one of {"+
 			servable.MethodPredict+", "+servable.MethodClassify+", "+servable.MethodRegress+"}. Was: "+sig.MethodName)
 	}
-	inputs, err := decodeInputs(sig, req.GetInputs())
+	inputs, err := decodeInputs(sig, req.GetInputs(), limits.NewBudget(s.opts.Limits))
 	if err != nil {
 		return nil, err
 	}
@@ -93,16 +95,20 @@ func (s *Server) Predict(ctx context.Context, req *servingpb.PredictRequest) (*s
 	if len(want) == 0 {
 		want = slices.Collect(maps.Keys(sig.Outputs))
 	}
+	for _, alias := range want {
+		if outputs[alias] == nil {
+			return nil, status.New(status.Unknown, "Predict internal error")
+		}
+	}
+	if err := s.checkResponseSize(outputs, want); err != nil {
+		return nil, err
+	}
 	resp := &servingpb.PredictResponse{
 		ModelSpec: responseSpec(h, sigName, true),
 		Outputs:   make(map[string]*tfpb.TensorProto, len(want)),
 	}
 	for _, alias := range want {
-		t := outputs[alias]
-		if t == nil {
-			return nil, status.New(status.Unknown, "Predict internal error")
-		}
-		p, err := s.encode(t)
+		p, err := s.encode(outputs[alias])
 		if err != nil {
 			return nil, status.New(status.Internal, "output "+alias+": "+err.Error())
 		}
@@ -114,61 +120,121 @@ func (s *Server) Predict(ctx context.Context, req *servingpb.PredictRequest) (*s
 // encode is Tensor::AsProtoField, or AsProtoTensorContent with
 // TensorContent.
 func (s *Server) encode(t *tensor.Tensor) (*tfpb.TensorProto, error) {
-	if s.opts.TensorContent {
-		return tensorproto.Encode(t)
+	if s.typed(t) {
+		return tensorproto.EncodeTyped(t)
 	}
-	if t.DType == tensor.Complex64 || t.DType == tensor.Complex128 {
-		return tensorproto.Encode(t)
+	return tensorproto.Encode(t)
+}
+
+// typed reports whether encode uses the typed repeated fields for t.
+func (s *Server) typed(t *tensor.Tensor) bool {
+	return !s.opts.TensorContent && t.DType != tensor.Complex64 && t.DType != tensor.Complex128
+}
+
+// checkResponseSize refuses, before anything is encoded, a response whose
+// outputs (those named in want) would encode to more than
+// Limits.MaxResponseBytes.
+func (s *Server) checkResponseSize(outputs map[string]*tensor.Tensor, want []string) error {
+	limit := s.opts.Limits.WithDefaults().MaxResponseBytes
+	var n int64
+	for _, alias := range want {
+		// A map entry: key and value, each with a tag and a length.
+		n += 12 + int64(len(alias)) + tensorproto.EncodedSize(outputs[alias], s.typed(outputs[alias]))
 	}
-	return tensorproto.EncodeTyped(t)
+	return checkResponseBytes(n, limit)
+}
+
+// checkResponseBytes is RESOURCE_EXHAUSTED when a response of n bytes is
+// over limit, naming the flag that sets it.
+func checkResponseBytes(n, limit int64) error {
+	if n <= limit {
+		return nil
+	}
+	return status.Errorf(status.ResourceExhausted,
+		"response needs %d bytes, over the limit of %d (--response_max_bytes)", n, limit)
 }
 
 // decodeInputs is VerifyRequestInputsSize plus PreProcessPrediction's input
-// half: every alias must belong to the signature, every tensor must parse
-// and have the signature's dtype.
-func decodeInputs(sig *servable.Signature, in map[string]*tfpb.TensorProto) (map[string]*tensor.Tensor, error) {
+// half: every alias must belong to the signature and every tensor must have
+// the signature's dtype, both checked before anything is decoded; then each
+// tensor is decoded within budget (rank, elements and bytes of all inputs
+// together), so a small proto declaring a huge shape is refused before it is
+// allocated.
+func decodeInputs(sig *servable.Signature, in map[string]*tfpb.TensorProto, budget *limits.Budget) (map[string]*tensor.Tensor, error) {
 	if len(in) != len(sig.Inputs) {
-		req := slices.Sorted(maps.Keys(in))
-		want := slices.Sorted(maps.Keys(sig.Inputs))
-		var extra, missing []string
-		for _, k := range req {
-			if _, ok := sig.Inputs[k]; !ok {
-				extra = append(extra, k)
-			}
-		}
-		for _, k := range want {
-			if _, ok := in[k]; !ok {
-				missing = append(missing, k)
-			}
-		}
-		return nil, status.New(status.InvalidArgument, "input size does not match signature: "+
-			strconv.Itoa(len(in))+"!="+strconv.Itoa(len(sig.Inputs))+" len({"+strings.Join(req, ",")+
-			"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
-			"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
+		return nil, inputSizeError(sig, in)
 	}
 	aliases := slices.Sorted(maps.Keys(in))
-	out := make(map[string]*tensor.Tensor, len(in))
 	for i, alias := range aliases {
-		info, ok := sig.Inputs[alias]
-		if !ok {
-			return nil, status.New(status.InvalidArgument, "input tensor alias not found in signature: "+alias+
-				". Inputs expected to be in the set {"+strings.Join(slices.Sorted(maps.Keys(sig.Inputs)), ",")+"}.")
+		if err := checkInput(sig, alias, i, in[alias]); err != nil {
+			return nil, err
 		}
+	}
+	out := make(map[string]*tensor.Tensor, len(in))
+	for _, alias := range aliases {
 		p := in[alias]
-		if p == nil {
-			p = &tfpb.TensorProto{}
+		if err := budget.Rank(len(p.GetTensorShape().GetDim())); err != nil {
+			return nil, inputError(alias, err)
 		}
-		t, err := tensorproto.Decode(p)
+		t, err := tensorproto.DecodeLimited(p, budget.Take)
 		if err != nil {
-			return nil, status.New(status.InvalidArgument, "tensor parsing error: "+alias)
-		}
-		if info.DType != tensor.Invalid && t.DType != info.DType {
-			return nil, status.New(status.InvalidArgument, "Expects arg["+strconv.Itoa(i)+"] to be "+
-				typeName(info.DType)+" but "+typeName(t.DType)+" is provided")
+			return nil, inputError(alias, err)
 		}
 		out[alias] = t
 	}
 	return out, nil
+}
+
+// inputError names the input in a budget's error (which names the limit
+// and its flag); any other decode error is TF Serving's
+// "tensor parsing error".
+func inputError(alias string, err error) error {
+	var se *status.Error
+	if errors.As(err, &se) {
+		return status.New(se.Code, "input "+alias+": "+se.Msg)
+	}
+	return status.New(status.InvalidArgument, "tensor parsing error: "+alias)
+}
+
+// checkInput checks one input before it is decoded: its alias must belong
+// to sig and its dtype (when one TensorFlow can parse) must be the
+// signature's, with TF Serving's messages. i is the input's index in
+// sorted order, which the dtype message quotes as arg[i].
+func checkInput(sig *servable.Signature, alias string, i int, p *tfpb.TensorProto) error {
+	info, ok := sig.Inputs[alias]
+	if !ok {
+		return status.New(status.InvalidArgument, "input tensor alias not found in signature: "+alias+
+			". Inputs expected to be in the set {"+strings.Join(slices.Sorted(maps.Keys(sig.Inputs)), ",")+"}.")
+	}
+	if !tensorproto.Decodable(p.GetDtype()) {
+		return status.New(status.InvalidArgument, "tensor parsing error: "+alias)
+	}
+	if got := tensor.DType(p.GetDtype()); info.DType != tensor.Invalid && got != info.DType {
+		return status.New(status.InvalidArgument, "Expects arg["+strconv.Itoa(i)+"] to be "+
+			typeName(info.DType)+" but "+typeName(got)+" is provided")
+	}
+	return nil
+}
+
+// inputSizeError is VerifyRequestInputsSize's message.
+func inputSizeError(sig *servable.Signature, in map[string]*tfpb.TensorProto) error {
+	req := slices.Sorted(maps.Keys(in))
+	want := slices.Sorted(maps.Keys(sig.Inputs))
+	var extra, missing []string
+	for _, k := range req {
+		if _, ok := sig.Inputs[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	for _, k := range want {
+		if _, ok := in[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	return status.New(status.InvalidArgument, "input size does not match signature: "+
+		strconv.Itoa(len(in))+"!="+strconv.Itoa(len(sig.Inputs))+" len({"+strings.Join(req, ",")+
+		"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
+		"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
 }
 
 // typeName is TF's DataTypeString: "float", "int64", "string", ...

@@ -2,9 +2,11 @@ package grpcapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"runtime/debug"
@@ -12,12 +14,14 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/workers"
@@ -53,6 +57,14 @@ type Options struct {
 	EnableHealthService bool
 	// ChannelArguments is the parsed --grpc_channel_arguments.
 	ChannelArguments []ChannelArgument
+	// Limits bound each request's decoded inputs (tensors and merged
+	// tf.Examples) and its encoded response (flags --request_max_*,
+	// --response_max_bytes). Zero fields take limits' defaults.
+	Limits limits.Request
+	// TLS, when set, serves TLS on every listener (--ssl_config_file, built
+	// by package tlsconfig). TF Serving uses one set of credentials for all
+	// its ports, the UNIX socket included.
+	TLS *tls.Config
 	// MaxConcurrentRequests is --grpc_max_threads: how many RPCs run at
 	// once; others wait (until their deadline). Zero: no limit.
 	MaxConcurrentRequests int
@@ -90,7 +102,7 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cs, ignored, err := applyChannelArguments(opts.ChannelArguments)
+	cs, ignored, err := applyChannelArguments(opts.ChannelArguments, opts.Limits)
 	if err != nil {
 		return nil, err
 	}
@@ -103,8 +115,11 @@ func New(opts Options) (*Server, error) {
 	}
 	// A fixed set of stream workers avoids a goroutine (and its stack
 	// growth) per RPC; a shared write buffer avoids one per connection.
-	sopts := append(cs.serverOptions(), grpc.ChainUnaryInterceptor(s.intercept),
+	sopts := append(cs.serverOptions(), grpc.ChainUnaryInterceptor(s.intercept), grpc.ChainStreamInterceptor(s.interceptStream),
 		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))), grpc.SharedWriteBuffer(true))
+	if opts.TLS != nil {
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
 	s.srv = grpc.NewServer(sopts...)
 	servingpb.RegisterPredictionServiceServer(s.srv, s)
 	servingpb.RegisterModelServiceServer(s.srv, s)
@@ -161,8 +176,7 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic in gRPC handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-			resp, err = nil, status.New(status.Internal, fmt.Sprintf("internal error in %s: %v", info.FullMethod, r))
+			resp, err = nil, s.recovered(info.FullMethod, r)
 		}
 		if s.opts.Observe != nil {
 			if api, model := describe(req); api != "" {
@@ -175,6 +189,26 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		err = toGRPC(err)
 	}()
 	return handler(ctx, req)
+}
+
+// interceptStream turns a panic in a streaming handler (health Watch,
+// reflection) into INTERNAL, as intercept does for unary ones.
+func (s *Server) interceptStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = toGRPC(s.recovered(info.FullMethod, r))
+		}
+	}()
+	return handler(srv, ss)
+}
+
+// recovered logs a handler's panic with its stack under a fresh id and
+// returns the INTERNAL error the client gets: the id only, so that nothing
+// of the server's state reaches the client.
+func (s *Server) recovered(method string, r any) error {
+	id := fmt.Sprintf("%016x", rand.Uint64())
+	s.log.Error("panic in gRPC handler", "id", id, "method", method, "panic", r, "stack", string(debug.Stack()))
+	return status.New(status.Internal, "Internal error (id "+id+")")
 }
 
 // describe names the API and model of a tensorflow.serving request.
