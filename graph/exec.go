@@ -53,6 +53,26 @@ func (p *Plan) Run(ctx context.Context, args []*tensor.Tensor) (out []*tensor.Te
 	return p.run(ctx, &rs.kctx, args)
 }
 
+// RunCharged is Run with every tensor a kernel allocates charged to take
+// (its bytes) before it is allocated; the first refusal stops the run with
+// take's error. The loader runs restore and init plans this way, so a model
+// whose init op would build a huge tensor fails its load instead of
+// exhausting memory.
+func (p *Plan) RunCharged(ctx context.Context, args []*tensor.Tensor, take func(bytes int64) error) (out []*tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in %s: %v\n%s", p.name, r, debug.Stack())
+		}
+	}()
+	kctx := &kernels.Context{Alloc: func(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
+		if err := take(tensorBytes(dt, shape)); err != nil {
+			panic(err) // kernels recover it as their error
+		}
+		return tensor.New(dt, shape)
+	}}
+	return p.run(ctx, kctx, args)
+}
+
 func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if len(args) != len(p.argSlots) {
 		return nil, fmt.Errorf("%s takes %d inputs, got %d", p.name, len(p.argSlots), len(args))

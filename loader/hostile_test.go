@@ -41,6 +41,7 @@ func TestHostileModelsSmall(t *testing.T) {
 		{"deep", func(d string) error { return hostilemodels.DeepCalls(d, 10) }, []float32{1, 2}},
 		{"padded", func(d string) error { return hostilemodels.PaddedConst(d, 10) }, []float32{11, 12}},
 		{"fill", func(d string) error { return hostilemodels.FoldedFill(d, 100) }, []float32{101, 102}},
+		{"init", func(d string) error { return hostilemodels.HugeInitOp(d, 100) }, []float32{1, 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -172,5 +173,22 @@ func TestFoldedFillNotFolded(t *testing.T) {
 	defer ms.Close()
 	if sp, _ := ms.SignaturePlan("serving_default"); sp.Plan.Ops()["Fill"] != 0 {
 		t.Fatalf("small Fill not folded: plan ops %v", sp.Plan.Ops())
+	}
+}
+
+// TestHugeInitOpFails: an init op that fills 2^33 floats (32 GiB) at load
+// is refused by the constant budget before the tensor is allocated (the
+// need counts the 12 bytes of the model's two constants too).
+func TestHugeInitOpFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := hostilemodels.HugeInitOp(dir, 1<<33); err != nil {
+		t.Fatal(err)
+	}
+	err, alloc := loadErr(t, dir, loader.Options{})
+	if err == nil || !strings.Contains(err.Error(), "needs 34359738380, over the limit of 4294967296 (--model_max_const_bytes)") {
+		t.Fatalf("err = %v", err)
+	}
+	if alloc > 16<<20 {
+		t.Fatalf("failed load allocated %d bytes", alloc)
 	}
 }

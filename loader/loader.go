@@ -486,13 +486,17 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 		return nil, errors.New(strings.Join(compileErrs, "; "))
 	}
 
+	// Restored variables are charged by the restore kernel itself; what
+	// other kernels allocate while restoring or initialising is charged
+	// here, before it is allocated.
+	take := func(bytes int64) error { return im.budget.take(0, bytes) }
 	if restore != nil {
-		if _, err := restore.Run(ctx, []*tensor.Tensor{tensor.Scalar(prefix)}); err != nil {
+		if _, err := restore.RunCharged(ctx, []*tensor.Tensor{tensor.Scalar(prefix)}, take); err != nil {
 			return nil, fmt.Errorf("restore variables: %w", err)
 		}
 	}
 	if initPlan != nil {
-		if _, err := initPlan.Run(ctx, assetVals); err != nil {
+		if _, err := initPlan.RunCharged(ctx, assetVals, take); err != nil {
 			return nil, fmt.Errorf("run init op: %w", err)
 		}
 	}

@@ -2,8 +2,7 @@
 // server at load time: a function library whose calls double at every level
 // (exponential inlining), a Const whose TensorProto declares a huge shape but
 // stores one value, a Fill that constant folding would expand to a huge
-// tensor, and a checkpoint whose index declares more bytes than its data
-// file holds. The loader's tests and the end-to-end hostile battery use the
+// tensor, and an init op that builds a huge tensor while the model loads. The loader's tests and the end-to-end hostile battery use the
 // same files. Every model has a "serving_default" signature with a float
 // input "x" ([-1]) and a float output "y".
 package hostilemodels
@@ -122,6 +121,25 @@ func FoldedFill(dir string, elements int64) error {
 	return write(dir, &tfpb.GraphDef{Node: nodes})
 }
 
+// HugeInitOp writes a TF1 model whose legacy_init_op runs
+// Fill([elements], 1): the load runs it once, so it would allocate
+// 4*elements bytes at load time. y = x.
+func HugeInitOp(dir string, elements int64) error {
+	nodes := []*tfpb.NodeDef{
+		placeholder("x"),
+		identity("y", "x"),
+		constNode("dims", tensor.FromSlice(tensor.Shape{1}, []int64{elements})),
+		constNode("one", tensor.Scalar(float32(1))),
+		{Name: "fill", Op: "Fill", Input: []string{"dims", "one"}, Attr: map[string]*tfpb.AttrValue{
+			"T": typeAttr(tfpb.DataType_DT_FLOAT), "index_type": typeAttr(tfpb.DataType_DT_INT64)}},
+		{Name: "init", Op: "NoOp", Input: []string{"^fill"}},
+	}
+	return writeWith(dir, &tfpb.GraphDef{Node: nodes}, func(mg *tfpb.MetaGraphDef) {
+		mg.CollectionDef = map[string]*tfpb.CollectionDef{"legacy_init_op": {
+			Kind: &tfpb.CollectionDef_NodeList_{NodeList: &tfpb.CollectionDef_NodeList{Value: []string{"init"}}}}}
+	})
+}
+
 func funcSig(name string) *tfpb.OpDef {
 	return &tfpb.OpDef{
 		Name:      name,
@@ -173,7 +191,11 @@ func typeAttr(dt tfpb.DataType) *tfpb.AttrValue {
 
 // write writes dir/saved_model.pb with one "serve" MetaGraph over gd and a
 // serving_default signature x:0 -> y:0.
-func write(dir string, gd *tfpb.GraphDef) error {
+func write(dir string, gd *tfpb.GraphDef) error { return writeWith(dir, gd, nil) }
+
+// writeWith is write with edit applied to the MetaGraph before it is
+// written.
+func writeWith(dir string, gd *tfpb.GraphDef, edit func(*tfpb.MetaGraphDef)) error {
 	gd.Versions = &tfpb.VersionDef{Producer: 1}
 	info := func(name string) *tfpb.TensorInfo {
 		return &tfpb.TensorInfo{Encoding: &tfpb.TensorInfo_Name{Name: name}, Dtype: tfpb.DataType_DT_FLOAT,
@@ -187,6 +209,9 @@ func write(dir string, gd *tfpb.GraphDef) error {
 			Inputs:     map[string]*tfpb.TensorInfo{"x": info("x:0")},
 			Outputs:    map[string]*tfpb.TensorInfo{"y": info("y:0")},
 		}},
+	}
+	if edit != nil {
+		edit(mg)
 	}
 	sm := &tfpb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*tfpb.MetaGraphDef{mg}}
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(sm)
