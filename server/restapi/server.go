@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tfserve/tfserve/servable/status"
+	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/server/workers"
@@ -72,6 +73,10 @@ type Options struct {
 	// ReadTimeout and IdleTimeout bound slow clients and idle keep-alive
 	// connections. Zero means 5 minutes and 2 minutes.
 	ReadTimeout, IdleTimeout time.Duration
+	// Admission, when set, decides before a worker is taken whether a
+	// predict, classify or regress request runs now, waits, or is refused
+	// (503 with Retry-After); see admission.go.
+	Admission *admission.Limiter
 }
 
 // Server is TF Serving's REST API on fasthttp.
@@ -195,6 +200,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	start := time.Now()
+	if s.opts.Admission != nil {
+		tk, ok := s.admitV1(ctx, path, start)
+		if !ok {
+			return
+		}
+		defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
+	}
 	slot := s.pool.Take()
 	defer slot.Release()
 	s.headers(ctx)
