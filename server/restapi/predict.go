@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/server/manager"
@@ -34,7 +35,8 @@ func (s *Server) predict(spec manager.Spec, slot *workers.Slot, body, out []byte
 		h    manager.Handle
 		have bool
 	)
-	req, err := jsontensor.ParsePredictRequest(body, func(name string) (*servable.Signature, error) {
+	budget := limits.NewBudget(s.limits)
+	req, err := jsontensor.ParsePredictRequestLimited(body, budget, func(name string) (*servable.Signature, error) {
 		if !have {
 			var err error
 			if h, err = s.opts.Models.Get(spec); err != nil {
@@ -88,7 +90,7 @@ func (s *Server) predict(spec manager.Spec, slot *workers.Slot, body, out []byte
 		}
 		outputs = kept
 	}
-	return jsontensor.AppendPredictResponse(out, req.Format, outputs, nil)
+	return jsontensor.AppendPredictResponseLimited(out, s.limits.MaxResponseBytes, req.Format, outputs, nil)
 }
 
 // checkPredictSignature is predict_util.cc's VerifySignature,
@@ -152,7 +154,8 @@ func (s *Server) exampleSignature(h manager.Handle, name, method string) (*serva
 // signature, and runs the serialized tf.Examples through the signature's
 // single input. It returns the outputs and the number of examples.
 func (s *Server) runExamples(spec manager.Spec, slot *workers.Slot, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
-	req, err := jsontensor.ParseClassifyRegressRequest(body)
+	budget := limits.NewBudget(s.limits)
+	req, err := jsontensor.ParseClassifyRegressRequestLimited(body, budget)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -165,13 +168,12 @@ func (s *Server) runExamples(spec manager.Spec, slot *workers.Slot, body []byte,
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	examples := req.SerializedInputs()
-	if len(examples) == 0 {
-		return nil, nil, 0, status.New(status.InvalidArgument, "Input is empty.")
+	strs, err := req.InputStrings(budget)
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	strs := make([]string, len(examples))
-	for i, e := range examples {
-		strs[i] = string(e)
+	if len(strs) == 0 {
+		return nil, nil, 0, status.New(status.InvalidArgument, "Input is empty.")
 	}
 	in := map[string]*tensor.Tensor{examplesig.Inputs: tensor.FromSlice(tensor.Shape{len(strs)}, strs)}
 	var fetch []string
@@ -231,7 +233,7 @@ func (s *Server) classify(spec manager.Spec, slot *workers.Slot, body, out []byt
 		}
 		results[i] = row
 	}
-	return jsontensor.AppendClassifyResponse(out, results)
+	return jsontensor.AppendClassifyResponse(out, s.limits.MaxResponseBytes, results)
 }
 
 // regress is ProcessRegressRequest: RunRegress plus
@@ -245,5 +247,5 @@ func (s *Server) regress(spec manager.Spec, slot *workers.Slot, body, out []byte
 	if err != nil {
 		return out, err
 	}
-	return jsontensor.AppendRegressResponse(out, vals)
+	return jsontensor.AppendRegressResponse(out, s.limits.MaxResponseBytes, vals)
 }

@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
@@ -70,23 +74,48 @@ type Options struct {
 	Observe func(RequestInfo)
 	// Logger receives request errors at debug level; nil discards them.
 	Logger *slog.Logger
-	// ReadTimeout and IdleTimeout bound slow clients and idle keep-alive
-	// connections. Zero means 5 minutes and 2 minutes.
-	ReadTimeout, IdleTimeout time.Duration
+	// Limits bound each predict, classify and regress request (JSON depth,
+	// tensor rank, elements and bytes) and its response
+	// (--request_max_* and --response_max_bytes). Zero fields take the
+	// defaults of package servable/limits.
+	Limits limits.Request
+	// ReadTimeout bounds reading one request, headers and body
+	// (--rest_api_read_timeout_ms); a request still arriving then gets 408
+	// and its connection is closed. WriteTimeout bounds writing a response
+	// (--rest_api_write_timeout_ms). IdleTimeout bounds an idle keep-alive
+	// connection (--rest_api_idle_timeout_ms). Zero means 60 s, 60 s and
+	// 2 minutes.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConnections is --rest_api_max_connections: connections beyond it
+	// are answered 503 and closed at once. Zero means 10000.
+	MaxConnections int
+	// MaxHeaderBytes is --rest_api_max_header_bytes: the request line and
+	// headers must fit, else 431. Zero means 16 KiB.
+	MaxHeaderBytes int
 	// Admission, when set, decides before a worker is taken whether a
 	// predict, classify or regress request runs now, waits, or is refused
 	// (503 with Retry-After); see admission.go.
 	Admission *admission.Limiter
 }
 
+// Defaults of the connection options.
+const (
+	DefaultReadTimeout    = 60 * time.Second
+	DefaultWriteTimeout   = 60 * time.Second
+	DefaultIdleTimeout    = 2 * time.Minute
+	DefaultMaxConnections = 10_000
+	DefaultMaxHeaderBytes = 16 << 10
+)
+
 // Server is TF Serving's REST API on fasthttp.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	srv  *fasthttp.Server
-	pool *workers.Pool
-	bufs sync.Pool // *[]byte response and scratch buffers
-	gz   sync.Pool // *gzip.Reader
+	opts   Options
+	limits limits.Request // opts.Limits with defaults
+	log    *slog.Logger
+	srv    *fasthttp.Server
+	pool   *workers.Pool
+	bufs   sync.Pool // *[]byte response and scratch buffers
+	gz     sync.Pool // *gzip.Reader
 }
 
 // New returns a Server; start it with Serve or ListenAndServe.
@@ -100,30 +129,42 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConcurrentRequests <= 0 {
 		opts.MaxConcurrentRequests = 4 * runtime.NumCPU()
 	}
-	if opts.ReadTimeout <= 0 {
-		opts.ReadTimeout = 5 * time.Minute
-	}
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = 2 * time.Minute
-	}
+	opts.Limits = opts.Limits.WithDefaults()
+	opts.ReadTimeout = orDefault(opts.ReadTimeout, DefaultReadTimeout)
+	opts.WriteTimeout = orDefault(opts.WriteTimeout, DefaultWriteTimeout)
+	opts.IdleTimeout = orDefault(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxConnections = orDefault(opts.MaxConnections, DefaultMaxConnections)
+	opts.MaxHeaderBytes = orDefault(opts.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log, pool: workers.New(opts.MaxConcurrentRequests)}
+	s := &Server{opts: opts, limits: opts.Limits, log: log, pool: workers.New(opts.MaxConcurrentRequests)}
+	// fasthttp reads a whole request (under ReadTimeout) before it calls
+	// handle, so a slow client holds a connection, never a worker slot.
 	s.srv = &fasthttp.Server{
 		Handler:                      s.handle,
 		ErrorHandler:                 s.handleError,
 		Name:                         "tfserve",
 		MaxRequestBodySize:           opts.MaxBodyBytes,
 		ReadTimeout:                  opts.ReadTimeout,
+		WriteTimeout:                 opts.WriteTimeout,
 		IdleTimeout:                  opts.IdleTimeout,
+		Concurrency:                  opts.MaxConnections,
+		ReadBufferSize:               opts.MaxHeaderBytes,
 		DisablePreParseMultipartForm: true,
 		NoDefaultServerHeader:        true,
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{log},
 	}
 	return s, nil
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 type fasthttpLogger struct{ log *slog.Logger }
@@ -179,14 +220,28 @@ func (s *Server) headers(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// handleError answers requests fasthttp could not read: too large (413) or
-// malformed (400), with a TF-style error body.
+// handleError answers requests fasthttp could not read: body too large
+// (413), headers too large (431), too slow (408) or malformed (400), with a
+// TF-style error body.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	s.headers(ctx)
-	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		ctx.SetStatusCode(fasthttp.StatusRequestEntityTooLarge)
 		ctx.SetBody(jsontensor.AppendErrorResponse(nil, "Request body is larger than the limit of "+
 			strconv.Itoa(s.opts.MaxBodyBytes)+" bytes (--rest_api_max_body_bytes)"))
+		return
+	case errors.As(err, &small):
+		ctx.SetStatusCode(fasthttp.StatusRequestHeaderFieldsTooLarge)
+		ctx.SetBody(jsontensor.AppendErrorResponse(nil, "Request headers are larger than the limit of "+
+			strconv.Itoa(s.opts.MaxHeaderBytes)+" bytes (--rest_api_max_header_bytes)"))
+		return
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ctx.SetStatusCode(fasthttp.StatusRequestTimeout)
+		ctx.SetBody(jsontensor.AppendErrorResponse(nil, "Request was not received within "+
+			s.opts.ReadTimeout.String()+" (--rest_api_read_timeout_ms)"))
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusBadRequest)
@@ -194,6 +249,7 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	defer s.recoverPanic(ctx)
 	path := requestPath(ctx)
 	if !underV1(path) {
 		s.handleOther(ctx)
@@ -242,6 +298,23 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if err != nil && s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("Error Processing HTTP/REST request", "method", method, "path", path, "error", status.StatusString(err))
 	}
+}
+
+// recoverPanic turns a panic in a handler (fasthttp does not recover them)
+// into 500 {"error": "Internal error (id ...)"}; the panic value and stack
+// go only to the log, at error level, under the same id.
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	id := rand.Text()[:12]
+	s.log.Error("panic serving HTTP/REST request", "id", id, "method", string(ctx.Method()),
+		"path", string(ctx.Path()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	ctx.Response.Reset()
+	s.headers(ctx)
+	ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+	ctx.SetBody(jsontensor.AppendErrorResponse(nil, "Internal error (id "+id+")"))
 }
 
 // finish writes the status (httpStatus, or the code's HTTP status when 0)

@@ -1,9 +1,11 @@
 package jsontensor
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 )
 
@@ -13,7 +15,10 @@ import (
 // kParseNanAndInfFlag | kParseStopWhenDoneFlag) into a DOM; we build a flat,
 // pre-order DOM (one node per value, object keys as string nodes before their
 // values) in one pass and without recursion, so deep nesting cannot exhaust
-// the stack.
+// the stack. Nesting deeper than a limit (--request_max_json_depth) fails,
+// and the node array is sized once by a pre-pass (countNodes), so parsing
+// allocates at most 16 bytes per 2 input bytes for nodes, plus the decoded
+// bytes of strings with escapes.
 
 type kind uint8
 
@@ -38,16 +43,18 @@ const (
 	fArena // string bytes live in document.arena instead of document.body
 )
 
+// nodeBytes is the size of a node, for memory accounting.
+const nodeBytes = 16
+
 type node struct {
 	kind  kind
 	flags uint8
 	// n is the element count (array), member count (object) or byte length
 	// (string).
 	n uint32
-	// next is the index of the first node after this node's subtree.
-	next uint32
-	// v holds a number's bits (uint64 for integers, IEEE bits for doubles) or
-	// a string's offset into body or arena.
+	// v holds a number's bits (uint64 for integers, IEEE bits for doubles),
+	// a string's offset into body or arena, or, for an array or object, the
+	// index of the first node after its subtree.
 	v uint64
 }
 
@@ -76,6 +83,7 @@ const (
 	errNumberTooBig
 	errNumberMissFraction
 	errNumberMissExponent
+	errDepth // nesting deeper than the parser's maxDepth (not rapidjson's)
 )
 
 var parseErrText = [...]string{
@@ -94,6 +102,7 @@ var parseErrText = [...]string{
 	errNumberTooBig:                  "Number too big to be stored in double.",
 	errNumberMissFraction:            "Miss fraction part in number.",
 	errNumberMissExponent:            "Miss exponent in number.",
+	errDepth:                         "",
 }
 
 // Iterative parser states (rapidjson IterativeParsingState).
@@ -235,12 +244,13 @@ type frame struct {
 }
 
 type parser struct {
-	body   []byte
-	pos    int
-	doc    *document
-	stack  []frame
-	errc   parseErrCode
-	errOff int
+	body     []byte
+	pos      int
+	doc      *document
+	stack    []frame
+	maxDepth int
+	errc     parseErrCode
+	errOff   int
 }
 
 func (p *parser) peek() byte {
@@ -278,7 +288,6 @@ func (p *parser) skipWS() {
 
 // addValue appends a node for a completed value and counts it in its parent.
 func (p *parser) addValue(n node) {
-	n.next = uint32(len(p.doc.nodes) + 1)
 	p.doc.nodes = append(p.doc.nodes, n)
 	p.countInParent()
 }
@@ -290,15 +299,22 @@ func (p *parser) countInParent() {
 }
 
 // parseJSON parses body as TF Serving's ParseJson does, including its check
-// that the top-level value is an object.
-func parseJSON(body []byte) (*document, error) {
+// that the top-level value is an object. Arrays and objects nested more than
+// maxDepth deep (the top-level object counts as 1) fail with an error naming
+// --request_max_json_depth.
+func parseJSON(body []byte, maxDepth int) (*document, error) {
 	if len(body) == 0 {
 		return nil, status.New(status.InvalidArgument, "JSON Parse error: The document is empty")
 	}
 	if len(body) > math.MaxUint32 {
 		return nil, status.New(status.InvalidArgument, "JSON Parse error: request body too large")
 	}
-	doc, errc, errOff := parseDocument(body)
+	doc, errc, errOff := parseDocument(body, maxDepth)
+	if errc == errDepth {
+		return nil, status.New(status.InvalidArgument, "JSON Parse error: "+
+			limits.Invalid("JSON nesting depth", int64(maxDepth)+1, int64(maxDepth), "request_max_json_depth").Error()+
+			" at offset: "+strconv.Itoa(errOff))
+	}
 	if errc != errNone {
 		return nil, status.New(status.InvalidArgument,
 			"JSON Parse error: "+parseErrText[errc]+" at offset: "+strconv.Itoa(errOff))
@@ -311,13 +327,9 @@ func parseJSON(body []byte) (*document, error) {
 
 // parseDocument runs the parser; on failure it returns rapidjson's error
 // code and offset.
-func parseDocument(body []byte) (*document, parseErrCode, int) {
-	est := len(body)/8 + 8
-	if est > 1<<20 {
-		est = 1 << 20
-	}
-	doc := &document{body: body, nodes: make([]node, 0, est)}
-	p := parser{body: body, doc: doc}
+func parseDocument(body []byte, maxDepth int) (*document, parseErrCode, int) {
+	doc := &document{body: body, nodes: make([]node, 0, countNodes(body, maxDepth))}
+	p := parser{body: body, doc: doc, maxDepth: maxDepth}
 	// rapidjson's UTF-8 MemoryStream wrapper skips the bytes EF, BB, BF
 	// (each only if the previous was skipped or absent, in this order).
 	p.consume(0xEF)
@@ -388,6 +400,10 @@ func (p *parser) transit(src pstate, t token, dst pstate) pstate {
 		case stKeyValueDelimiter:
 			ret = stMemberValue
 		}
+		if len(p.stack) >= p.maxDepth {
+			p.fail(errDepth, p.pos)
+			return stError
+		}
 		k := kArray
 		if dst == stObjectInitial {
 			k = kObject
@@ -425,7 +441,7 @@ func (p *parser) transit(src pstate, t token, dst pstate) pstate {
 		top := p.stack[len(p.stack)-1]
 		p.stack = p.stack[:len(p.stack)-1]
 		cn := &p.doc.nodes[top.node]
-		cn.next = uint32(len(p.doc.nodes))
+		cn.v = uint64(len(p.doc.nodes))
 		if cn.kind == kObject {
 			cn.n /= 2 // keys and values were both counted
 		}
@@ -857,6 +873,14 @@ func strtodNormalPrecision(d float64, p int) float64 {
 
 // Accessors.
 
+// next returns the index of the first node after value i's subtree.
+func (d *document) next(i int) int {
+	if n := &d.nodes[i]; n.kind == kArray || n.kind == kObject {
+		return int(n.v)
+	}
+	return i + 1
+}
+
 func (d *document) str(i int) []byte {
 	n := &d.nodes[i]
 	if n.flags&fArena != 0 {
@@ -897,7 +921,7 @@ func (d *document) findMember(obj int, name string) int {
 		if d.strEq(k, name) {
 			return v
 		}
-		k = int(d.nodes[v].next)
+		k = d.next(v)
 	}
 	return -1
 }
@@ -929,4 +953,69 @@ func (d *document) jsonTypeString(i int) string {
 		return "String"
 	}
 	return "Number"
+}
+
+// countNodes returns how many nodes parsing body will need when body is
+// valid JSON, so the node array is allocated once instead of grown by
+// copying. It counts the tokens that start a value or key (a string, '[',
+// '{' or a scalar's first byte, where a value or key may start: at the
+// start or after '[', '{', ',' or ':'), ignores text inside strings and
+// after the top-level value, and stops past maxDepth, where the parser
+// fails. Every counted token but the first follows a separator, so for any
+// input the count is at most about one per two bytes.
+func countNodes(body []byte, maxDepth int) int {
+	count, depth := 0, 0
+	prev := byte(',') // a value may start here
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		starts := prev == '[' || prev == '{' || prev == ',' || prev == ':'
+		switch c {
+		case ' ', '\n', '\r', '\t':
+			continue
+		case 0:
+			return count
+		case ',', ':':
+		case ']', '}':
+			if depth--; depth <= 0 {
+				return count
+			}
+		case '[', '{':
+			if prev == '{' {
+				starts = false // a key must come first
+			}
+			if depth++; depth > maxDepth {
+				return count
+			}
+			fallthrough
+		default:
+			if starts {
+				count++
+			}
+			if c == '"' {
+				i = stringEnd(body, i+1)
+			}
+		}
+		prev = c
+	}
+	return count
+}
+
+// stringEnd returns the index of the quote that closes the string starting
+// at body[i], or len(body) when there is none.
+func stringEnd(body []byte, i int) int {
+	for {
+		q := bytes.IndexByte(body[i:], '"')
+		if q < 0 {
+			return len(body)
+		}
+		i += q
+		bs := 0
+		for bs < i && body[i-1-bs] == '\\' {
+			bs++
+		}
+		if bs%2 == 0 {
+			return i
+		}
+		i++
+	}
 }

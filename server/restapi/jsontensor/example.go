@@ -1,12 +1,14 @@
 package jsontensor
 
 import (
+	"bytes"
 	"math"
 	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 )
 
@@ -54,9 +56,18 @@ func MergeContext(context []byte, examples [][]byte) [][]byte {
 // TF Serving maps them: strings and {"b64": ...} to bytes_list, numbers
 // written with a fraction or exponent (and NaN/Infinity) to float_list,
 // integers and booleans to int64_list. A feature's values must all map to
-// the same list kind.
+// the same list kind. The request is held to the default limits (see
+// ParseClassifyRegressRequestLimited).
 func ParseClassifyRegressRequest(body []byte) (*ClassifyRegressRequest, error) {
-	doc, err := parseJSON(body)
+	return ParseClassifyRegressRequestLimited(body, limits.NewBudget(limits.Request{}))
+}
+
+// ParseClassifyRegressRequestLimited is ParseClassifyRegressRequest within
+// budget: the JSON may nest at most MaxJSONDepth deep, and every serialized
+// Example (one element of 16 bytes plus its size) is charged to budget
+// before it is allocated.
+func ParseClassifyRegressRequestLimited(body []byte, budget *limits.Budget) (*ClassifyRegressRequest, error) {
+	doc, err := parseJSON(body, budget.Limits().MaxJSONDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +79,9 @@ func ParseClassifyRegressRequest(body []byte) (*ClassifyRegressRequest, error) {
 		signame = servable.DefaultSignature
 	}
 	req := &ClassifyRegressRequest{SignatureName: signame}
+	var scratch []byte // b64 decoding while sizing features
 	if c := doc.findMember(0, "context"); c >= 0 {
-		ctx, err := doc.makeExample(c)
+		ctx, err := doc.makeExample(c, budget, &scratch)
 		if err != nil {
 			return nil, err
 		}
@@ -88,14 +100,34 @@ func ParseClassifyRegressRequest(body []byte) (*ClassifyRegressRequest, error) {
 	req.Examples = make([][]byte, 0, doc.nodes[ex].n)
 	e := ex + 1
 	for range doc.nodes[ex].n {
-		b, err := doc.makeExample(e)
+		b, err := doc.makeExample(e, budget, &scratch)
 		if err != nil {
 			return nil, err
 		}
 		req.Examples = append(req.Examples, b)
-		e = int(doc.nodes[e].next)
+		e = doc.next(e)
 	}
 	return req, nil
+}
+
+// InputStrings returns SerializedInputs as strings (the input tensor's
+// elements), charging budget for all of them (16 bytes each plus the
+// merged size) before they are allocated: a large context repeated for
+// many examples is refused here.
+func (r *ClassifyRegressRequest) InputStrings(budget *limits.Budget) ([]string, error) {
+	n := int64(len(r.Examples))
+	total := n * (16 + int64(len(r.Context)))
+	for _, e := range r.Examples {
+		total += int64(len(e))
+	}
+	if err := budget.Take(n, total); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(r.Examples))
+	for i, e := range r.Examples {
+		out[i] = string(r.Context) + string(e)
+	}
+	return out, nil
 }
 
 // Feature kinds, numbered as the tensorflow.Feature oneof fields.
@@ -106,158 +138,223 @@ const (
 	kindInt64  = 3
 )
 
-type feature struct {
-	kind   int
-	bytes  [][]byte
-	floats []float32
-	ints   []int64
-}
-
 var kindNames = [...]string{kindNotSet: "UNKNOWN", kindBytes: "bytes", kindFloat: "float", kindInt64: "int64"}
 
-func (f *feature) want(name string, k int) error {
-	if f.kind != kindNotSet && f.kind != k {
-		return status.New(status.InvalidArgument, "Unexpected element type in feature: "+name+" expecting type: "+kindNames[f.kind])
+// member is one feature of an Example being built: its key node, list kind
+// and the size of its list's packed or repeated payload.
+type member struct {
+	key  int32
+	kind uint8
+	size int
+}
+
+func (m *member) want(name []byte, k uint8) error {
+	if m.kind != kindNotSet && m.kind != k {
+		return status.New(status.InvalidArgument, "Unexpected element type in feature: "+string(name)+" expecting type: "+kindNames[m.kind])
 	}
-	f.kind = k
+	m.kind = k
 	return nil
 }
 
-// addFeatureValue is TF Serving's AddValueToFeature.
-func (d *document) addFeatureValue(i int, name string, f *feature) error {
+// sizeFeatureValue is TF Serving's AddValueToFeature without storing the
+// value: it checks value i and adds its encoded size to m. scratch holds
+// base64 decoding.
+func (d *document) sizeFeatureValue(i int, name []byte, m *member, scratch *[]byte) error {
 	n := &d.nodes[i]
 	switch n.kind {
 	case kNull, kArray:
-		return status.New(status.InvalidArgument, "Feature: "+name+" has element with unexpected JSON type: "+d.jsonTypeString(i))
+		return status.New(status.InvalidArgument, "Feature: "+string(name)+" has element with unexpected JSON type: "+d.jsonTypeString(i))
 	case kFalse, kTrue:
-		if err := f.want(name, kindInt64); err != nil {
+		if err := m.want(name, kindInt64); err != nil {
 			return err
 		}
-		v := int64(0)
-		if n.kind == kTrue {
-			v = 1
-		}
-		f.ints = append(f.ints, v)
+		m.size++
 	case kObject:
 		if !d.isB64Object(i) {
-			return status.New(status.InvalidArgument, "Feature: "+name+" has element with unexpected JSON type: Object")
+			return status.New(status.InvalidArgument, "Feature: "+string(name)+" has element with unexpected JSON type: Object")
 		}
-		if err := f.want(name, kindBytes); err != nil {
+		if err := m.want(name, kindBytes); err != nil {
 			return err
 		}
-		b, err := d.decodeB64(i)
-		if err != nil {
-			return err
+		b, ok := base64Unescape((*scratch)[:0], d.str(i+2))
+		*scratch = b
+		if !ok {
+			return status.New(status.InvalidArgument, "Unable to base64 decode")
 		}
-		f.bytes = append(f.bytes, b)
+		m.size += protowire.SizeTag(1) + protowire.SizeBytes(len(b))
 	case kString:
-		if err := f.want(name, kindBytes); err != nil {
+		if err := m.want(name, kindBytes); err != nil {
 			return err
 		}
-		f.bytes = append(f.bytes, d.str(i))
+		m.size += protowire.SizeTag(1) + protowire.SizeBytes(int(n.n))
 	case kNumber:
 		if n.flags&fDouble != 0 {
-			if err := f.want(name, kindFloat); err != nil {
+			if err := m.want(name, kindFloat); err != nil {
 				return err
 			}
-			f.floats = append(f.floats, float32(math.Float64frombits(n.v)))
+			m.size += 4
 			return nil
 		}
-		if err := f.want(name, kindInt64); err != nil {
+		if err := m.want(name, kindInt64); err != nil {
 			return err
 		}
 		if n.flags&fInt64 == 0 {
-			return status.New(status.InvalidArgument, "Feature: "+name+" has uint64_t element. Only int64_t is supported.")
+			return status.New(status.InvalidArgument, "Feature: "+string(name)+" has uint64_t element. Only int64_t is supported.")
 		}
-		f.ints = append(f.ints, int64(n.v))
+		m.size += protowire.SizeVarint(n.v)
+	}
+	return nil
+}
+
+// values calls f with each value of member value v: the elements of a list,
+// or v itself.
+func (d *document) values(v int, f func(i int) error) error {
+	if d.nodes[v].kind != kArray {
+		return f(v)
+	}
+	e := v + 1
+	for range d.nodes[v].n {
+		if err := f(e); err != nil {
+			return err
+		}
+		e = d.next(e)
 	}
 	return nil
 }
 
 // makeExample is TF Serving's MakeExampleFromJsonObject followed by proto
 // serialization. A later member with the same name replaces an earlier one
-// (proto map assignment). Features are written in name order.
-func (d *document) makeExample(obj int) ([]byte, error) {
+// (proto map assignment). Features are written in name order. Values are
+// checked and sized in one pass over the members in order (so errors come in
+// TF Serving's order), the result is charged to budget, then written in one
+// allocation from the document.
+func (d *document) makeExample(obj int, budget *limits.Budget, scratch *[]byte) ([]byte, error) {
 	if d.nodes[obj].kind != kObject {
 		return nil, status.New(status.InvalidArgument, "Example must be JSON object but got JSON "+d.jsonTypeString(obj))
 	}
-	m := int(d.nodes[obj].n)
-	if m == 0 {
-		return []byte{}, nil // an Example with no features field set
+	count := int(d.nodes[obj].n)
+	if count == 0 {
+		return []byte{}, budget.Take(1, 16) // an Example with no features field set
 	}
-	names := make([]string, 0, m)
-	feats := make(map[string]*feature, m)
+	members := make([]member, 0, count)
 	k := obj + 1
-	for range m {
-		v := k + 1
-		name := string(d.str(k))
-		f := &feature{}
-		if d.nodes[v].kind == kArray {
-			e := v + 1
-			for range d.nodes[v].n {
-				if err := d.addFeatureValue(e, name, f); err != nil {
-					return nil, err
-				}
-				e = int(d.nodes[e].next)
-			}
-		} else if err := d.addFeatureValue(v, name, f); err != nil {
+	for range count {
+		m := member{key: int32(k)}
+		name := d.str(k)
+		if err := d.values(k+1, func(i int) error { return d.sizeFeatureValue(i, name, &m, scratch) }); err != nil {
 			return nil, err
 		}
-		if _, dup := feats[name]; !dup {
-			names = append(names, name)
+		members = append(members, m)
+		k = d.next(k + 1)
+	}
+	// Name order; of equal names the last one written wins.
+	slices.SortStableFunc(members, func(a, b member) int { return bytes.Compare(d.str(int(a.key)), d.str(int(b.key))) })
+	kept := members[:0]
+	for i, m := range members {
+		if i+1 < len(members) && bytes.Equal(d.str(int(m.key)), d.str(int(members[i+1].key))) {
+			continue
 		}
-		feats[name] = f
-		k = int(d.nodes[v].next)
+		kept = append(kept, m)
 	}
-	slices.Sort(names)
-	var features []byte
-	for _, name := range names {
-		features = appendFeatureEntry(features, name, feats[name])
+	features := 0
+	for _, m := range kept {
+		features += entrySize(len(d.str(int(m.key))), m)
 	}
-	// Example{features = 1}
-	out := protowire.AppendTag(nil, 1, protowire.BytesType)
-	return protowire.AppendBytes(out, features), nil
+	total := protowire.SizeTag(1) + protowire.SizeBytes(features)
+	if err := budget.Take(1, 16+int64(total)); err != nil {
+		return nil, err
+	}
+	// Example{features = 1: Features{repeated map entry feature = 1}}
+	out := make([]byte, 0, total)
+	out = protowire.AppendTag(out, 1, protowire.BytesType)
+	out = protowire.AppendVarint(out, uint64(features))
+	for _, m := range kept {
+		out = d.appendFeatureEntry(out, m)
+	}
+	return out, nil
+}
+
+// listSize is the size of a feature's Feature message.
+func listSize(m member) int {
+	l := m.size
+	if m.kind == kindFloat || m.kind == kindInt64 {
+		l = protowire.SizeTag(1) + protowire.SizeBytes(m.size) // packed
+	}
+	if m.kind == kindNotSet {
+		return 0
+	}
+	return protowire.SizeTag(1) + protowire.SizeBytes(l)
+}
+
+// entrySize is the size of one Features.feature map entry field.
+func entrySize(nameLen int, m member) int {
+	e := protowire.SizeTag(1) + protowire.SizeBytes(nameLen) + protowire.SizeTag(2) + protowire.SizeBytes(listSize(m))
+	return protowire.SizeTag(1) + protowire.SizeBytes(e)
 }
 
 // appendFeatureEntry appends one Features.feature map entry (field 1):
-// {key = 1: name, value = 2: Feature}.
-func appendFeatureEntry(b []byte, name string, f *feature) []byte {
-	var fb []byte // Feature
-	switch f.kind {
-	case kindBytes: // bytes_list = 1: BytesList{repeated bytes value = 1}
-		var l []byte
-		for _, v := range f.bytes {
-			l = protowire.AppendTag(l, 1, protowire.BytesType)
-			l = protowire.AppendBytes(l, v)
-		}
-		fb = protowire.AppendTag(fb, 1, protowire.BytesType)
-		fb = protowire.AppendBytes(fb, l)
-	case kindFloat: // float_list = 2: FloatList{repeated float value = 1 [packed]}
-		var p []byte
-		for _, v := range f.floats {
-			p = protowire.AppendFixed32(p, math.Float32bits(v))
-		}
-		var l []byte
-		l = protowire.AppendTag(l, 1, protowire.BytesType)
-		l = protowire.AppendBytes(l, p)
-		fb = protowire.AppendTag(fb, 2, protowire.BytesType)
-		fb = protowire.AppendBytes(fb, l)
-	case kindInt64: // int64_list = 3: Int64List{repeated int64 value = 1 [packed]}
-		var p []byte
-		for _, v := range f.ints {
-			p = protowire.AppendVarint(p, uint64(v))
-		}
-		var l []byte
-		l = protowire.AppendTag(l, 1, protowire.BytesType)
-		l = protowire.AppendBytes(l, p)
-		fb = protowire.AppendTag(fb, 3, protowire.BytesType)
-		fb = protowire.AppendBytes(fb, l)
-	}
-	var entry []byte
-	entry = protowire.AppendTag(entry, 1, protowire.BytesType)
-	entry = protowire.AppendString(entry, name)
-	entry = protowire.AppendTag(entry, 2, protowire.BytesType)
-	entry = protowire.AppendBytes(entry, fb)
+// {key = 1: name, value = 2: Feature{bytes_list = 1 | float_list = 2 |
+// int64_list = 3: {value = 1, packed for numbers}}}.
+func (d *document) appendFeatureEntry(b []byte, m member) []byte {
+	name := d.str(int(m.key))
+	fb := listSize(m)
 	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	return protowire.AppendBytes(b, entry)
+	b = protowire.AppendVarint(b, uint64(protowire.SizeTag(1)+protowire.SizeBytes(len(name))+protowire.SizeTag(2)+protowire.SizeBytes(fb)))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, name)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(fb))
+	if m.kind == kindNotSet {
+		return b
+	}
+	b = protowire.AppendTag(b, protowire.Number(m.kind), protowire.BytesType)
+	if m.kind == kindBytes {
+		b = protowire.AppendVarint(b, uint64(m.size))
+	} else {
+		b = protowire.AppendVarint(b, uint64(protowire.SizeTag(1)+protowire.SizeBytes(m.size)))
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(m.size))
+	}
+	_ = d.values(int(m.key)+1, func(i int) error {
+		b = d.appendFeatureValue(b, i)
+		return nil
+	})
+	return b
+}
+
+// appendFeatureValue appends one checked value in its list's encoding.
+func (d *document) appendFeatureValue(b []byte, i int) []byte {
+	n := &d.nodes[i]
+	switch n.kind {
+	case kFalse:
+		return append(b, 0)
+	case kTrue:
+		return append(b, 1)
+	case kObject: // {"b64": ...}, valid: decoded straight into b
+		src := d.str(i + 2)
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(b64DecodedLen(src)))
+		b, _ = base64Unescape(b, src)
+		return b
+	case kString:
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		return protowire.AppendBytes(b, d.str(i))
+	}
+	if n.flags&fDouble != 0 {
+		return protowire.AppendFixed32(b, math.Float32bits(float32(math.Float64frombits(n.v))))
+	}
+	return protowire.AppendVarint(b, n.v)
+}
+
+// b64DecodedLen is the length base64Unescape decodes valid src to.
+func b64DecodedLen(src []byte) int {
+	c := 0
+	for _, ch := range src {
+		if unbase64(ch) >= 0 {
+			c++
+		} else if ch == '=' || ch == '.' {
+			break
+		}
+	}
+	return c/4*3 + [4]int{0, 0, 1, 2}[c%4]
 }

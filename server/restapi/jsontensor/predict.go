@@ -1,12 +1,12 @@
 package jsontensor
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -64,9 +64,21 @@ func ErrSignatureNotFound(name string) error {
 // Serving). Errors carry status codes: InvalidArgument for bad input,
 // Unimplemented for input dtypes JSON cannot express (e.g. half, bfloat16) in
 // columnar format; in row format TF Serving wraps that error into an
-// InvalidArgument, and so do we.
+// InvalidArgument, and so do we. The request is held to the default limits
+// (see ParsePredictRequestLimited).
 func ParsePredictRequest(body []byte, sigs func(name string) (*servable.Signature, error)) (*PredictRequest, error) {
-	doc, err := parseJSON(body)
+	return ParsePredictRequestLimited(body, limits.NewBudget(limits.Request{}), sigs)
+}
+
+// ParsePredictRequestLimited is ParsePredictRequest within budget: the JSON
+// may nest at most MaxJSONDepth deep, every input tensor has rank at most
+// MaxRank, and each tensor's elements and bytes (4 or 8 per number, 16 per
+// string plus its payload) are charged to budget before they are allocated.
+// A request over a limit fails with INVALID_ARGUMENT naming the limit's flag.
+// Memory used while parsing stays within a small multiple of len(body) (see
+// the package tests for measured factors).
+func ParsePredictRequestLimited(body []byte, budget *limits.Budget, sigs func(name string) (*servable.Signature, error)) (*PredictRequest, error) {
+	doc, err := parseJSON(body, budget.Limits().MaxJSONDepth)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +122,10 @@ func ParsePredictRequest(body []byte, sigs func(name string) (*servable.Signatur
 			return nil, doc.formatError("No values in 'instances' array")
 		}
 		req.Format = Row
-		req.Inputs, err = doc.fillFromInstances(instances, sig, names)
+		req.Inputs, err = doc.fillFromInstances(instances, sig, names, budget)
 	case inputs >= 0:
 		req.Format = Columnar
-		req.Inputs, err = doc.fillFromInputs(inputs, sig, names)
+		req.Inputs, err = doc.fillFromInputs(inputs, sig, names, budget)
 	default:
 		return nil, status.New(status.InvalidArgument, "Missing 'inputs' or 'instances' key")
 	}
@@ -159,7 +171,7 @@ type instanceState struct {
 	lastElem int
 }
 
-func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []string) (map[string]*tensor.Tensor, error) {
+func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []string, budget *limits.Budget) (map[string]*tensor.Tensor, error) {
 	first := arr + 1
 	if d.nodes[first].kind != kObject && len(names) > 1 {
 		return nil, status.New(status.InvalidArgument,
@@ -170,6 +182,7 @@ func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []s
 	states := make([]instanceState, len(names))
 	for k, n := range names {
 		states[k].b.dtype = sig.Inputs[n].DType
+		states[k].b.budget = budget
 		states[k].lastElem = -1
 	}
 	var seen []bool
@@ -211,7 +224,7 @@ func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []s
 					return nil, status.Errorf(status.InvalidArgument,
 						"Failed to process element: %d key: %s of 'instances' list. Error: %s", item, name, status.StatusString(err))
 				}
-				k = int(d.nodes[v].next)
+				k = d.next(v)
 			}
 			if slices.Contains(seen, false) {
 				return nil, status.Errorf(status.InvalidArgument,
@@ -227,7 +240,7 @@ func (d *document) fillFromInstances(arr int, sig *servable.Signature, names []s
 					"Failed to process element: %d of 'instances' list. Error: %s", item, status.StatusString(err))
 			}
 		}
-		elem = int(d.nodes[elem].next)
+		elem = d.next(elem)
 	}
 	out := make(map[string]*tensor.Tensor, len(names))
 	for k, n := range names {
@@ -257,14 +270,18 @@ func compareStringBytes(a string, b []byte) int {
 }
 
 // addInstanceItem is TF Serving's AddInstanceItem: fill one instance's
-// values, then compare its size and shape with the first instance's.
+// values, then compare its size and shape with the first instance's. The
+// first instance is checked against the rank limit and charged for all
+// count instances (they must match it) before anything is allocated.
 func (d *document) addInstanceItem(v int, st *instanceState, item, count int) error {
 	st.lastElem = item
 	shape := d.denseShape(v)
 	if !st.seen {
-		// Reserve room for all instances, assuming they match the first.
-		if n := shapeSize(shape); n > 0 {
-			st.b.reserve(min(n*count, len(d.nodes)))
+		if err := st.b.budget.Rank(len(shape) + 1); err != nil {
+			return err
+		}
+		if err := d.prepare(v, shape, int64(count), &st.b); err != nil {
+			return err
 		}
 	}
 	size, err := d.fill(v, shape, &st.b)
@@ -284,14 +301,67 @@ func (d *document) addInstanceItem(v int, st *instanceState, item, count int) er
 	return nil
 }
 
-func (d *document) fillFromInputs(val int, sig *servable.Signature, names []string) (map[string]*tensor.Tensor, error) {
+// prepare runs before the first value of a tensor is stored: it checks the
+// first leaf's type (so a wrong dtype fails with TF Serving's message before
+// any allocation), charges the budget for rows × the elements of shape, and
+// reserves room for them. A shape claiming more elements than the document
+// has nodes cannot be filled (fill fails with TF Serving's message), so it is
+// neither charged nor reserved.
+func (d *document) prepare(v int, shape tensor.Shape, rows int64, b *builder) error {
+	leaf := v
+	for d.nodes[leaf].kind == kArray && d.nodes[leaf].n > 0 {
+		leaf++
+	}
+	if d.nodes[leaf].kind != kArray {
+		probe := builder{dtype: b.dtype}
+		if err := d.addValue(leaf, &probe); err != nil {
+			return err
+		}
+	}
+	n := limits.Elements(shapeDims(shape))
+	if n < 0 || rows*n > int64(len(d.nodes)) {
+		return nil
+	}
+	n *= rows
+	if err := b.budget.Take(n, n*elementBytes(b.dtype)); err != nil {
+		return err
+	}
+	b.reserve(int(n))
+	return nil
+}
+
+func shapeDims(s tensor.Shape) []int64 {
+	dims := make([]int64, len(s))
+	for i, d := range s {
+		dims[i] = int64(d)
+	}
+	return dims
+}
+
+// elementBytes is what one element of dt costs the budget before any string
+// payload: its size, or a string header's 16 bytes.
+func elementBytes(dt tensor.DType) int64 {
+	switch dt {
+	case tensor.Float64, tensor.Int64, tensor.Uint64:
+		return 8
+	case tensor.Float32, tensor.Int32, tensor.Uint32:
+		return 4
+	case tensor.Int16:
+		return 2
+	case tensor.String:
+		return 16
+	}
+	return 1
+}
+
+func (d *document) fillFromInputs(val int, sig *servable.Signature, names []string, budget *limits.Budget) (map[string]*tensor.Tensor, error) {
 	out := make(map[string]*tensor.Tensor, len(names))
 	if d.nodes[val].kind != kObject || d.isB64Object(val) {
 		if len(names) > 1 {
 			return nil, status.New(status.InvalidArgument,
 				"inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map")
 		}
-		t, err := d.columnarTensor(val, sig.Inputs[names[0]].DType)
+		t, err := d.columnarTensor(val, sig.Inputs[names[0]].DType, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +373,7 @@ func (d *document) fillFromInputs(val int, sig *servable.Signature, names []stri
 		if item < 0 {
 			return nil, status.New(status.InvalidArgument, "Missing named input: "+n+" in 'inputs' object.")
 		}
-		t, err := d.columnarTensor(item, sig.Inputs[n].DType)
+		t, err := d.columnarTensor(item, sig.Inputs[n].DType, budget)
 		if err != nil {
 			return nil, err
 		}
@@ -312,11 +382,14 @@ func (d *document) fillFromInputs(val int, sig *servable.Signature, names []stri
 	return out, nil
 }
 
-func (d *document) columnarTensor(v int, dt tensor.DType) (*tensor.Tensor, error) {
+func (d *document) columnarTensor(v int, dt tensor.DType, budget *limits.Budget) (*tensor.Tensor, error) {
 	shape := d.denseShape(v)
-	b := builder{dtype: dt}
-	if n := shapeSize(shape); n > 0 {
-		b.reserve(min(n, len(d.nodes)))
+	if err := budget.Rank(len(shape)); err != nil {
+		return nil, err
+	}
+	b := builder{dtype: dt, budget: budget}
+	if err := d.prepare(v, shape, 1, &b); err != nil {
+		return nil, err
 	}
 	if _, err := d.fill(v, shape, &b); err != nil {
 		return nil, err
@@ -337,17 +410,6 @@ func (d *document) denseShape(i int) tensor.Shape {
 		i++
 	}
 	return shape
-}
-
-func shapeSize(s tensor.Shape) int {
-	n := 1
-	for _, d := range s {
-		if d != 0 && n > math.MaxInt32/d {
-			return math.MaxInt32
-		}
-		n *= d
-	}
-	return n
 }
 
 // shapeString is TF Serving's ShapeToString: "[2,3]".
@@ -400,7 +462,7 @@ func (d *document) fill(root int, shape tensor.Shape, b *builder) (int, error) {
 				return count, err
 			}
 			count++
-			i = int(n.next)
+			i = d.next(i)
 		}
 		// A value at the current level is complete.
 		for {
@@ -429,6 +491,9 @@ func (d *document) addValue(i int, b *builder) error {
 	if n.kind == kObject {
 		if dt != tensor.String {
 			return d.typeError(i, dt)
+		}
+		if err := b.charge(d.b64Len(i)); err != nil {
+			return err
 		}
 		s, err := d.decodeB64(i)
 		if err != nil {
@@ -468,6 +533,9 @@ func (d *document) addValue(i int, b *builder) error {
 	case tensor.String:
 		if n.kind != kString {
 			return d.typeError(i, dt)
+		}
+		if err := b.charge(int64(n.n)); err != nil {
+			return err
 		}
 		b.s = append(b.s, string(d.str(i)))
 	case tensor.Int64:
@@ -510,20 +578,40 @@ func (d *document) decodeB64(i int) ([]byte, error) {
 	return out, nil
 }
 
+// b64Len bounds the decoded length of {"b64": ...} object i (which may not
+// be one: then 0).
+func (d *document) b64Len(i int) int64 {
+	if !d.isB64Object(i) {
+		return 0
+	}
+	return int64(d.nodes[i+2].n) * 3 / 4
+}
+
 // builder accumulates the values of one tensor.
 type builder struct {
 	dtype tensor.DType
-	f32   []float32
-	f64   []float64
-	i32   []int32
-	i16   []int16
-	i8    []int8
-	u8    []uint8
-	i64   []int64
-	u32   []uint32
-	u64   []uint64
-	b     []bool
-	s     []string
+	// budget, when set, is charged for string payloads as they are stored
+	// (elements and fixed sizes are charged by prepare).
+	budget *limits.Budget
+	f32    []float32
+	f64    []float64
+	i32    []int32
+	i16    []int16
+	i8     []int8
+	u8     []uint8
+	i64    []int64
+	u32    []uint32
+	u64    []uint64
+	b      []bool
+	s      []string
+}
+
+// charge takes payload bytes of one string from the budget.
+func (b *builder) charge(payload int64) error {
+	if b.budget == nil {
+		return nil
+	}
+	return b.budget.Take(0, payload)
 }
 
 func (b *builder) reserve(n int) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -140,15 +141,24 @@ func TestPredictNoInputsSignature(t *testing.T) {
 }
 
 func TestPredictDeepNesting(t *testing.T) {
-	// TF Serving's DeeplyNestedWellFormed / DeeplyNestedMalformed tests.
+	// TF Serving's DeeplyNestedWellFormed / DeeplyNestedMalformed tests pass
+	// once the depth limit allows them: the parser has no recursion.
 	deep := strings.Repeat("[", 500000) + strings.Repeat("]", 500000)
-	req, err := ParsePredictRequest([]byte(`{"instances":[1], "nested":`+deep+`}`), oneFloat)
+	unlimited := limits.Request{MaxJSONDepth: 1 << 20}
+	req, err := ParsePredictRequestLimited([]byte(`{"instances":[1], "nested":`+deep+`}`), limits.NewBudget(unlimited), oneFloat)
 	if err != nil || req.Inputs["x"].Len() != 1 {
 		t.Fatalf("well-formed deep nesting: %v", err)
 	}
-	_, err = ParsePredictRequest([]byte(`{"signature_name":`+deep+`}`), oneFloat)
+	_, err = ParsePredictRequestLimited([]byte(`{"signature_name":`+deep+`}`), limits.NewBudget(unlimited), oneFloat)
 	if err == nil || !strings.Contains(err.Error(), "key must be a string value") || len(err.Error()) > 400 {
 		t.Fatalf("malformed deep nesting: %v", err)
+	}
+	// Under the default limit (300) both fail where the 301st level opens:
+	// offset 27 + 299 in the first body.
+	_, err = ParsePredictRequest([]byte(`{"instances":[1], "nested":`+deep+`}`), oneFloat)
+	want := "JSON Parse error: JSON nesting depth is 301, over the limit of 300 (--request_max_json_depth) at offset: 326"
+	if err == nil || err.Error() != want || status.CodeOf(err) != status.InvalidArgument {
+		t.Fatalf("default depth limit: got %v, want %s", err, want)
 	}
 }
 

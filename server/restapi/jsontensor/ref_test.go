@@ -70,7 +70,7 @@ func (d *document) dump(i int, b *strings.Builder) {
 		for range n.n {
 			d.dump(k, b)
 			d.dump(k+1, b)
-			k = int(d.nodes[k+1].next)
+			k = d.next(k + 1)
 		}
 		b.WriteString("}")
 	case kArray:
@@ -78,7 +78,7 @@ func (d *document) dump(i int, b *strings.Builder) {
 		j := i + 1
 		for range n.n {
 			d.dump(j, b)
-			j = int(d.nodes[j].next)
+			j = d.next(j)
 		}
 		b.WriteString("]")
 	case kString:
@@ -102,7 +102,7 @@ func TestAgainstRapidJSONAndAbseil(t *testing.T) {
 		switch cmd {
 		case "P":
 			body := unb64(t, arg)
-			doc, errc, off := parseDocument(body)
+			doc, errc, off := parseDocument(body, math.MaxInt)
 			var got string
 			if errc != errNone {
 				got = "ERR " + strconv.Itoa(off) + " " + parseErrText[errc]

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -31,7 +32,18 @@ import (
 // protobuf map, whose order is unspecified.)
 //
 // On error dst is returned unchanged, with an error carrying a status code.
+// The response may be at most limits.DefaultMaxResponseBytes long (see
+// AppendPredictResponseLimited).
 func AppendPredictResponse(dst []byte, format Format, outputs map[string]*tensor.Tensor, aliasesInOrder []string) ([]byte, error) {
+	return AppendPredictResponseLimited(dst, limits.DefaultMaxResponseBytes, format, outputs, aliasesInOrder)
+}
+
+// AppendPredictResponseLimited is AppendPredictResponse for a response of at
+// most maxBytes (--response_max_bytes; 0 means no limit). Writing stops as
+// soon as the output passes maxBytes, and the error, INVALID_ARGUMENT (400:
+// the same request will never fit, so it is not one to retry), names the
+// limit and its flag.
+func AppendPredictResponseLimited(dst []byte, maxBytes int64, format Format, outputs map[string]*tensor.Tensor, aliasesInOrder []string) ([]byte, error) {
 	if len(outputs) == 0 {
 		return dst, status.New(status.InvalidArgument, "Cannot convert empty tensor map to JSON")
 	}
@@ -52,6 +64,7 @@ func AppendPredictResponse(dst []byte, format Format, outputs map[string]*tensor
 	}
 	start := len(dst)
 	w := newPrettyWriter(dst)
+	w.max = maxBytes
 	multi := len(names) > 1
 	switch format {
 	case Row:
@@ -152,34 +165,49 @@ func isBytesName(name string, t *tensor.Tensor) bool {
 }
 
 // addTensorValues is TF Serving's AddTensorValues: nested lists from
-// dimension dim on; a scalar when dim is past the last dimension.
+// dimension dim on; a scalar when dim is past the last dimension. TF Serving
+// recurses once per dimension; this loop keeps one counter per open list.
 func addTensorValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, dim int, off *int) error {
 	rank := len(t.Shape)
 	if dim > rank-1 {
 		return writeValues(w, t, asBytes, off, 1)
 	}
+	var small [8]int
+	left := append(small[:0], t.Shape[dim]) // lists still to open, per open list
 	w.startArray()
-	if dim == rank-1 {
-		if err := writeValues(w, t, asBytes, off, t.Shape[dim]); err != nil {
-			return err
+	for len(left) > 0 {
+		if w.full() {
+			return w.tooLarge()
 		}
-	} else {
-		for range t.Shape[dim] {
-			if err := addTensorValues(w, t, asBytes, dim+1, off); err != nil {
+		top := len(left) - 1
+		level := dim + top
+		if level == rank-1 {
+			if err := writeValues(w, t, asBytes, off, t.Shape[level]); err != nil {
 				return err
 			}
+			left[top] = 0
 		}
+		if left[top] == 0 {
+			w.endArray()
+			left = left[:top]
+			continue
+		}
+		left[top]--
+		w.startArray()
+		left = append(left, t.Shape[level+1])
 	}
-	w.endArray()
 	return nil
 }
 
 // writeInts writes elements [o, o+n) of a signed or small integer slice;
-// false if data is not a []T.
+// false if data is not a []T or the writer is full.
 func writeInts[T int8 | int16 | int32 | int64 | uint8](w *prettyWriter, data any, o, n int) bool {
 	v, ok := data.([]T)
 	if ok {
 		for _, x := range v[o : o+n] {
+			if w.full() {
+				return false
+			}
 			w.int64(int64(x))
 		}
 	}
@@ -191,6 +219,9 @@ func writeUints[T uint32 | uint64](w *prettyWriter, data any, o, n int) bool {
 	v, ok := data.([]T)
 	if ok {
 		for _, x := range v[o : o+n] {
+			if w.full() {
+				return false
+			}
 			w.uint64(uint64(x))
 		}
 	}
@@ -209,6 +240,9 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 		var v []float32
 		if v, ok = t.Data.([]float32); ok {
 			for _, x := range v[o : o+n] {
+				if w.full() {
+					return w.tooLarge()
+				}
 				w.float32(x)
 			}
 		}
@@ -216,6 +250,9 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 		var v []float64
 		if v, ok = t.Data.([]float64); ok {
 			for _, x := range v[o : o+n] {
+				if w.full() {
+					return w.tooLarge()
+				}
 				w.float64(x)
 			}
 		}
@@ -237,6 +274,9 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 		var v []bool
 		if v, ok = t.Data.([]bool); ok {
 			for _, x := range v[o : o+n] {
+				if w.full() {
+					return w.tooLarge()
+				}
 				w.bool(x)
 			}
 		}
@@ -244,6 +284,9 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 		var v []string
 		if v, ok = t.Data.([]string); ok {
 			for _, x := range v[o : o+n] {
+				if w.full() {
+					return w.tooLarge()
+				}
 				if asBytes {
 					w.startObject()
 					w.stringS("b64")
@@ -260,6 +303,9 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 	default:
 		return status.New(status.InvalidArgument, "Failed to write JSON value for tensor type: "+dataTypeString(t.DType))
 	}
+	if w.full() {
+		return w.tooLarge()
+	}
 	if !ok {
 		return status.Errorf(status.Internal, "tensor of %v holds %T", t.DType, t.Data)
 	}
@@ -275,12 +321,14 @@ type Class struct {
 
 // AppendClassifyResponse appends TF Serving's classify response
 // (MakeJsonFromClassificationResult): {"results": [...]} with, per example,
-// a list of [label, score] pairs.
-func AppendClassifyResponse(dst []byte, results [][]Class) ([]byte, error) {
+// a list of [label, score] pairs. The response may be at most maxBytes long
+// (0: no limit), as in AppendPredictResponseLimited.
+func AppendClassifyResponse(dst []byte, maxBytes int64, results [][]Class) ([]byte, error) {
 	if len(results) == 0 {
 		return dst, status.New(status.InvalidArgument, "Cannot convert empty ClassificationResults to JSON")
 	}
 	w := newPrettyWriter(dst)
+	w.max = maxBytes
 	w.startObject()
 	w.stringS("results")
 	w.startArray()
@@ -288,6 +336,9 @@ func AppendClassifyResponse(dst []byte, results [][]Class) ([]byte, error) {
 		w.single = true
 		w.startArray()
 		for _, c := range classes {
+			if w.full() {
+				return dst, w.tooLarge()
+			}
 			w.startArray()
 			w.stringS(c.Label)
 			w.float32(c.Score)
@@ -302,17 +353,23 @@ func AppendClassifyResponse(dst []byte, results [][]Class) ([]byte, error) {
 }
 
 // AppendRegressResponse appends TF Serving's regress response
-// (MakeJsonFromRegressionResult): {"results": [v1, v2, ...]}.
-func AppendRegressResponse(dst []byte, values []float32) ([]byte, error) {
+// (MakeJsonFromRegressionResult): {"results": [v1, v2, ...]}. The response
+// may be at most maxBytes long (0: no limit), as in
+// AppendPredictResponseLimited.
+func AppendRegressResponse(dst []byte, maxBytes int64, values []float32) ([]byte, error) {
 	if len(values) == 0 {
 		return dst, status.New(status.InvalidArgument, "Cannot convert empty RegressionResults to JSON")
 	}
 	w := newPrettyWriter(dst)
+	w.max = maxBytes
 	w.startObject()
 	w.stringS("results")
 	w.single = true
 	w.startArray()
 	for _, v := range values {
+		if w.full() {
+			return dst, w.tooLarge()
+		}
 		w.float32(v)
 	}
 	w.endArray()

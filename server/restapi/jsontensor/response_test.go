@@ -111,7 +111,7 @@ func TestPredictResponseErrors(t *testing.T) {
 }
 
 func TestClassifyRegressErrorResponses(t *testing.T) {
-	got, err := AppendClassifyResponse(nil, [][]Class{{{"a", 0.9}, {"b", 0.1}}, {{"c", 0.5}}, {}})
+	got, err := AppendClassifyResponse(nil, 0, [][]Class{{{"a", 0.9}, {"b", 0.1}}, {{"c", 0.5}}, {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,17 +119,17 @@ func TestClassifyRegressErrorResponses(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("classify got\n%s\nwant\n%s", got, want)
 	}
-	if _, err := AppendClassifyResponse(nil, nil); err == nil || err.Error() != "Cannot convert empty ClassificationResults to JSON" {
+	if _, err := AppendClassifyResponse(nil, 0, nil); err == nil || err.Error() != "Cannot convert empty ClassificationResults to JSON" {
 		t.Errorf("empty classify: %v", err)
 	}
-	got, err = AppendRegressResponse(nil, []float32{0.2, float32(math.Inf(1)), 1, float32(math.Inf(-1)), float32(math.NaN())})
+	got, err = AppendRegressResponse(nil, 0, []float32{0.2, float32(math.Inf(1)), 1, float32(math.Inf(-1)), float32(math.NaN())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "{\n    \"results\": [0.2, Infinity, 1.0, -Infinity, NaN]\n}"; string(got) != want {
 		t.Errorf("regress got\n%s\nwant\n%s", got, want)
 	}
-	if _, err := AppendRegressResponse(nil, nil); err == nil || err.Error() != "Cannot convert empty RegressionResults to JSON" {
+	if _, err := AppendRegressResponse(nil, 0, nil); err == nil || err.Error() != "Cannot convert empty RegressionResults to JSON" {
 		t.Errorf("empty regress: %v", err)
 	}
 	if got := string(AppendErrorResponse(nil, `Bad key: "key"`)); got != "{\n    \"error\": \"Bad key: \\\"key\\\"\"\n}" {

@@ -3,6 +3,8 @@ package jsontensor
 import (
 	"math"
 	"strconv"
+
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // prettyWriter reproduces the bytes of rapidjson 1.1.0's PrettyWriter (four
@@ -18,7 +20,10 @@ type prettyWriter struct {
 	// limit, when positive, emulates TF Serving's JsonWriterWithLimit: an
 	// event is refused once the output holds limit bytes or more.
 	limit int
-	base  int // length of buf before this writer started writing
+	// max, when positive, bounds a response (--response_max_bytes): callers
+	// check full() before each value and give up once it is passed.
+	max  int64
+	base int // length of buf before this writer started writing
 	// lv backs levels for the usual nesting depths without allocating.
 	lv [8]pwLevel
 }
@@ -36,6 +41,15 @@ type pwLevel struct {
 }
 
 func (w *prettyWriter) ok() bool { return w.limit <= 0 || len(w.buf)-w.base < w.limit }
+
+// full reports whether the output is past max.
+func (w *prettyWriter) full() bool { return w.max > 0 && int64(len(w.buf)-w.base) > w.max }
+
+// tooLarge is the error for output past max.
+func (w *prettyWriter) tooLarge() error {
+	return status.Errorf(status.InvalidArgument,
+		"JSON response is larger than the limit of %d bytes (--response_max_bytes)", w.max)
+}
 
 func (w *prettyWriter) indent() {
 	for range len(w.levels) {
@@ -211,66 +225,82 @@ func (d *document) debugString(i int) string {
 	return string(w.buf)
 }
 
-func (d *document) accept(w *prettyWriter, i int) bool {
-	if !w.ok() {
-		return false
+// accept writes value i as rapidjson's Document::Accept does, without
+// recursion: it stops (returns) at the first event once w.ok() fails and at
+// the first NaN or infinity.
+func (d *document) accept(w *prettyWriter, i int) {
+	type open struct {
+		obj  bool
+		left uint32 // members or elements not yet written
+		next int    // node of the next member's key or next element
 	}
-	n := &d.nodes[i]
-	switch n.kind {
-	case kNull:
-		w.raw("null")
-	case kFalse:
-		w.raw("false")
-	case kTrue:
-		w.raw("true")
-	case kString:
-		w.string(d.str(i))
-	case kNumber:
-		switch {
-		case n.flags&fDouble != 0:
-			v := math.Float64frombits(n.v)
-			w.prefix()
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return false
-			}
-			w.buf = appendRapidJSONDouble(w.buf, v)
-		case n.flags&fInt64 != 0:
-			w.int64(int64(n.v))
-		default:
-			w.uint64(n.v)
-		}
-	case kArray:
-		w.startArray()
-		j := i + 1
-		for range n.n {
-			if !d.accept(w, j) {
-				return false
-			}
-			j = int(d.nodes[j].next)
-		}
+	var stack []open
+	for {
 		if !w.ok() {
-			return false
+			return
 		}
-		w.endArray()
-	case kObject:
-		w.startObject()
-		k := i + 1
-		for range n.n {
-			if !w.ok() {
-				return false
+		n := &d.nodes[i]
+		switch n.kind {
+		case kNull:
+			w.raw("null")
+		case kFalse:
+			w.raw("false")
+		case kTrue:
+			w.raw("true")
+		case kString:
+			w.string(d.str(i))
+		case kNumber:
+			switch {
+			case n.flags&fDouble != 0:
+				v := math.Float64frombits(n.v)
+				w.prefix()
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return
+				}
+				w.buf = appendRapidJSONDouble(w.buf, v)
+			case n.flags&fInt64 != 0:
+				w.int64(int64(n.v))
+			default:
+				w.uint64(n.v)
 			}
-			w.string(d.str(k))
-			if !d.accept(w, k+1) {
-				return false
+		case kArray:
+			w.startArray()
+			stack = append(stack, open{left: n.n, next: i + 1})
+		case kObject:
+			w.startObject()
+			stack = append(stack, open{obj: true, left: n.n, next: i + 1})
+		}
+		// Close finished containers, then move to the next value.
+		for {
+			if len(stack) == 0 {
+				return
 			}
-			k = int(d.nodes[k+1].next)
+			f := &stack[len(stack)-1]
+			if f.left == 0 {
+				if !w.ok() {
+					return
+				}
+				if f.obj {
+					w.endObject()
+				} else {
+					w.endArray()
+				}
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			f.left--
+			i = f.next
+			if f.obj {
+				if !w.ok() {
+					return
+				}
+				w.string(d.str(i))
+				i++
+			}
+			f.next = d.next(i)
+			break
 		}
-		if !w.ok() {
-			return false
-		}
-		w.endObject()
 	}
-	return true
 }
 
 // appendRapidJSONDouble formats v as rapidjson's Writer::Double (dtoa with
