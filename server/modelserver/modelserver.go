@@ -212,6 +212,12 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 			MaxConcurrentRequests:          o.RESTNumThreads,
 			EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
 			Logger:                         log,
+			Limits:                         o.RequestLimits(),
+			ReadTimeout:                    time.Duration(max(o.RESTReadTimeoutMs, 0)) * time.Millisecond,
+			WriteTimeout:                   time.Duration(max(o.RESTWriteTimeoutMs, 0)) * time.Millisecond,
+			IdleTimeout:                    time.Duration(max(o.RESTIdleTimeoutMs, 0)) * time.Millisecond,
+			MaxConnections:                 o.RESTMaxConnections,
+			MaxHeaderBytes:                 o.RESTMaxHeaderBytes,
 		}))
 		if err != nil {
 			return err
