@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzStringTensor$$' -fuzztime $(FUZZTIME) ./loader/bundle/
 	$(GO) test -run '^$$' -fuzz '^FuzzTable$$' -fuzztime $(FUZZTIME) ./loader/bundle/sstable/
 	$(GO) test -run '^$$' -fuzz '^FuzzSavedModel$$' -fuzztime $(FUZZTIME) ./loader/savedmodel/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./loader/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseExample$$' -fuzztime $(FUZZTIME) ./kernels/
 	$(GO) test -run '^$$' -fuzz '^FuzzStridedSlice$$' -fuzztime $(FUZZTIME) ./kernels/
 	$(GO) test -run '^$$' -fuzz '^FuzzSgemm$$' -fuzztime $(FUZZTIME) ./kernels/gemm/
