@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 )
 
@@ -31,15 +33,30 @@ func fuzzSeeds(f *testing.F) {
 	f.Add(one.Bytes())
 }
 
+// fuzzBudget is the budget FuzzReplay decodes records under.
+var fuzzBudget = limits.Request{MaxElements: 1 << 16, MaxBytes: 1 << 20}
+
 // FuzzReplay feeds arbitrary bytes to the TFRecord reader, the
 // PredictionLog decoder and the replay against the fake half_plus_two: no
-// panic, and every record that decodes re-encodes to a log of the same kind.
+// panic, every record that decodes re-encodes to a log of the same kind, and
+// the bytes allocated stay within a constant factor of the input plus the
+// budget.
 func FuzzReplay(f *testing.F) {
 	fuzzSeeds(f)
 	m := fakemodel.New()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rr := NewRecordReader(bytes.NewReader(data))
-		rr.MaxRecordBytes = 1 << 20
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		defer func() {
+			// Records are read no longer than the data; tensors and merged
+			// examples decode within the budget (a short tensor may be
+			// padded to its shape, as TensorFlow does, up to the budget).
+			runtime.ReadMemStats(&after)
+			if bound := 16*uint64(len(data)) + 4*uint64(fuzzBudget.MaxBytes) + 1<<20; after.TotalAlloc-before.TotalAlloc > bound {
+				t.Fatalf("replaying %d bytes allocated %d, over %d", len(data), after.TotalAlloc-before.TotalAlloc, bound)
+			}
+		}()
+		rr := NewRecordReaderSize(bytes.NewReader(data), int64(len(data)))
 		for {
 			rec, err := rr.Next()
 			if errors.Is(err, io.EOF) {
@@ -67,7 +84,7 @@ func FuzzReplay(f *testing.F) {
 				t.Fatalf("round trip changed the %s request", l.Kind())
 			}
 			// Replaying must return (an error or nil), never panic.
-			_ = runLog(context.Background(), m, l)
+			_ = runLog(context.Background(), m, l, limits.NewBudget(fuzzBudget))
 		}
 	})
 }

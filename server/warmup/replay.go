@@ -14,12 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
+	"github.com/tfserve/tfserve/server/examplesig"
 	"github.com/tfserve/tfserve/tensor"
 	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
@@ -40,6 +39,10 @@ type Result struct {
 
 // Options configure the replay.
 type Options struct {
+	// Limits bound what each record may decode (its tensors, its merged
+	// tf.Examples), as they bound a request (--request_max_*): a record
+	// over budget fails the load. Zero fields take limits' defaults.
+	Limits limits.Request
 	// Iterations is --num_request_iterations_for_warmup: how many times each
 	// record runs. Zero or negative means 1, TF Serving's default.
 	Iterations int
@@ -87,11 +90,15 @@ func Replay(ctx context.Context, m servable.Model, versionDir string, opts Optio
 		return Result{}, status.Errorf(status.Internal, "open warmup file: %v", err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Result{}, status.Errorf(status.Internal, "stat warmup file: %v", err)
+	}
 	iters := max(opts.Iterations, 1)
 	log.Info("Starting to read warmup data for model", "path", path, "iterations", iters)
 	start := time.Now()
 	res.Found = true
-	err = replay(ctx, m, f, path, iters, &res.Records)
+	err = replay(ctx, m, NewRecordReaderSize(f, st.Size()), path, iters, opts.Limits, &res.Records)
 	res.Elapsed = time.Since(start)
 	if opts.Observe != nil {
 		opts.Observe(versionDir, res, err)
@@ -104,13 +111,12 @@ func Replay(ctx context.Context, m servable.Model, versionDir string, opts Optio
 	return res, nil
 }
 
-func replay(ctx context.Context, m servable.Model, r io.Reader, path string, iters int, count *int) (err error) {
+func replay(ctx context.Context, m servable.Model, rr *RecordReader, path string, iters int, budget limits.Request, count *int) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = status.Errorf(status.Internal, "warmup record %d of %s: model panicked: %v", *count, path, p)
 		}
 	}()
-	rr := NewRecordReader(r)
 	for {
 		off := rr.Offset()
 		rec, err := rr.Next()
@@ -134,7 +140,7 @@ func replay(ctx context.Context, m servable.Model, r io.Reader, path string, ite
 				*count, off, path, err)
 		}
 		for range iters {
-			if err := runLog(ctx, m, l); err != nil {
+			if err := runLog(ctx, m, l, limits.NewBudget(budget)); err != nil {
 				return status.New(status.CodeOf(err), "warmup record "+strconv.Itoa(*count)+" ("+l.Kind()+
 					") of "+path+" failed: "+err.Error())
 			}
@@ -143,15 +149,16 @@ func replay(ctx context.Context, m servable.Model, r io.Reader, path string, ite
 	}
 }
 
-// runLog runs one record as saved_model_warmup.cc's RunWarmupRequest does.
-func runLog(ctx context.Context, m servable.Model, l Log) error {
+// runLog runs one record as saved_model_warmup.cc's RunWarmupRequest does,
+// decoding its tensors or examples within budget.
+func runLog(ctx context.Context, m servable.Model, l Log, budget *limits.Budget) error {
 	switch {
 	case l.Predict != nil:
-		return runPredict(ctx, m, l.Predict)
+		return runPredict(ctx, m, l.Predict, budget)
 	case l.Classify != nil:
-		return runExamples(ctx, m, l.Classify.GetModelSpec(), servable.MethodClassify, l.Classify.GetInput())
+		return runExamples(ctx, m, l.Classify.GetModelSpec(), servable.MethodClassify, l.Classify.GetInput(), budget)
 	case l.Regress != nil:
-		return runExamples(ctx, m, l.Regress.GetModelSpec(), servable.MethodRegress, l.Regress.GetInput())
+		return runExamples(ctx, m, l.Regress.GetModelSpec(), servable.MethodRegress, l.Regress.GetInput(), budget)
 	case l.MultiInference != nil:
 		tasks := l.MultiInference.GetTasks()
 		if len(tasks) == 0 {
@@ -163,7 +170,7 @@ func runLog(ctx context.Context, m servable.Model, l Log) error {
 			default:
 				return status.New(status.Unimplemented, "Unsupported signature method_name: "+t.GetMethodName())
 			}
-			if err := runExamples(ctx, m, t.GetModelSpec(), t.GetMethodName(), l.MultiInference.GetInput()); err != nil {
+			if err := runExamples(ctx, m, t.GetModelSpec(), t.GetMethodName(), l.MultiInference.GetInput(), budget); err != nil {
 				return err
 			}
 		}
@@ -185,9 +192,10 @@ func signatureName(ms *servingpb.ModelSpec) string {
 func keys[V any](m map[string]V) string { return strings.Join(slices.Sorted(maps.Keys(m)), ",") }
 
 // runPredict checks the request against the signature like predict_util.cc
-// (every input alias known and given, output_filter aliases known) and runs
+// (every input alias known and given with the signature's dtype,
+// output_filter aliases known), decodes its tensors within budget and runs
 // it.
-func runPredict(ctx context.Context, m servable.Model, req *servingpb.PredictRequest) error {
+func runPredict(ctx context.Context, m servable.Model, req *servingpb.PredictRequest, budget *limits.Budget) error {
 	name := signatureName(req.GetModelSpec())
 	sig := m.Signatures()[name]
 	if sig == nil {
@@ -199,7 +207,14 @@ func runPredict(ctx context.Context, m servable.Model, req *servingpb.PredictReq
 			return status.New(status.InvalidArgument, "input tensor alias not found in signature: "+alias+
 				". Inputs expected to be in the set {"+keys(sig.Inputs)+"}.")
 		}
-		t, err := tensorproto.Decode(tp)
+		if want := sig.Inputs[alias].DType; want != tensor.Invalid && tensor.DType(tp.GetDtype()) != want {
+			return status.New(status.InvalidArgument, "input "+alias+": "+tensor.DType(tp.GetDtype()).String()+
+				", the signature wants "+want.String())
+		}
+		if err := budget.Rank(len(tp.GetTensorShape().GetDim())); err != nil {
+			return status.New(status.InvalidArgument, "input "+alias+": "+err.Error())
+		}
+		t, err := tensorproto.DecodeLimited(tp, budget.Take)
 		if err != nil {
 			return status.New(status.InvalidArgument, "input "+alias+": "+err.Error())
 		}
@@ -238,7 +253,7 @@ const (
 // tf.Examples (the context's bytes first when there is one, as
 // InputToSerializedExampleTensor does) go into the signature's "inputs" as a
 // DT_STRING vector.
-func runExamples(ctx context.Context, m servable.Model, ms *servingpb.ModelSpec, method string, in *servingpb.Input) error {
+func runExamples(ctx context.Context, m servable.Model, ms *servingpb.ModelSpec, method string, in *servingpb.Input, budget *limits.Budget) error {
 	name := signatureName(ms)
 	sig := m.Signatures()[name]
 	if sig == nil {
@@ -264,7 +279,7 @@ func runExamples(ctx context.Context, m servable.Model, ms *servingpb.ModelSpec,
 		return status.New(status.InvalidArgument, "signature \""+name+"\" has none of the outputs {"+
 			strings.Join(want, ",")+"} of "+method)
 	}
-	examples, err := serializedExamples(in)
+	examples, err := examplesig.Serialize(in, budget.Take)
 	if err != nil {
 		return err
 	}
@@ -272,45 +287,4 @@ func runExamples(ctx context.Context, m servable.Model, ms *servingpb.ModelSpec,
 		exampleInputs: tensor.FromSlice(tensor.Shape{len(examples)}, examples),
 	}, fetch)
 	return err
-}
-
-func serializedExamples(in *servingpb.Input) ([]string, error) {
-	opts := proto.MarshalOptions{Deterministic: true}
-	marshal := func(e *tfpb.Example) (string, error) {
-		b, err := opts.Marshal(e)
-		if err != nil {
-			return "", status.New(status.InvalidArgument, "serialize example: "+err.Error())
-		}
-		return string(b), nil
-	}
-	var out []string
-	switch k := in.GetKind().(type) {
-	case *servingpb.Input_ExampleList:
-		for _, e := range k.ExampleList.GetExamples() {
-			s, err := marshal(e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-	case *servingpb.Input_ExampleListWithContext:
-		var c string
-		if k.ExampleListWithContext.GetContext() != nil {
-			var err error
-			if c, err = marshal(k.ExampleListWithContext.GetContext()); err != nil {
-				return nil, err
-			}
-		}
-		for _, e := range k.ExampleListWithContext.GetExamples() {
-			s, err := marshal(e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, c+s)
-		}
-	}
-	if len(out) == 0 {
-		return nil, status.New(status.InvalidArgument, "Input is empty.")
-	}
-	return out, nil
 }

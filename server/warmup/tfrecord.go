@@ -63,16 +63,24 @@ func (w *RecordWriter) Write(rec []byte) error {
 
 // RecordReader reads TFRecord records, checking both CRCs of each.
 type RecordReader struct {
-	r   io.Reader
-	off int64
-	buf []byte
+	r    io.Reader
+	off  int64
+	size int64 // bytes in r from the start, or -1 when unknown
+	buf  []byte
 	// MaxRecordBytes bounds one record's length (DefaultMaxRecordBytes
 	// when zero); a longer length is reported as corrupt data.
 	MaxRecordBytes int64
 }
 
 // NewRecordReader returns a reader of the TFRecord records in r.
-func NewRecordReader(r io.Reader) *RecordReader { return &RecordReader{r: r} }
+func NewRecordReader(r io.Reader) *RecordReader { return &RecordReader{r: r, size: -1} }
+
+// NewRecordReaderSize returns a reader of the TFRecord records in r, which
+// holds size bytes (a file's size): a record whose length runs past the end
+// is reported as truncated before anything is allocated for it.
+func NewRecordReaderSize(r io.Reader, size int64) *RecordReader {
+	return &RecordReader{r: r, size: size}
+}
 
 // Offset is the byte offset of the next record.
 func (r *RecordReader) Offset() int64 { return r.off }
@@ -104,8 +112,26 @@ func (r *RecordReader) Next() ([]byte, error) {
 		return nil, status.Errorf(status.DataLoss, "record at %d is %d bytes, more than the limit of %d", r.off, length, limit)
 	}
 	total := int(length) + footerSize
-	// Grow the buffer only as data actually arrives, so a corrupt length
-	// cannot make us allocate far more than the input holds.
+	if r.size >= 0 {
+		if left := r.size - r.off - headerSize; int64(total) > left {
+			return nil, status.Errorf(status.DataLoss, "truncated record at %d: its length %d runs past the end of the data (%d bytes left)",
+				r.off, length, max(left-footerSize, 0))
+		}
+		// The length fits in what is left: read it in one piece.
+		if cap(r.buf) < total {
+			r.buf = make([]byte, total)
+		}
+		r.buf = r.buf[:total]
+		if _, err := io.ReadFull(r.r, r.buf); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, status.Errorf(status.DataLoss, "truncated record at %d", r.off)
+			}
+			return nil, fmt.Errorf("read record at %d: %w", r.off, err)
+		}
+		return r.check(length, total)
+	}
+	// Size unknown: grow the buffer only as data actually arrives, so a
+	// corrupt length cannot make us allocate far more than the input holds.
 	r.buf = r.buf[:0]
 	for len(r.buf) < total {
 		chunk := min(total-len(r.buf), 1<<20)
@@ -118,6 +144,11 @@ func (r *RecordReader) Next() ([]byte, error) {
 			return nil, fmt.Errorf("read record at %d: %w", r.off, err)
 		}
 	}
+	return r.check(length, total)
+}
+
+// check verifies the data CRC of the record in r.buf and moves past it.
+func (r *RecordReader) check(length uint64, total int) ([]byte, error) {
 	data := r.buf[:length]
 	if maskedCRC(data) != binary.LittleEndian.Uint32(r.buf[length:]) {
 		return nil, status.Errorf(status.DataLoss, "corrupted record at %d", r.off)

@@ -3,10 +3,13 @@ package warmup
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +147,29 @@ func TestRecordReaderErrors(t *testing.T) {
 	huge[8], huge[9], huge[10], huge[11] = byte(m), byte(m>>8), byte(m>>16), byte(m>>24)
 	if _, err := NewRecordReader(bytes.NewReader(huge)).Next(); err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Errorf("huge length: %v", err)
+	}
+	// With the size known, a length under the limit but past the end is
+	// refused before anything is allocated for it.
+	past := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint64(past[:8], 200<<20)
+	binary.LittleEndian.PutUint32(past[8:12], maskedCRC(past[:8]))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := NewRecordReaderSize(bytes.NewReader(past), int64(len(past))).Next()
+	runtime.ReadMemStats(&after)
+	if status.CodeOf(err) != status.DataLoss || !strings.Contains(err.Error(), "runs past the end") {
+		t.Errorf("length past the end: %v", err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 64<<10 {
+		t.Errorf("refusing a 200 MiB length allocated %d bytes", d)
+	}
+	// And records that fit read as before.
+	rr := NewRecordReaderSize(bytes.NewReader(good), int64(len(good)))
+	if rec, err := rr.Next(); err != nil || string(rec) != "hello world" {
+		t.Errorf("sized reader: %q %v", rec, err)
+	}
+	if _, err := rr.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("sized reader at the end: %v", err)
 	}
 }
 
@@ -340,6 +366,30 @@ func TestWrapLoadFailures(t *testing.T) {
 			NewRecordWriter(&buf).Write([]byte{0x32, 0x05, 0x01})
 			os.WriteFile(Path(dir), buf.Bytes(), 0o644)
 		}, status.InvalidArgument, "Failed to parse warmup record 0"},
+		{"tensor over the budget", func(t *testing.T, dir string) {
+			// One value declaring 2^31 elements: refused before decoding.
+			mustWrite(t, dir, Log{Predict: &servingpb.PredictRequest{Inputs: map[string]*tfpb.TensorProto{"x": {
+				Dtype: tfpb.DataType_DT_FLOAT, FloatVal: []float32{1},
+				TensorShape: &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: 1 << 31}, {Size: 1}}}}}}})
+		}, status.InvalidArgument, "warmup record 0 (predict_log) of"},
+		{"examples over the budget", func(t *testing.T, dir string) {
+			ctx := &tfpb.Example{Features: &tfpb.Features{Feature: map[string]*tfpb.Feature{
+				"pad": {Kind: &tfpb.Feature_BytesList{BytesList: &tfpb.BytesList{Value: [][]byte{make([]byte, 1<<20)}}}}}}}
+			ex := make([]*tfpb.Example, 300)
+			for i := range ex {
+				ex[i] = &tfpb.Example{}
+			}
+			mustWrite(t, dir, Log{Regress: &servingpb.RegressionRequest{ModelSpec: &servingpb.ModelSpec{SignatureName: "regress_x_to_y"},
+				Input: &servingpb.Input{Kind: &servingpb.Input_ExampleListWithContext{ExampleListWithContext: &servingpb.ExampleListWithContext{
+					Examples: ex, Context: ctx}}}}})
+		}, status.InvalidArgument, "over the limit of 268435456 (--request_max_bytes)"},
+		{"length past the end of the file", func(t *testing.T, dir string) {
+			os.MkdirAll(filepath.Dir(Path(dir)), 0o755)
+			var hdr [12]byte
+			binary.LittleEndian.PutUint64(hdr[:8], 1<<27) // 128 MiB, under the record limit
+			binary.LittleEndian.PutUint32(hdr[8:], maskedCRC(hdr[:8]))
+			os.WriteFile(Path(dir), append(hdr[:], "short"...), 0o644)
+		}, status.DataLoss, "truncated record at 0: its length 134217728 runs past the end of the data (1 bytes left)"},
 		{"session run log", func(t *testing.T, dir string) {
 			os.MkdirAll(filepath.Dir(Path(dir)), 0o755)
 			rec := protowire.AppendBytes(protowire.AppendTag(nil, 5, protowire.BytesType), nil)
