@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -84,6 +86,14 @@ func (s fixtureSource) String() string { return s.base }
 // gRPC on 127.0.0.1:0.
 func startFixtureServer(t *testing.T, fx string, models map[string]string) (string, *manager.Manager, *grpc.ClientConn) {
 	t.Helper()
+	return startFixtureServerTLS(t, fx, models, nil, nil)
+}
+
+// startFixtureServerTLS is startFixtureServer serving TLS with serverTLS
+// (nil: plaintext); the returned connection uses clientTLS (nil:
+// plaintext).
+func startFixtureServerTLS(t *testing.T, fx string, models map[string]string, serverTLS, clientTLS *tls.Config) (string, *manager.Manager, *grpc.ClientConn) {
+	t.Helper()
 	mgr, err := manager.New(manager.Options{
 		Load: func(ctx context.Context, dir string) (servable.Model, error) {
 			return loader.Load(ctx, dir, loader.Options{})
@@ -113,7 +123,7 @@ func startFixtureServer(t *testing.T, fx string, models map[string]string) (stri
 	if err := mgr.ReloadConfig(context.Background(), cfg); err != nil {
 		t.Fatalf("load fixtures: %v", err)
 	}
-	srv, err := grpcapi.New(grpcapi.Options{Models: mgr})
+	srv, err := grpcapi.New(grpcapi.Options{Models: mgr, TLS: serverTLS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +132,11 @@ func startFixtureServer(t *testing.T, fx string, models map[string]string) (stri
 		t.Fatal(err)
 	}
 	go srv.Serve(ln)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+	creds := insecure.NewCredentials()
+	if clientTLS != nil {
+		creds = credentials.NewTLS(clientTLS)
+	}
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30), grpc.MaxCallSendMsgSize(1<<30)))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
@@ -795,6 +796,59 @@ func TestParseChannelArguments(t *testing.T) {
 	}
 	if cs, _, _ := applyChannelArguments([]ChannelArgument{{"grpc.max_send_message_length", "-1"}}, limits.Request{}); cs.maxSend != math.MaxInt32 {
 		t.Errorf("-1 should mean unlimited, got %d", cs.maxSend)
+	}
+}
+
+// TestTransportDefaults: without channel arguments the server bounds
+// streams per connection, metadata, pings and idle connections; each
+// argument overrides only its own setting.
+func TestTransportDefaults(t *testing.T) {
+	cs, _, err := applyChannelArguments(nil, limits.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.maxStreams != 1024 || cs.maxHeaderList != 64<<10 || cs.kep.MinTime != 10*time.Second || cs.kep.PermitWithoutStream ||
+		cs.ka.MaxConnectionIdle != 15*time.Minute || cs.ka.Time != 2*time.Hour || cs.ka.Timeout != 20*time.Second {
+		t.Errorf("defaults %+v", cs)
+	}
+	// 10 bytes per element at most, plus the byte budget, plus 1 MiB.
+	if want := 10*(64<<20) + 256<<20 + 1<<20; cs.maxRecv != want || cs.maxSend != math.MaxInt32 {
+		t.Errorf("receive %d, want %d; send %d", cs.maxRecv, want, cs.maxSend)
+	}
+	if n := DefaultMaxReceiveBytes(limits.Request{MaxElements: 1 << 40}); n != math.MaxInt32 {
+		t.Errorf("a budget past INT32_MAX receives %d", n)
+	}
+	args, _ := ParseChannelArguments("grpc.keepalive_time_ms=5000,grpc.max_concurrent_streams=0,grpc.keepalive_permit_without_calls=1")
+	cs, _, _ = applyChannelArguments(args, limits.Request{})
+	if cs.ka.Time != 5*time.Second || cs.ka.MaxConnectionIdle != 15*time.Minute || cs.maxStreams != math.MaxUint32 ||
+		!cs.kep.PermitWithoutStream || cs.kep.MinTime != 10*time.Second {
+		t.Errorf("overridden %+v", cs)
+	}
+	// The derived receive limit is in force: a message over it is refused
+	// by the transport, one under it is served.
+	h, _, _ := fakeHarness(t, func(o *Options) { o.Limits = limits.Request{MaxElements: 1000, MaxBytes: 4000} }, nil)
+	_, err = h.pred.Predict(context.Background(), &servingpb.PredictRequest{ModelSpec: spec("m"),
+		Inputs: map[string]*tfpb.TensorProto{"x": floatsProto(make([]float32, 300_000), 300_000, 1)}})
+	wantCode(t, "1.2 MB message, 1.06 MB receive limit", err, codes.ResourceExhausted, "")
+	if _, err := h.pred.Predict(context.Background(), &servingpb.PredictRequest{ModelSpec: spec("m"),
+		Inputs: map[string]*tfpb.TensorProto{"x": floatsProto([]float32{1}, 1, 1)}}); err != nil {
+		t.Errorf("small request: %v", err)
+	}
+}
+
+// TestStreamPanic: a panic in a streaming handler is INTERNAL with an id,
+// without the panic's value.
+func TestStreamPanic(t *testing.T) {
+	s, err := New(Options{Models: nopModels{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.interceptStream(nil, nil, &grpc.StreamServerInfo{FullMethod: "/x/Y"}, func(any, grpc.ServerStream) error {
+		panic("secret state")
+	})
+	st := grpcstatus.Convert(err)
+	if st.Code() != codes.Internal || !strings.HasPrefix(st.Message(), "Internal error (id ") || strings.Contains(st.Message(), "secret") {
+		t.Errorf("stream panic: %v", err)
 	}
 }
 

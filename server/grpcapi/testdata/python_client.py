@@ -2,8 +2,12 @@
 grpc_tools.protoc and calls Predict, GetModelStatus and GetModelMetadata
 through Python grpcio.
 
-usage: python_client.py PROTO_ROOT OUT_DIR HOST:PORT MODEL
+usage: python_client.py PROTO_ROOT OUT_DIR HOST:PORT MODEL [CA_PEM [KEY_PEM CERT_PEM]]
 The model must be a half_plus_two SavedModel (y = 0.5 x + 2, "x" -> "y").
+With CA_PEM the channel is TLS, trusting that CA; with KEY_PEM and CERT_PEM
+it presents that client certificate too. With EXPECT_REFUSED=1 in the
+environment, one Predict must fail with UNAVAILABLE (the server refused the
+handshake) and the script prints "REFUSED OK".
 """
 import glob
 import importlib
@@ -46,7 +50,10 @@ def main():
     shape_pb2 = importlib.import_module("tensorflow.core.framework.tensor_shape_pb2")
     types_pb2 = importlib.import_module("tensorflow.core.framework.types_pb2")
 
-    channel = grpc.insecure_channel(addr)
+    channel = open_channel(grpc, addr, sys.argv[5:])
+    if os.environ.get("EXPECT_REFUSED") == "1":
+        expect_refused(grpc, channel, ps_grpc, predict_pb2, model)
+        return
     grpc.channel_ready_future(channel).result(timeout=20)
     pred = ps_grpc.PredictionServiceStub(channel)
     if full:
@@ -112,6 +119,33 @@ def main():
     assert [d.size for d in sd.inputs["x"].tensor_shape.dim] == [-1, 1], sd.inputs["x"]
     print("GetModelMetadata ok:", sorted(sigs.signature_def.keys()))
     print("PYTHON CLIENT OK")
+
+
+def open_channel(grpc, addr, tls_files):
+    """A plaintext channel, or TLS with the CA (and client key and cert)."""
+    if not tls_files:
+        return grpc.insecure_channel(addr)
+
+    def read(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    ca = read(tls_files[0])
+    key = read(tls_files[1]) if len(tls_files) > 2 else None
+    cert = read(tls_files[2]) if len(tls_files) > 2 else None
+    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    return grpc.secure_channel(addr, creds)
+
+
+def expect_refused(grpc, channel, ps_grpc, predict_pb2, model):
+    req = predict_pb2.PredictRequest()
+    req.model_spec.name = model
+    try:
+        ps_grpc.PredictionServiceStub(channel).Predict(req, timeout=10)
+        sys.exit("Predict succeeded on a channel the server should refuse")
+    except grpc.RpcError as e:
+        assert e.code() == grpc.StatusCode.UNAVAILABLE, e
+        print("REFUSED OK:", e.code())
 
 
 if __name__ == "__main__":
