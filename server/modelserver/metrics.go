@@ -11,6 +11,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/grpcapi"
 	"github.com/tfserve/tfserve/server/manager"
@@ -27,7 +28,8 @@ type observability struct {
 	path    string           // metrics path on the REST port
 	warmup  bool
 	iters   int
-	runtime string // runtime_latency's runtime label
+	limits  limits.Request // warmup records decode within the request budget
+	runtime string         // runtime_latency's runtime label
 	log     *slog.Logger
 
 	// Names of the models whose versions were fetched, by version
@@ -42,6 +44,7 @@ func newObservability(o flags.Options, cfg *servingpb.ModelServerConfig, log *sl
 	obs := &observability{
 		warmup:  o.EnableModelWarmup,
 		iters:   o.NumRequestIterationsForWarmup,
+		limits:  o.RequestLimits(),
 		runtime: "tfserve",
 		log:     log,
 		dirBase: map[string]string{},
@@ -88,7 +91,7 @@ func (obs *observability) wrapLoad(load manager.LoadFunc) manager.LoadFunc {
 	if !obs.warmup {
 		return load
 	}
-	wo := warmup.Options{Iterations: obs.iters, Logger: obs.log}
+	wo := warmup.Options{Iterations: obs.iters, Logger: obs.log, Limits: obs.limits}
 	if obs.metrics != nil {
 		wo.Observe = func(dir string, r warmup.Result, err error) {
 			obs.metrics.ObserveWarmup(dir, r.Records, r.Elapsed, err)

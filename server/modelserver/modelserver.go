@@ -7,6 +7,7 @@ package modelserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -176,6 +177,10 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 	if err != nil {
 		return err
 	}
+	grpcTLS, restTLS, err := loadTLS(o)
+	if err != nil {
+		return err
+	}
 	lo := loadOptions(o)
 	obs, err := newObservability(o, cfg, log)
 	if err != nil {
@@ -227,13 +232,16 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 				return fmt.Errorf("REST API: %w", err)
 			}
 		}
+		if restTLS != nil {
+			ln = tls.NewListener(ln, restTLS)
+		}
 		// Serve while the models load: status, /healthz and /readyz answer
 		// at once (TF Serving only opens its ports after the first load).
 		go func() { served <- rest.Serve(ln) }()
 		log.Info("Exporting HTTP/REST API", "address", ln.Addr().String())
 	}
 
-	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, log)
+	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, grpcTLS, log)
 	if err != nil {
 		stopREST(rest, log, deps.ShutdownTimeout)
 		return err
@@ -300,7 +308,7 @@ func stopREST(rest *restapi.Server, log *slog.Logger, timeout time.Duration) {
 // startGRPC serves TF Serving's gRPC API on --port (unless 0, or
 // Deps.GRPCListener) and on --grpc_socket_path. It returns a nil server
 // when gRPC is off. The channel reports the first Serve error.
-func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
+func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, tlsCfg *tls.Config, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
 	served := make(chan error, 2)
 	var lns []net.Listener
 	if deps.GRPCListener != nil {
@@ -341,6 +349,8 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observabil
 		ChannelArguments:               args,
 		MaxConcurrentRequests:          o.GRPCMaxThreads,
 		Logger:                         log,
+		Limits:                         o.RequestLimits(),
+		TLS:                            tlsCfg,
 	}))
 	if err != nil {
 		for _, l := range lns {
