@@ -166,12 +166,14 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.Int64Var(&o.TFIntraOpParallelism, "tensorflow_intra_op_parallelism", 0, "threads within one op (0: auto)")
 	fs.Int64Var(&o.TFInterOpParallelism, "tensorflow_inter_op_parallelism", 0, "ops run at once (0: auto)")
 	fs.BoolVar(&o.UseALTSCredentials, "use_alts_credentials", false, "Google ALTS credentials (no effect)")
-	fs.StringVar(&o.SSLConfigFile, "ssl_config_file", "", "text SSLConfig file (server_key, server_cert, custom_ca, client_verify): TLS on the gRPC port")
+	fs.StringVar(&o.SSLConfigFile, "ssl_config_file", "", "text SSLConfig file (server_key, server_cert: PEM text; client_verify: require client certs signed by custom_ca): TLS on every gRPC listener")
 	fs.StringVar(&o.PlatformConfigFile, "platform_config_file", "", "text PlatformConfigMap file (no effect)")
 	fs.Float64Var(&o.PerProcessGPUMemoryFraction, "per_process_gpu_memory_fraction", 0, "GPU memory fraction (no effect)")
 	fs.StringVar(&o.SavedModelTags, "saved_model_tags", "", "comma-separated MetaGraph tags to load (default serve)")
 	fs.StringVar(&o.GRPCChannelArguments, "grpc_channel_arguments", "",
-		"gRPC server arguments key=value,... (grpc.max_receive_message_length, grpc.max_send_message_length, grpc.max_concurrent_streams, grpc.keepalive_time_ms, ...)")
+		"gRPC server arguments key=value,... (grpc.max_receive_message_length, grpc.max_send_message_length, grpc.max_concurrent_streams, grpc.keepalive_time_ms, ...); "+
+			"defaults: 1024 streams per connection, 64 KiB metadata, client pings at most every 10s and only during RPCs, idle connections closed after 15m, "+
+			"receive limit 10 B x --request_max_elements + --request_max_bytes + 1 MiB (at most INT32_MAX)")
 	fs.IntVar(&o.GRPCMaxThreads, "grpc_max_threads", 0, "gRPC requests processed at once; others wait (0: no limit)")
 	fs.BoolVar(&o.EnableModelWarmup, "enable_model_warmup", true, "replay assets.extra/tf_serving_warmup_requests at load")
 	fs.IntVar(&o.NumRequestIterationsForWarmup, "num_request_iterations_for_warmup", 0, "times each warmup record is replayed (0: once)")

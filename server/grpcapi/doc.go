@@ -18,7 +18,15 @@
 // tensor_content with Options.TensorContent
 // (--enable_serialization_as_tensor_content).
 //
-// Messages up to INT32_MAX bytes are accepted and sent, as in TF Serving;
-// --grpc_channel_arguments (ParseChannelArguments) can lower them and set
-// keepalive and connection limits. Client deadlines bound each model run.
+// Every request is checked against Options.Limits (the --request_max_*
+// budget) before anything sized by it is allocated: input aliases and dtypes
+// first, then each tensor's rank, elements and bytes, and for classify and
+// regress the examples merged with their context; a response over
+// --response_max_bytes is refused before it is encoded. Messages are sent up
+// to INT32_MAX bytes, as in TF Serving, and received up to
+// DefaultMaxReceiveBytes of the budget; --grpc_channel_arguments
+// (ParseChannelArguments) can change these and the transport defaults
+// (streams per connection, metadata, keepalive). Options.TLS
+// (--ssl_config_file) serves TLS on every listener. Client deadlines bound
+// each model run; a handler's panic is INTERNAL "Internal error (id ...)".
 package grpcapi
