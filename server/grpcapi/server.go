@@ -23,6 +23,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
+	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/workers"
 )
@@ -68,6 +69,10 @@ type Options struct {
 	// MaxConcurrentRequests is --grpc_max_threads: how many RPCs run at
 	// once; others wait (until their deadline). Zero: no limit.
 	MaxConcurrentRequests int
+	// Admission, when set, decides before a worker is taken whether a
+	// Predict, Classify, Regress or MultiInference RPC runs now, waits, or
+	// is refused with RESOURCE_EXHAUSTED; see admission.go.
+	Admission *admission.Limiter
 	// Observe, when set, is called after every tensorflow.serving RPC.
 	Observe func(RequestInfo)
 	// Logger receives request errors at debug level; nil discards them.
@@ -164,6 +169,11 @@ func (s *Server) Shutdown(ctx context.Context) {
 // intercept limits concurrency, turns panics into INTERNAL and our status
 // errors into gRPC statuses.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	tk, err := s.admit(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { tk.Release(err == nil) }()
 	if s.pool != nil {
 		slot, err := s.pool.TakeContext(ctx)
 		if err != nil {

@@ -1,0 +1,40 @@
+package grpcapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/servable/status"
+	"github.com/tfserve/tfserve/server/admission"
+)
+
+// admit asks Options.Admission to start an RPC that runs a model; other
+// RPCs pass with a zero Ticket. The gRPC deadline is the request's
+// deadline: one that has passed is not started (DEADLINE_EXCEEDED), and the
+// wait for admission ends with it. A refusal is RESOURCE_EXHAUSTED; it is
+// observed (request_count) and returned as a gRPC status.
+func (s *Server) admit(ctx context.Context, req any) (admission.Ticket, error) {
+	if s.opts.Admission == nil || !runsModel(req) {
+		return admission.Ticket{}, nil
+	}
+	start := time.Now()
+	t, err := s.opts.Admission.Acquire(ctx)
+	if err != nil {
+		if s.opts.Observe != nil {
+			api, model := describe(req)
+			s.opts.Observe(RequestInfo{Model: model, API: api, Code: status.CodeOf(err), Elapsed: time.Since(start)})
+		}
+		return t, toGRPC(err)
+	}
+	return t, nil
+}
+
+func runsModel(req any) bool {
+	switch req.(type) {
+	case *servingpb.PredictRequest, *servingpb.ClassificationRequest, *servingpb.RegressionRequest,
+		*servingpb.MultiInferenceRequest:
+		return true
+	}
+	return false
+}
