@@ -100,6 +100,15 @@ type Options struct {
 	GRPCAllowReloadConfig bool   // --grpc_allow_reload_config (true, as TF Serving)
 	AllowedModelBasePaths string // --allowed_model_base_paths (comma-separated prefixes; "" allows all)
 
+	// Admission control in front of model execution (server/admission).
+	EnableAdmissionControl       bool    // --enable_admission_control (true)
+	AdmissionMaxInFlight         int     // --admission_max_in_flight (0: adaptive)
+	AdmissionMinInFlight         int     // --admission_min_in_flight (0: CPUs, at least 2)
+	AdmissionMaxQueue            int     // --admission_max_queue (128)
+	AdmissionQueueTargetMicros   int64   // --admission_queue_target_micros (5000)
+	AdmissionQueueIntervalMicros int64   // --admission_queue_interval_micros (100000)
+	ReadyzMaxShedRatio           float64 // --readyz_max_shed_ratio (0: off)
+
 	// Set lists the flags given on the command line, in order.
 	Set []string
 	// Unknown lists arguments that are not flags of tfserve (reported,
@@ -125,7 +134,9 @@ func isImplemented(name string) bool {
 		"model_max_nodes", "model_max_const_bytes", "model_max_fold_bytes",
 		"rest_api_read_timeout_ms", "rest_api_write_timeout_ms", "rest_api_idle_timeout_ms",
 		"rest_api_max_connections", "rest_api_max_header_bytes", "rest_api_ssl_config_file",
-		"grpc_allow_reload_config", "allowed_model_base_paths":
+		"grpc_allow_reload_config", "allowed_model_base_paths",
+		"enable_admission_control", "admission_max_in_flight", "admission_min_in_flight", "admission_max_queue",
+		"admission_queue_target_micros", "admission_queue_interval_micros", "readyz_max_shed_ratio":
 		return true
 	}
 	return false
@@ -212,6 +223,16 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.RESTSSLConfigFile, "rest_api_ssl_config_file", "", "text SSLConfig file: HTTPS (and client certificates) on the REST port")
 	fs.BoolVar(&o.GRPCAllowReloadConfig, "grpc_allow_reload_config", true, "accept ModelService.HandleReloadConfigRequest over gRPC")
 	fs.StringVar(&o.AllowedModelBasePaths, "allowed_model_base_paths", "", "comma-separated base-path prefixes (e.g. /models/,s3://bucket/) that models may load from; empty allows any")
+	fs.BoolVar(&o.EnableAdmissionControl, "enable_admission_control", true,
+		"admit predict/classify/regress only while the server keeps up; refuse the rest at once (REST 503 + Retry-After, gRPC RESOURCE_EXHAUSTED)")
+	fs.IntVar(&o.AdmissionMaxInFlight, "admission_max_in_flight", 0, "model requests run at once; 0 adapts it to measured latency (Gradient2)")
+	fs.IntVar(&o.AdmissionMinInFlight, "admission_min_in_flight", 0, "floor of the adaptive limit (0: number of CPUs, at least 2; raise it to the batch size with --enable_batching)")
+	fs.IntVar(&o.AdmissionMaxQueue, "admission_max_queue", 128, "model requests that may wait for admission; 0: none wait")
+	fs.Int64Var(&o.AdmissionQueueTargetMicros, "admission_queue_target_micros", 5000,
+		"CoDel target: once the wait queue stood above it for an interval, requests waiting 2 x target are refused and the newest served first")
+	fs.Int64Var(&o.AdmissionQueueIntervalMicros, "admission_queue_interval_micros", 100_000, "CoDel interval: the longest any request waits for admission")
+	fs.Float64Var(&o.ReadyzMaxShedRatio, "readyz_max_shed_ratio", 0,
+		"/readyz answers 503 while more than this fraction of model requests were refused in the last 1-2 s (0: never)")
 	return fs
 }
 
