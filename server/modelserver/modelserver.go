@@ -20,6 +20,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/limits"
+	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/grpcapi"
 	"github.com/tfserve/tfserve/server/manager"
@@ -201,6 +202,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		return err
 	}
 	defer mgr.Close()
+	lim := newAdmission(o, obs)
 
 	var (
 		rest    *restapi.Server
@@ -210,7 +212,8 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 	)
 	if !restOff {
 		rest, err = restapi.New(obs.restOptions(restapi.Options{
-			Models:                         mgr,
+			Models:                         readiness(mgr, lim, o.ReadyzMaxShedRatio),
+			Admission:                      lim,
 			Timeout:                        time.Duration(max(o.RESTTimeoutMs, 0)) * time.Millisecond,
 			EnableCORS:                     o.RESTEnableCORS,
 			MaxBodyBytes:                   o.RESTMaxBodyBytes,
@@ -241,7 +244,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		log.Info("Exporting HTTP/REST API", "address", ln.Addr().String())
 	}
 
-	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, grpcTLS, log)
+	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, grpcTLS, lim, log)
 	if err != nil {
 		stopREST(rest, log, deps.ShutdownTimeout)
 		return err
@@ -308,7 +311,7 @@ func stopREST(rest *restapi.Server, log *slog.Logger, timeout time.Duration) {
 // startGRPC serves TF Serving's gRPC API on --port (unless 0, or
 // Deps.GRPCListener) and on --grpc_socket_path. It returns a nil server
 // when gRPC is off. The channel reports the first Serve error.
-func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, tlsCfg *tls.Config, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
+func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, tlsCfg *tls.Config, lim *admission.Limiter, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
 	served := make(chan error, 2)
 	var lns []net.Listener
 	if deps.GRPCListener != nil {
@@ -348,6 +351,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observabil
 		EnableHealthService:            o.EnableGRPCHealthcheckService,
 		ChannelArguments:               args,
 		MaxConcurrentRequests:          o.GRPCMaxThreads,
+		Admission:                      lim,
 		Logger:                         log,
 		Limits:                         o.RequestLimits(),
 		TLS:                            tlsCfg,
