@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
+	"github.com/tfserve/tfserve/servable/redact"
 	"github.com/tfserve/tfserve/servable/status"
 )
 
@@ -115,7 +116,7 @@ func validateConfig(list *servingpb.ModelConfigList, old map[string]*servingpb.M
 	for _, mc := range list.GetConfig() {
 		if isRelativePath(mc.GetBasePath()) {
 			return status.New(status.InvalidArgument, "Expected model "+mc.GetName()+
-				" to have an absolute path or URI; got base_path()="+mc.GetBasePath())
+				" to have an absolute path or URI; got base_path()="+redact.String(mc.GetBasePath()))
 		}
 	}
 	for _, mc := range list.GetConfig() {

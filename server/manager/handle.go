@@ -3,15 +3,13 @@ package manager
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/panics"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -161,10 +159,7 @@ func (h Handle) safeRun(ctx context.Context, signature string, inputs map[string
 	defer func() {
 		if r := recover(); r != nil {
 			out = nil
-			err = status.New(status.Internal, fmt.Sprintf("model %s version %s panicked running signature %q: %v",
-				h.name, strconv.FormatInt(h.v.num, 10), signature, r))
-			h.v.log.Error("model panicked in Run", "model", h.name, "version", h.v.num,
-				"signature", signature, "panic", r, "stack", string(debug.Stack()))
+			err = panics.Error(h.v.log, r, "model Run", "model", h.name, "version", h.v.num, "signature", signature)
 		}
 	}()
 	out, err = h.v.model.Run(ctx, signature, inputs, outputs)

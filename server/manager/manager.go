@@ -3,7 +3,6 @@ package manager
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/redact"
 	"github.com/tfserve/tfserve/servable/status"
 )
 
@@ -58,7 +58,13 @@ type Options struct {
 	// --allow_version_labels_for_unavailable_models: a label that is new (or
 	// unchanged) may point at a version that is not AVAILABLE.
 	AllowVersionLabelsForUnavailableModels bool
-	// Logger receives load/unload events; nil discards them.
+	// AllowedBasePaths is --allowed_model_base_paths: when not empty, every
+	// base path a config names must lie under one of these prefixes
+	// ("/models/", "s3://bucket/prefix/", "models:/", "https://host/"),
+	// compared after cleaning (see BasePathPolicy). A config naming any
+	// other is refused whole and nothing of it is fetched.
+	AllowedBasePaths []string
+	// Logger receives load/unload events (redacted); nil discards them.
 	Logger *slog.Logger
 }
 
@@ -66,8 +72,9 @@ type Options struct {
 // config with ReloadConfig, and Close it at shutdown. All methods are safe for
 // concurrent use.
 type Manager struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	allowed *BasePathPolicy
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,12 +100,16 @@ func New(opts Options) (*Manager, error) {
 	if opts.OpenSource == nil {
 		return nil, errors.New("manager: Options.OpenSource is required")
 	}
-	log := opts.Logger
+	log := redact.Logger(opts.Logger)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	allowed, err := NewBasePathPolicy(opts.AllowedBasePaths)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{opts: opts, log: log, ctx: ctx, cancel: cancel}
+	m := &Manager{opts: opts, log: log, allowed: allowed, ctx: ctx, cancel: cancel}
 	empty := map[string]*model{}
 	m.models.Store(&empty)
 	noLabels := map[string]map[string]int64{}
@@ -157,6 +168,9 @@ func (m *Manager) ReloadConfig(ctx context.Context, cfg *servingpb.ModelServerCo
 		old[mc.GetName()] = mc
 	}
 	if err := validateConfig(list, old); err != nil {
+		return err
+	}
+	if err := m.allowed.CheckConfig(list); err != nil {
 		return err
 	}
 	first := !m.haveFirst.Load()
@@ -415,19 +429,26 @@ func (m *Manager) ModelStatus(spec Spec) ([]VersionStatus, error) {
 	return all, nil
 }
 
-// Ready reports whether a config has been applied and every configured model
-// has an AVAILABLE version; notReady lists the models that have none.
+// Ready reports whether a config has been applied, it names at least one
+// model, and every configured model has an AVAILABLE version; notReady lists
+// the models that have none. A server whose models were all unloaded (an
+// empty config, a reload that removed them) is not ready.
 func (m *Manager) Ready() (ready bool, notReady []string) {
 	if !m.haveFirst.Load() {
 		return false, nil
 	}
+	configured := 0
 	for name, md := range *m.models.Load() {
-		if md.isRunning() && md.latest() == nil {
+		if !md.isRunning() {
+			continue
+		}
+		configured++
+		if md.latest() == nil {
 			notReady = append(notReady, name)
 		}
 	}
 	slices.Sort(notReady)
-	return len(notReady) == 0, notReady
+	return configured > 0 && len(notReady) == 0, notReady
 }
 
 // Models returns the names of the configured models, sorted.
@@ -463,15 +484,11 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-// describeErr renders an error for logs and version status messages.
+// describeErr renders an error for logs and version status messages, with
+// its credentials redacted.
 func describeErr(err error) (status.Code, string) {
 	if err == nil {
 		return status.OK, ""
 	}
-	return status.CodeOf(err), err.Error()
-}
-
-// recoverErr turns a recovered panic value into an Internal error.
-func recoverErr(what string, r any) error {
-	return status.New(status.Internal, fmt.Sprintf("%s panicked: %v", what, r))
+	return status.CodeOf(err), redact.Error(err)
 }

@@ -1,9 +1,11 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -271,7 +273,7 @@ func TestFailedLoadKeepsServingVersion(t *testing.T) {
 	// A panicking loader is a failed load too, and the server keeps going.
 	writeVersion(t, base, "3", "panic")
 	eventually(t, "v3 failed", func() bool { return statusOf(t, m, "m")[3].State == StateEnd })
-	if st := statusOf(t, m, "m")[3]; st.Code != status.Internal || !strings.Contains(st.Message, "loader exploded") {
+	if st := statusOf(t, m, "m")[3]; st.Code != status.Internal || !strings.HasPrefix(st.Message, "Internal error (id ") {
 		t.Fatalf("panicking load status = %+v", st)
 	}
 	// A good version 4 replaces 1.
@@ -734,7 +736,8 @@ func TestRunPanicAndDeadline(t *testing.T) {
 	base := t.TempDir()
 	writeVersion(t, base, "1", "ok 1")
 	r := &registry{}
-	m := newTestManager(t, r, nil)
+	var logs syncBuffer
+	m := newTestManager(t, r, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	if err := m.ReloadConfig(context.Background(), listCfg(modelCfg("m", base))); err != nil {
 		t.Fatal(err)
 	}
@@ -742,10 +745,18 @@ func TestRunPanicAndDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Release()
 	x := map[string]*tensor.Tensor{"x": tensor.FromSlice(tensor.Shape{1}, []float32{1})}
 	_, err = h.Run(context.Background(), "panic", x, nil)
-	if status.CodeOf(err) != status.Internal || !strings.Contains(err.Error(), "deliberate panic") {
+	// The client sees an id, never the panic; the log has the panic under
+	// that id.
+	id, found := strings.CutPrefix(err.Error(), "Internal error (id ")
+	if status.CodeOf(err) != status.Internal || !found || strings.Contains(err.Error(), "deliberate panic") {
 		t.Fatalf("panic: %v", err)
+	}
+	if id = strings.TrimSuffix(id, ")"); !strings.Contains(logs.String(), "id="+id) ||
+		!strings.Contains(logs.String(), "deliberate panic") {
+		t.Fatalf("log lacks the panic under id %s: %s", id, logs.String())
 	}
 	// Still works afterwards.
 	if y := predict(t, h, 2); y != 4 {
@@ -765,7 +776,6 @@ func TestRunPanicAndDeadline(t *testing.T) {
 	if _, err = h.Run(cctx, "serving_default", x, nil); status.CodeOf(err) != status.Cancelled {
 		t.Fatalf("cancelled: %v", err)
 	}
-	h.Release()
 }
 
 // TestUnloadWaitsForInFlight checks that a version is closed only after a
@@ -819,4 +829,22 @@ func TestCloseUnloadsEverything(t *testing.T) {
 	if !errors.Is(m.ctx.Err(), context.Canceled) {
 		t.Fatal("manager context not cancelled")
 	}
+}
+
+// syncBuffer is a bytes.Buffer that loggers on several goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/panics"
+	"github.com/tfserve/tfserve/servable/redact"
 	"github.com/tfserve/tfserve/servable/status"
 )
 
@@ -216,7 +217,7 @@ func (md *model) reconcile(ctx context.Context) {
 func (md *model) openSource(ctx context.Context, path string) (src Source, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = recoverErr("opening "+path, r)
+			err = panics.Error(md.mgr.log, r, "opening a base path", "model", md.name, "base_path", path)
 		}
 	}()
 	return md.mgr.opts.OpenSource(ctx, path)
@@ -225,14 +226,15 @@ func (md *model) openSource(ctx context.Context, path string) (src Source, err e
 func (md *model) listVersions(ctx context.Context, src Source) (vs []int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = recoverErr("listing "+src.String(), r)
+			err = panics.Error(md.mgr.log, r, "listing versions", "model", md.name, "source", src.String())
 		}
 	}()
 	return src.Versions(ctx)
 }
 
-// setProblem records (and logs once) the current poll problem.
+// setProblem records (and logs once) the current poll problem, redacted.
 func (md *model) setProblem(log interface{ Warn(string, ...any) }, msg string) {
+	msg = redact.String(msg)
 	md.mu.Lock()
 	changed := md.problem != msg
 	md.problem = msg
@@ -376,7 +378,7 @@ func (md *model) load(ctx context.Context, src Source, v int64) {
 func (md *model) loadOnce(ctx context.Context, src Source, v int64) (sm servable.Model, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			sm, err = nil, recoverErr("loading version "+strconv.FormatInt(v, 10)+" of model "+md.name, r)
+			sm, err = nil, panics.Error(md.mgr.log, r, "loading a version", "model", md.name, "version", v)
 		}
 	}()
 	dir, err := src.Fetch(ctx, v)
