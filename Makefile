@@ -54,6 +54,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePredictRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseClassifyRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
+	$(GO) test -run '^$$' -fuzz '^FuzzWriteResponse$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME) ./server/restapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./server/manager/
 	$(GO) test -run '^$$' -fuzz '^FuzzIndex$$' -fuzztime $(FUZZTIME) ./loader/bundle/

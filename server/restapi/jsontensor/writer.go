@@ -57,8 +57,22 @@ func (w *prettyWriter) indent() {
 	}
 }
 
+// grow makes room for one event (its indent and a short value) by doubling
+// the buffer: append's own growth for large slices (1.25x) would allocate
+// about five times the final size in all.
+func (w *prettyWriter) grow() {
+	need := 4*len(w.levels) + 64
+	if cap(w.buf)-len(w.buf) >= need {
+		return
+	}
+	b := make([]byte, len(w.buf), 2*cap(w.buf)+need)
+	copy(b, w.buf)
+	w.buf = b
+}
+
 // prefix is rapidjson's PrettyPrefix.
 func (w *prettyWriter) prefix() {
+	w.grow()
 	if len(w.levels) == 0 {
 		return
 	}
