@@ -15,7 +15,19 @@
 //
 // Additions beyond TF Serving: GET /healthz (200 while the process serves),
 // GET /readyz (200 when every configured model has an AVAILABLE version,
-// else 503 naming the others), and a request body limit (Options.MaxBodyBytes,
-// default 64 MiB, applied before and after gzip decompression) answered with
-// 413 and {"error": "..."}.
+// else 503 naming the others), and limits on every input (issue 11), each
+// answered with {"error": "..."} naming its flag:
+//   - body: Options.MaxBodyBytes (default 64 MiB), before and while gzip is
+//     decompressed (one layer only), 413;
+//   - request budgets (Options.Limits, package servable/limits): JSON
+//     nesting depth, tensor rank, elements and decoded bytes, checked before
+//     anything is allocated, 400; the response (--response_max_bytes), 400,
+//     the writer stopping once it passes the limit;
+//   - connections: read/write/idle timeouts (408 for a request that does not
+//     arrive in time), at most MaxConnections (more are answered 503 and
+//     closed) and MaxHeaderBytes of headers (431). fasthttp reads a whole
+//     request before handle runs, so slow clients never hold a worker slot.
+//
+// A panic in a handler is answered 500 "Internal error (id ...)", its value
+// and stack logged under the id (package servable/panics).
 package restapi

@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tfserve/tfserve/servable/limits"
+	"github.com/tfserve/tfserve/servable/panics"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
@@ -308,13 +306,11 @@ func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
 	if v == nil {
 		return
 	}
-	id := rand.Text()[:12]
-	s.log.Error("panic serving HTTP/REST request", "id", id, "method", string(ctx.Method()),
-		"path", string(ctx.Path()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	err := panics.Error(s.log, v, "HTTP/REST handler", "method", string(ctx.Method()), "path", string(ctx.Path()))
 	ctx.Response.Reset()
 	s.headers(ctx)
 	ctx.SetStatusCode(fasthttp.StatusInternalServerError)
-	ctx.SetBody(jsontensor.AppendErrorResponse(nil, "Internal error (id "+id+")"))
+	ctx.SetBody(jsontensor.AppendErrorResponse(nil, err.Error()))
 }
 
 // finish writes the status (httpStatus, or the code's HTTP status when 0)
