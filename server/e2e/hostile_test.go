@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/bench/hostile"
 	"github.com/tfserve/tfserve/golden"
-	"github.com/tfserve/tfserve/server/e2e/internal/hostile"
 )
 
 // Bounds of TestHostile.
