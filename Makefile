@@ -49,6 +49,7 @@ bench:
 	bench/batching/run.sh 4 1,4,16,32,64 christopher_stock 3
 	bench/batching/run.sh 4 1,4,16,32,64 beagle_music_genre 3
 	bench/kernels/run.sh
+	$(GO) run ./bench/hostile/run -duration 60s
 
 # Each fuzz target for FUZZTIME (default 60s).
 fuzz:
