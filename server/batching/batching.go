@@ -9,6 +9,7 @@ package batching
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/panics"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/workers"
 	"github.com/tfserve/tfserve/tensor"
@@ -33,6 +35,9 @@ type Params struct {
 	MaxEnqueuedBatches      int
 	AllowedBatchSizes       []int
 	PadVariableLengthInputs bool
+	// Logger receives the value and stack of a model that panicked in a
+	// batch thread (not a TF parameter); nil discards them.
+	Logger *slog.Logger
 }
 
 // DefaultParams are TF's SharedBatchScheduler defaults.
@@ -91,13 +96,32 @@ func NewScheduler(p Params) (*Scheduler, error) {
 			defer s.wg.Done()
 			for b := range s.work {
 				s.busy.Add(1)
-				b.q.run(b)
+				s.runBatch(b)
 				s.busy.Add(-1)
 				s.flushOpen()
 			}
 		}()
 	}
 	return s, nil
+}
+
+// runBatch runs one batch on a batch thread. A panicking model becomes an
+// INTERNAL "Internal error (id ...)" for every caller still waiting on the
+// batch, logged once; the thread goes on with the next batch.
+func (s *Scheduler) runBatch(b *batch) {
+	defer b.q.m.inflight.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			err := panics.Error(s.p.Logger, r, "batched model Run", "signature", b.q.sig, "tasks", len(b.tasks))
+			for _, t := range b.tasks {
+				select {
+				case t.done <- result{err: err}:
+				default: // already answered
+				}
+			}
+		}
+	}()
+	b.q.run(b)
 }
 
 // Close stops the batch threads after the queued batches ran.
@@ -116,11 +140,18 @@ type model struct {
 	inner  servable.Model
 	mu     sync.Mutex
 	queues map[string]*queue
+	// inflight counts the batches created and not yet run to the end. A
+	// caller that gives up returns (and its manager handle is released)
+	// while its batch may still run: Close waits for them.
+	inflight sync.WaitGroup
 }
 
 func (m *model) Signatures() map[string]*servable.Signature { return m.inner.Signatures() }
 
-// Close unregisters the model's queues and closes the inner model.
+// Close unregisters the model's queues, dispatches their open batches, waits
+// for every batch of the model to finish (batches whose callers gave up
+// included), and then closes the inner model, so that the inner model is
+// never closed under a running batch.
 func (m *model) Close() error {
 	m.mu.Lock()
 	mine := map[*queue]bool{}
@@ -128,6 +159,13 @@ func (m *model) Close() error {
 		mine[q] = true
 	}
 	m.mu.Unlock()
+	for q := range mine {
+		q.mu.Lock()
+		if q.open != nil {
+			q.closeLocked(q.open)
+		}
+		q.mu.Unlock()
+	}
 	m.s.mu.Lock()
 	kept := m.s.queues[:0]
 	for _, q := range m.s.queues {
@@ -137,6 +175,7 @@ func (m *model) Close() error {
 	}
 	m.s.queues = kept
 	m.s.mu.Unlock()
+	m.inflight.Wait()
 	return m.inner.Close()
 }
 
@@ -271,6 +310,7 @@ func (q *queue) add(t *task, key string) error {
 		b := &batch{q: q, key: key}
 		q.open = b
 		q.enqueued++
+		q.m.inflight.Add(1)
 		if p.BatchTimeout > 0 {
 			b.timer = time.AfterFunc(p.BatchTimeout, func() {
 				q.mu.Lock()

@@ -55,6 +55,7 @@ func New(o flags.Options, opts Options) (*Loader, error) {
 				return nil, fmt.Errorf("--batching_parameters_file %s: %w", o.BatchingParametersFile, err)
 			}
 		}
+		p.Logger = opts.Logger
 		s, err := batching.NewScheduler(p)
 		if err != nil {
 			return nil, err
@@ -108,6 +109,7 @@ func (l *Loader) Load(ctx context.Context, dir string, lo modelserver.LoadOption
 				out.Close()
 				return nil, fmt.Errorf("load %s: batching_params.pbtxt: %w", dir, err)
 			}
+			p.Logger = l.opts.Logger
 			s, err := batching.NewScheduler(p)
 			if err != nil {
 				out.Close()
