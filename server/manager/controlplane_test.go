@@ -22,6 +22,9 @@ func TestReadyFalseWhenNothingConfigured(t *testing.T) {
 	if ready, nr := m.Ready(); !ready {
 		t.Fatalf("one model AVAILABLE: ready=false notReady=%v", nr)
 	}
+	if !m.Configured("m") || m.Configured("other") {
+		t.Fatalf("Configured(m)=%v Configured(other)=%v", m.Configured("m"), m.Configured("other"))
+	}
 	empty := &servingpb.ModelServerConfig{Config: &servingpb.ModelServerConfig_ModelConfigList{
 		ModelConfigList: &servingpb.ModelConfigList{}}}
 	if err := m.ReloadConfig(context.Background(), empty); err != nil {
@@ -29,6 +32,9 @@ func TestReadyFalseWhenNothingConfigured(t *testing.T) {
 	}
 	if ready, nr := m.Ready(); ready || len(nr) != 0 {
 		t.Fatalf("no model configured: ready=%v notReady=%v", ready, nr)
+	}
+	if m.Configured("m") {
+		t.Fatal("removed model still configured")
 	}
 }
 

@@ -90,6 +90,8 @@ type Manager struct {
 	models atomic.Pointer[map[string]*model]
 	// labels maps model name -> label -> version; replaced whole.
 	labels atomic.Pointer[map[string]map[string]int64]
+	// configured holds the names of the current config; replaced whole.
+	configured atomic.Pointer[map[string]bool]
 }
 
 // New returns a Manager with no models.
@@ -114,6 +116,7 @@ func New(opts Options) (*Manager, error) {
 	m.models.Store(&empty)
 	noLabels := map[string]map[string]int64{}
 	m.labels.Store(&noLabels)
+	m.configured.Store(&map[string]bool{})
 	return m, nil
 }
 
@@ -209,6 +212,7 @@ func (m *Manager) ReloadConfig(ctx context.Context, cfg *servingpb.ModelServerCo
 		}
 	}
 	m.models.Store(&next)
+	m.configured.Store(&wanted)
 	if !first {
 		m.labels.Store(&newLabels)
 	}
@@ -451,6 +455,13 @@ func (m *Manager) Ready() (ready bool, notReady []string) {
 	return configured > 0 && len(notReady) == 0, notReady
 }
 
+// Configured reports whether the current config names a model (whether or
+// not it has an AVAILABLE version). It takes no lock: metrics call it on
+// every request to keep unknown names out of their labels.
+func (m *Manager) Configured(name string) bool {
+	return (*m.configured.Load())[name]
+}
+
 // Models returns the names of the configured models, sorted.
 func (m *Manager) Models() []string {
 	var names []string
@@ -474,6 +485,7 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
+	m.configured.Store(&map[string]bool{})
 	for _, md := range *m.models.Load() {
 		if md.isRunning() {
 			md.remove()

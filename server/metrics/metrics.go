@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/redact"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -87,6 +88,19 @@ func labels(names ...string) []string {
 	return out
 }
 
+// OtherModel is the model_name label of requests for a model that is not
+// configured: one series for every unknown name, so that clients cannot
+// grow the metrics page by naming models that do not exist.
+const OtherModel = "_other"
+
+// Options configure New.
+type Options struct {
+	// KnownModel reports whether a model name is configured; requests for
+	// other names are recorded under OtherModel. Nil: every name is its
+	// own label (only for tests and trusted callers).
+	KnownModel func(name string) bool
+}
+
 // Metrics holds the server's metrics. The zero value is not usable; call
 // New. All methods are safe for concurrent use; a nil *Metrics records
 // nothing.
@@ -100,10 +114,11 @@ type Metrics struct {
 	warmupLatency  *prometheus.HistogramVec
 	warmupRecords  *prometheus.CounterVec
 	bufs           sync.Pool
+	known          func(string) bool
 }
 
 // New returns Metrics registered in a fresh registry.
-func New() *Metrics {
+func New(opts Options) *Metrics {
 	buckets := LatencyBuckets()
 	counter := func(name, help string, l ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: PrometheusName(name), Help: help}, labels(l...))
@@ -112,6 +127,7 @@ func New() *Metrics {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: PrometheusName(name), Help: help, Buckets: buckets}, labels(l...))
 	}
 	m := &Metrics{
+		known:        opts.KnownModel,
 		reg:          prometheus.NewRegistry(),
 		requestCount: counter(RequestCount, "The total number of requests.", "model_name", "status"),
 		requestLatency: histogram(RequestLatency,
@@ -144,10 +160,14 @@ func micros(d time.Duration) float64 {
 // always, request_latency when it succeeded (as TF Serving does). api is
 // TF's API label ("Predict", "Classify", "Regress", "MultiInference",
 // "GetModelMetadata"), entrypoint EntrypointREST or EntrypointGRPC. Requests
-// without a model name are not recorded.
+// without a model name are not recorded; those for a model that is not
+// configured count under OtherModel.
 func (m *Metrics) ObserveRequest(model, api, entrypoint string, code status.Code, elapsed time.Duration) {
 	if m == nil || model == "" {
 		return
+	}
+	if m.known != nil && !m.known(model) {
+		model = OtherModel
 	}
 	m.requestCount.WithLabelValues(model, code.String()).Inc()
 	if code == status.OK {
@@ -169,6 +189,7 @@ func (m *Metrics) ObserveLoad(modelPath string, elapsed time.Duration, err error
 	if m == nil {
 		return
 	}
+	modelPath = redact.String(modelPath)
 	if err != nil {
 		m.loadAttempts.WithLabelValues(modelPath, "fail").Inc()
 		return
@@ -184,6 +205,7 @@ func (m *Metrics) ObserveWarmup(modelPath string, records int, elapsed time.Dura
 	if m == nil {
 		return
 	}
+	modelPath = redact.String(modelPath)
 	m.warmupLatency.WithLabelValues(modelPath, status.CodeOf(err).String()).Observe(micros(elapsed))
 	if records > 0 {
 		m.warmupRecords.WithLabelValues(modelPath).Add(float64(records))

@@ -89,7 +89,7 @@ func find(t *testing.T, fams map[string]*dto.MetricFamily, name string, want map
 }
 
 func TestWriteText(t *testing.T) {
-	m := New()
+	m := New(Options{})
 	m.ObserveRequest("half", "Predict", EntrypointREST, status.OK, 15*time.Microsecond)
 	m.ObserveRequest("half", "Predict", EntrypointREST, status.OK, 100*time.Microsecond)
 	m.ObserveRequest("half", "Predict", EntrypointREST, status.InvalidArgument, time.Millisecond)
@@ -163,7 +163,7 @@ func TestWriteText(t *testing.T) {
 }
 
 func TestWrapLoadAndInstrument(t *testing.T) {
-	m := New()
+	m := New(Options{})
 	fm := fakemodel.New()
 	load := m.WrapLoad(func(_ context.Context, dir string) (servable.Model, error) {
 		if dir == "/bad" {

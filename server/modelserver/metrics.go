@@ -31,6 +31,9 @@ type observability struct {
 	limits  limits.Request // warmup records decode within the request budget
 	runtime string         // runtime_latency's runtime label
 	log     *slog.Logger
+	// models tells configured model names from others (set once the
+	// manager exists, before any request is served).
+	models interface{ Configured(string) bool }
 
 	// Names of the models whose versions were fetched, by version
 	// directory, for runtime_latency's model_name (the load function sees
@@ -68,10 +71,15 @@ func newObservability(o flags.Options, cfg *servingpb.ModelServerConfig, log *sl
 		return nil, err
 	}
 	if on {
-		obs.metrics, obs.path = metrics.New(), p
+		obs.metrics, obs.path = metrics.New(metrics.Options{KnownModel: obs.configured}), p
 		log.Info("Exporting Prometheus metrics on the REST port", "path", p)
 	}
 	return obs, nil
+}
+
+// configured reports whether the current config names model.
+func (obs *observability) configured(model string) bool {
+	return obs.models != nil && obs.models.Configured(model)
 }
 
 // wrapLoad adds, from the inside out: load timing (load_latency,

@@ -20,6 +20,7 @@ import (
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/limits"
+	"github.com/tfserve/tfserve/servable/redact"
 	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/grpcapi"
@@ -162,6 +163,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = redact.Logger(log) // no credential reaches a log line
 	if deps.Load == nil || deps.OpenSource == nil {
 		return errors.New("modelserver: Deps.Load and Deps.OpenSource are required")
 	}
@@ -196,12 +198,14 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		MaxLoadRetries:                         max(o.MaxNumLoadRetries, 0),
 		LoadRetryInterval:                      time.Duration(max(o.LoadRetryIntervalMicros, 0)) * time.Microsecond,
 		AllowVersionLabelsForUnavailableModels: o.AllowVersionLabelsUnavailable,
+		AllowedBasePaths:                       splitComma(o.AllowedModelBasePaths),
 		Logger:                                 log,
 	})
 	if err != nil {
 		return err
 	}
 	defer mgr.Close()
+	obs.models = mgr // metrics label only configured model names
 	lim := newAdmission(o, obs)
 
 	var (
@@ -345,7 +349,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observabil
 		return nil, served, err
 	}
 	srv, err := grpcapi.New(obs.grpcOptions(grpcapi.Options{
-		Models:                         mgr,
+		Models:                         reloadPolicy(mgr, o.GRPCAllowReloadConfig),
 		EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
 		TensorContent:                  o.EnableSerializationAsTensorContent,
 		EnableHealthService:            o.EnableGRPCHealthcheckService,
