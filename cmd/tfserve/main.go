@@ -26,6 +26,7 @@ import (
 	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
 	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/servable/redact"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/gctune"
 	"github.com/tfserve/tfserve/server/loadfunc"
@@ -70,7 +71,8 @@ func main() {
 }
 
 func serve(args []string) int {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// Every log line, the loader's and the sources' included, is redacted.
+	log := redact.Logger(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	slog.SetDefault(log)
 	opts, err := flags.Parse(args, os.Stderr)
 	if err != nil {
