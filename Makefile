@@ -7,7 +7,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 export PATH := $(PATH):$(GOBIN)
 FUZZTIME ?= 60s
 
-.PHONY: all build run models test test-short bench fuzz proto vet fmt image image-test clean tools
+.PHONY: all build run models test test-race test-short bench fuzz proto vet fmt image image-test clean tools
 IMAGE ?= tfserve:latest
 
 all: build
@@ -26,11 +26,22 @@ run: build models
 	sed 's|$${MODELS_DIR}|$(CURDIR)/testdata/models|' testdata/models.config > $(BIN)/models.config
 	$(BIN)/tfserve --rest_api_port=8501 --port=8500 --model_config_file=$(BIN)/models.config
 
-# All tests. Fixture-backed tests read ../shared/fixtures (under CI=true they
-# fail if it is missing).
+# All tests, then the race run. Fixture-backed tests read ../shared/fixtures
+# (under CI=true they fail if it is missing).
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) test-race RACE_PKGS='$(RACE_CI_PKGS)'
+
+# The race detector over RACE_PKGS (default: everything), with -short so that
+# the heaviest fixture loops run once. `make test` runs it on RACE_CI_PKGS:
+# the packages whose goroutines share state (servers, manager, batching,
+# workers, admission, sources, metrics, the redaction and panic helpers);
+# `make test-race` alone also covers the kernels, graph and loaders.
+RACE_PKGS ?= ./...
+RACE_CI_PKGS ?= ./server/... ./servable/... ./loader/source/... ./loader/mlflow/...
+test-race:
+	$(GO) test -race -count=1 -short -timeout 30m $(RACE_PKGS)
 
 test-short:
 	$(GO) test -count=1 -short ./...
