@@ -69,6 +69,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteResponse$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME) ./server/restapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./server/manager/
+	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./servable/redact/
 	$(GO) test -run '^$$' -fuzz '^FuzzIndex$$' -fuzztime $(FUZZTIME) ./loader/bundle/
 	$(GO) test -run '^$$' -fuzz '^FuzzIndexBlock$$' -fuzztime $(FUZZTIME) ./loader/bundle/
 	$(GO) test -run '^$$' -fuzz '^FuzzBundleEntry$$' -fuzztime $(FUZZTIME) ./loader/bundle/
