@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/viant/afs/mem"
@@ -261,6 +262,7 @@ type faultyTree struct {
 	listed    Files // sizes to report; defaults to the real sizes
 	failOn    string
 	truncate  string
+	mu        sync.Mutex // Mirror opens files from several goroutines
 	openCount map[string]int
 }
 
@@ -279,7 +281,9 @@ func (f *faultyTree) Files(context.Context) (Files, error) {
 
 func (f *faultyTree) Open(_ context.Context, rel string) (io.ReadCloser, error) {
 	if f.openCount != nil {
+		f.mu.Lock()
 		f.openCount[rel]++
+		f.mu.Unlock()
 	}
 	data, ok := f.files[rel]
 	if !ok {
