@@ -77,6 +77,17 @@ func DecodeLimited(p *tfpb.TensorProto, take Take) (*tensor.Tensor, error) {
 			return nil, fmt.Errorf("tensor proto of %v has negative dimension in %v", dt, shape)
 		}
 		if d > 0 && n > MaxElements/d {
+			if take != nil {
+				// Let the budget name its limit and flag.
+				e := elementsOrMax(p.TensorShape)
+				b := e
+				if sz := int64(max(dt.Size(), 1)); b <= (1<<63-1)/sz {
+					b *= sz
+				}
+				if err := take(e, b); err != nil {
+					return nil, err
+				}
+			}
 			return nil, fmt.Errorf("tensor proto of %v%v is too large", dt, shape)
 		}
 		n *= d
@@ -314,4 +325,18 @@ func decodedBytes(p *tfpb.TensorProto, dt tensor.DType, n, src int) int64 {
 		total += int64(n-src) * last
 	}
 	return total
+}
+
+// elementsOrMax is the product of the proto's dims, saturated at the
+// largest int64.
+func elementsOrMax(s *tfpb.TensorShapeProto) int64 {
+	const maxInt64 = 1<<63 - 1
+	n := int64(1)
+	for _, d := range s.Dim {
+		if d.Size > 0 && n > maxInt64/d.Size {
+			return maxInt64
+		}
+		n *= d.Size
+	}
+	return n
 }
