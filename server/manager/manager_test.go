@@ -98,6 +98,13 @@ func (r *registry) load(_ context.Context, dir string) (servable.Model, error) {
 	return m, nil
 }
 
+// loaded returns the models loaded from dir so far.
+func (r *registry) loaded(dir string) []*fakemodel.HalfPlusTwo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*fakemodel.HalfPlusTwo(nil), r.models[dir]...)
+}
+
 func (r *registry) all() []*fakemodel.HalfPlusTwo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -223,7 +230,7 @@ func TestVersionsAppearAndDisappear(t *testing.T) {
 	h.Release()
 	// Version 1 was closed once, after its references were released.
 	eventually(t, "v1 closed", func() bool {
-		ms := r.models[filepath.Join(base, "00000001")]
+		ms := r.loaded(filepath.Join(base, "00000001"))
 		return len(ms) == 1 && ms[0].CloseCalled.Load() == 1
 	})
 	// Specific lookups.
