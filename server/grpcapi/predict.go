@@ -162,7 +162,7 @@ func checkResponseBytes(n, limit int64) error {
 // allocated.
 func decodeInputs(sig *servable.Signature, in map[string]*tfpb.TensorProto, budget *limits.Budget) (map[string]*tensor.Tensor, error) {
 	if len(in) != len(sig.Inputs) {
-		return nil, inputSizeError(sig, in)
+		return nil, sig.InputSizeError(slices.Collect(maps.Keys(in)))
 	}
 	aliases := slices.Sorted(maps.Keys(in))
 	for i, alias := range aliases {
@@ -214,27 +214,6 @@ func checkInput(sig *servable.Signature, alias string, i int, p *tfpb.TensorProt
 			typeName(info.DType)+" but "+typeName(got)+" is provided")
 	}
 	return nil
-}
-
-// inputSizeError is VerifyRequestInputsSize's message.
-func inputSizeError(sig *servable.Signature, in map[string]*tfpb.TensorProto) error {
-	req := slices.Sorted(maps.Keys(in))
-	want := slices.Sorted(maps.Keys(sig.Inputs))
-	var extra, missing []string
-	for _, k := range req {
-		if _, ok := sig.Inputs[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	for _, k := range want {
-		if _, ok := in[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	return status.New(status.InvalidArgument, "input size does not match signature: "+
-		strconv.Itoa(len(in))+"!="+strconv.Itoa(len(sig.Inputs))+" len({"+strings.Join(req, ",")+
-		"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
-		"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
 }
 
 // typeName is TF's DataTypeString: "float", "int64", "string", ...

@@ -101,24 +101,8 @@ func (s *Server) checkPredictSignature(sig *servable.Signature, inputs map[strin
 		return status.New(status.Internal, "Expected prediction signature method_name to be one of {"+
 			servable.MethodPredict+", "+servable.MethodClassify+", "+servable.MethodRegress+"}. Was: "+sig.MethodName)
 	}
-	if len(inputs) > len(sig.Inputs) || len(inputs) < len(sig.Inputs) {
-		req := slices.Sorted(maps.Keys(inputs))
-		want := slices.Sorted(maps.Keys(sig.Inputs))
-		var extra, missing []string
-		for _, k := range req {
-			if _, ok := sig.Inputs[k]; !ok {
-				extra = append(extra, k)
-			}
-		}
-		for _, k := range want {
-			if _, ok := inputs[k]; !ok {
-				missing = append(missing, k)
-			}
-		}
-		return status.New(status.InvalidArgument, "input size does not match signature: "+
-			strconv.Itoa(len(inputs))+"!="+strconv.Itoa(len(sig.Inputs))+" len({"+strings.Join(req, ",")+
-			"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
-			"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
+	if len(inputs) != len(sig.Inputs) {
+		return sig.InputSizeError(slices.Collect(maps.Keys(inputs)))
 	}
 	missing := false
 	for alias := range sig.Inputs {
