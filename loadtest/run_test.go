@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 // testServer is an in-process HTTP server on 127.0.0.1 that records the
@@ -336,7 +338,7 @@ func TestSummaryPercentiles(t *testing.T) {
 }
 
 func TestProgressLines(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	_, err := RunClosed(context.Background(), &fakeTarget{delay: time.Millisecond}, Config{
 		MaxRequests: 30, Progress: &buf, ProgressInterval: 5 * time.Millisecond,
 	})
@@ -348,23 +350,6 @@ func TestProgressLines(t *testing.T) {
 	if !strings.HasPrefix(last, "c=1 ") || !strings.Contains(last, "requests=30 ") || !strings.Contains(last, "errors=7 ") || !strings.HasSuffix(last, "done") {
 		t.Errorf("last progress line %q", last)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func sweepResults(t *testing.T) []*Result {

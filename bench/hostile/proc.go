@@ -1,7 +1,6 @@
 package hostile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +13,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 // Build compiles cmd/tfserve from the module rooted at root into dir and
@@ -87,7 +87,7 @@ type Proc struct {
 	GRPCPort int
 	done     chan struct{}
 	waitErr  error
-	stderr   *lockedBuffer
+	stderr   *syncbuf.Buffer
 }
 
 // MetricsPath is where Start's monitoring config serves Prometheus metrics.
@@ -123,7 +123,7 @@ func Start(ctx context.Context, o Options) (*Proc, error) {
 		args = append(args, "--monitoring_config_file="+mon)
 	}
 	args = append(args, o.Flags...)
-	p := &Proc{RESTPort: rest, GRPCPort: grpcPort, done: make(chan struct{}), stderr: &lockedBuffer{}}
+	p := &Proc{RESTPort: rest, GRPCPort: grpcPort, done: make(chan struct{}), stderr: &syncbuf.Buffer{}}
 	p.cmd = exec.Command(prlimit, args...)
 	p.cmd.Env = append(os.Environ(), o.Env...)
 	p.cmd.Stdout = p.stderr
@@ -260,23 +260,6 @@ func (p *Proc) Stop() {
 		p.cmd.Process.Kill()
 		<-p.done
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func tail(s string, n int) string {

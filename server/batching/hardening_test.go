@@ -1,7 +1,6 @@
 package batching
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/syncbuf"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -100,7 +100,7 @@ func TestCloseWaitsForBatchOfCancelledCaller(t *testing.T) {
 // with INTERNAL "Internal error (id ...)", logs the panic once, and the
 // thread keeps serving.
 func TestBatchPanicBecomesInternalError(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	s, err := NewScheduler(Params{MaxBatchSize: 8, BatchTimeout: 20 * time.Millisecond, NumBatchThreads: 1,
 		MaxEnqueuedBatches: 4, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
@@ -135,21 +135,4 @@ func TestBatchPanicBecomesInternalError(t *testing.T) {
 	if err != nil || out["y"].F32()[0] != 7 {
 		t.Fatalf("after panic: %v, %v", out, err)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

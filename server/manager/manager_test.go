@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/syncbuf"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
@@ -743,7 +743,7 @@ func TestRunPanicAndDeadline(t *testing.T) {
 	base := t.TempDir()
 	writeVersion(t, base, "1", "ok 1")
 	r := &registry{}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	m := newTestManager(t, r, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	if err := m.ReloadConfig(context.Background(), listCfg(modelCfg("m", base))); err != nil {
 		t.Fatal(err)
@@ -836,22 +836,4 @@ func TestCloseUnloadsEverything(t *testing.T) {
 	if !errors.Is(m.ctx.Err(), context.Canceled) {
 		t.Fatal("manager context not cancelled")
 	}
-}
-
-// syncBuffer is a bytes.Buffer that loggers on several goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -12,13 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/tfserve/tfserve/internal/syncbuf"
 	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
 	"github.com/tfserve/tfserve/proto/servingpb"
@@ -27,24 +27,6 @@ import (
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 	"github.com/tfserve/tfserve/server/manager"
 )
-
-// lockedWriter collects log output from every goroutine.
-type lockedWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // TestNoSecretReachesAnyOutput plants credentials in every kind of base path
 // (http and https with user:pass and signed queries, s3 with a presigned-like
@@ -112,7 +94,7 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedWriter
+	var logs syncbuf.Buffer
 	srcOpts := mlflow.WithRegistry(source.Options{CacheDir: t.TempDir(), Logger: newTextLogger(&logs)},
 		mlflow.ConfigFromEnv(os.Getenv))
 	rln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -2,7 +2,6 @@ package restapi
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -10,11 +9,12 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 var gzipHeader = map[string]string{"Content-Encoding": "gzip"}
@@ -156,27 +156,10 @@ func TestReadTimeout(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPanicRecovered: a panic in a handler is answered 500 with an id only;
 // the value and stack go to the error log under that id.
 func TestPanicRecovered(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	h := twoVersions(t, func(o *Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 		o.Handlers = map[string]fasthttp.RequestHandler{"/boom": func(*fasthttp.RequestCtx) { panic("secret detail 42") }}
