@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,21 +32,9 @@ func RESTPredict(client *http.Client, url, body, want string) func(context.Conte
 		panic(fmt.Sprintf("hostile: bad expected JSON %q: %v", want, err))
 	}
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader([]byte(body)))
+		got, err := postOK(ctx, client, url, body)
 		if err != nil {
 			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		got, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, trunc(got, 300))
 		}
 		var gotV any
 		if err := json.Unmarshal(got, &gotV); err != nil {
@@ -56,6 +45,28 @@ func RESTPredict(client *http.Client, url, body, want string) func(context.Conte
 		}
 		return nil
 	}
+}
+
+// postOK posts body to url and returns the first MiB of a 200 answer; any
+// other status is an error.
+func postOK(ctx context.Context, client *http.Client, url, body string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, trunc(got, 300))
+	}
+	return got, nil
 }
 
 func jsonEqual(a, b any) bool {

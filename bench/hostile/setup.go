@@ -103,21 +103,9 @@ func Launch(ctx context.Context, s Setup) (*Target, []Call, func(), error) {
 // goldenCall posts a golden case and checks the answer against it.
 func goldenCall(client *http.Client, url string, c *golden.Case) func(context.Context) error {
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(c.Request)))
+		b, err := postOK(ctx, client, url, string(c.Request))
 		if err != nil {
 			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, trunc(b, 300))
 		}
 		return c.Check(b)
 	}
