@@ -20,12 +20,12 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/graph/annrewrite"
 	"github.com/tfserve/tfserve/graph/fuse"
+	"github.com/tfserve/tfserve/graph/scann"
 	"github.com/tfserve/tfserve/kernels"
-	"github.com/tfserve/tfserve/loader/annrewrite"
 	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/loader/savedmodel"
-	"github.com/tfserve/tfserve/loader/scann"
 	"github.com/tfserve/tfserve/loader/tfimport"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
@@ -169,19 +169,8 @@ type Model struct {
 	im    *Imported
 	dir   string
 	sigs  map[string]*servable.Signature
-	plans map[string]*sigPlan
+	plans map[string]*graph.SignaturePlan
 	sess  *graph.Session
-}
-
-type sigPlan struct {
-	// inferred holds the static output shapes (nil where unknown).
-	inferred []tensor.Shape
-	plan     *graph.Plan
-	feeds    []graph.Port
-	fetches  []graph.Port
-	inputs   []string // aliases, in plan argument order
-	dtypes   []tensor.DType
-	outputs  []string // aliases, in plan result order
 }
 
 var _ servable.Model = (*Model)(nil)
@@ -189,32 +178,18 @@ var _ servable.Model = (*Model)(nil)
 // Imported returns the translated graph the model runs (after fusion).
 func (m *Model) Imported() *Imported { return m.im }
 
+// Graph is the translated top-level graph the signature plans' ports
+// belong to.
+func (m *Model) Graph() *graph.Graph { return m.im.Graph }
+
 // Session returns the model's session: its library, kernels and the
 // resources (restored variables, initialised tables) its plans share.
 func (m *Model) Session() *graph.Session { return m.sess }
 
-// SignaturePlan describes how a signature runs: the graph ports fed by each
-// input alias and the ports fetched for each output alias.
-type SignaturePlan struct {
-	Inputs  []string
-	Feeds   []graph.Port
-	DTypes  []tensor.DType
-	Outputs []string
-	Fetches []graph.Port
-	Plan    *graph.Plan
-	// InferredShapes are the static output shapes found by shape inference
-	// from the signature's input shapes (-1: unknown dimension, nil:
-	// unknown), in Outputs order; nil when the plan was not optimized.
-	InferredShapes []tensor.Shape
-}
-
 // SignaturePlan returns the plan of a runnable signature.
-func (m *Model) SignaturePlan(name string) (*SignaturePlan, bool) {
+func (m *Model) SignaturePlan(name string) (*graph.SignaturePlan, bool) {
 	sp, ok := m.plans[name]
-	if !ok {
-		return nil, false
-	}
-	return &SignaturePlan{Inputs: sp.inputs, Feeds: sp.feeds, DTypes: sp.dtypes, Outputs: sp.outputs, Fetches: sp.fetches, Plan: sp.plan, InferredShapes: sp.inferred}, true
+	return sp, ok
 }
 
 // Dir is the SavedModel directory the model was loaded from.
@@ -417,7 +392,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	}
 
 	// Signature plans.
-	m := &Model{im: im, dir: im.Dir, sigs: signatures(mg), plans: map[string]*sigPlan{}, sess: sess}
+	m := &Model{im: im, dir: im.Dir, sigs: signatures(mg), plans: map[string]*graph.SignaturePlan{}, sess: sess}
 	names := make([]string, 0, len(mg.SignatureDef))
 	for name := range mg.SignatureDef {
 		names = append(names, name)
@@ -428,7 +403,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 		if name == "__saved_model_init_op" || len(sd.Outputs) == 0 {
 			continue
 		}
-		sp := &sigPlan{}
+		sp := &graph.SignaturePlan{}
 		var feeds, fetches []graph.Port
 		var bad error
 		for _, alias := range slices.Sorted(maps.Keys(sd.Inputs)) {
@@ -438,14 +413,14 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 				break
 			}
 			feeds = append(feeds, p)
-			sp.inputs = append(sp.inputs, alias)
+			sp.Inputs = append(sp.Inputs, alias)
 			// TF checks a feed against the placeholder's own dtype, which can
 			// differ from what the SignatureDef declares.
 			dt := tensor.DType(sd.Inputs[alias].Dtype).Base()
 			if pt := p.Node.Attrs.Type("dtype", tensor.Invalid); pt != tensor.Invalid && (p.Node.Op == "Placeholder" || p.Node.Op == "PlaceholderWithDefault") {
 				dt = pt.Base()
 			}
-			sp.dtypes = append(sp.dtypes, dt)
+			sp.DTypes = append(sp.DTypes, dt)
 		}
 		for _, alias := range slices.Sorted(maps.Keys(sd.Outputs)) {
 			if bad != nil {
@@ -464,7 +439,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 				p = graph.Port{Node: r}
 			}
 			fetches = append(fetches, p)
-			sp.outputs = append(sp.outputs, alias)
+			sp.Outputs = append(sp.Outputs, alias)
 		}
 		if bad != nil {
 			compileErrs = append(compileErrs, "signature "+name+": "+bad.Error())
@@ -475,8 +450,8 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 			note("signature "+name, err)
 			continue
 		}
-		sp.plan = plan
-		sp.feeds, sp.fetches = feeds, fetches
+		sp.Plan = plan
+		sp.Feeds, sp.Fetches = feeds, fetches
 		m.plans[name] = sp
 	}
 	if len(missing.Uses) > 0 {
@@ -524,14 +499,14 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 // optimize inlines function calls into the signature's graph and folds
 // everything that does not depend on its inputs (variable reads, shape
 // arithmetic, table handles) into constants, then recompiles the plan.
-func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *sigPlan, keepVars bool, bf *annrewrite.Options, lim limits.Load) error {
+func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *graph.SignaturePlan, keepVars bool, bf *annrewrite.Options, lim limits.Load) error {
 	lim = lim.WithDefaults()
-	ports := append(append([]graph.Port(nil), sp.feeds...), sp.fetches...)
+	ports := append(append([]graph.Port(nil), sp.Feeds...), sp.Fetches...)
 	g, mapped, err := graph.Inline(&graph.Graph{Name: name, Nodes: im.Graph.Nodes}, im.Library, ports, lim.MaxNodes)
 	if err != nil {
 		return err
 	}
-	feeds, fetches := mapped[:len(sp.feeds)], mapped[len(sp.feeds):]
+	feeds, fetches := mapped[:len(sp.Feeds)], mapped[len(sp.Feeds):]
 	fold := graph.FoldOptions{KeepVariables: keepVars, MaxBytes: lim.MaxFoldBytes}
 	if im.budget != nil {
 		fold.Charge = im.budget.charge
@@ -549,18 +524,18 @@ func optimize(ctx context.Context, sess *graph.Session, im *Imported, name strin
 	if err != nil {
 		return err
 	}
-	sp.plan = plan
+	sp.Plan = plan
 	known := map[graph.Port]tensor.Shape{}
 	sd := im.MetaGraph.SignatureDef[name]
-	for i, alias := range sp.inputs {
+	for i, alias := range sp.Inputs {
 		if ti := sd.Inputs[alias]; ti != nil && ti.TensorShape != nil && !ti.TensorShape.UnknownRank {
 			known[feeds[i]] = tensorproto.Shape(ti.TensorShape)
 		}
 	}
 	shapes := graph.InferShapes(g, known)
-	sp.inferred = make([]tensor.Shape, len(fetches))
+	sp.InferredShapes = make([]tensor.Shape, len(fetches))
 	for i, f := range fetches {
-		sp.inferred[i] = shapes[f]
+		sp.InferredShapes[i] = shapes[f]
 	}
 	return nil
 }
@@ -575,12 +550,12 @@ var assignOps = map[string]bool{
 // servingAssigns reports whether anything the serving signatures reach
 // (through calls and control flow) assigns a variable: then variable reads
 // must stay live instead of being folded.
-func servingAssigns(im *Imported, plans map[string]*sigPlan) bool {
+func servingAssigns(im *Imported, plans map[string]*graph.SignaturePlan) bool {
 	seen := map[*graph.Node]bool{}
 	seenFn := map[string]bool{}
 	var stack []*graph.Node
 	for _, sp := range plans {
-		for _, f := range sp.fetches {
+		for _, f := range sp.Fetches {
 			stack = append(stack, f.Node)
 		}
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/kernels"
@@ -27,52 +25,19 @@ func (m *Model) Run(ctx context.Context, signature string, inputs map[string]*te
 	}
 	sp, ok := m.plans[signature]
 	if !ok {
-		if _, exists := m.sigs[signature]; exists {
-			return nil, status.Errorf(status.FailedPrecondition, "signature %q cannot be run", signature)
-		}
-		return nil, status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", signature)
-	}
-	for alias := range inputs {
-		if !slices.Contains(sp.inputs, alias) {
-			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.inputs, ","))
-		}
+		_, exists := m.sigs[signature]
+		return nil, graph.SignatureError(signature, exists)
 	}
 	var argBuf [8]*tensor.Tensor
-	args := argBuf[:0]
-	if len(sp.inputs) > len(argBuf) {
-		args = make([]*tensor.Tensor, 0, len(sp.inputs))
+	args, err := sp.Args(inputs, outputs, argBuf[:0])
+	if err != nil {
+		return nil, err
 	}
-	args = args[:len(sp.inputs)]
-	for i, alias := range sp.inputs {
-		t, ok := inputs[alias]
-		if !ok {
-			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in request: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.inputs, ","))
-		}
-		if t.DType != sp.dtypes[i] {
-			return nil, status.Errorf(status.InvalidArgument, "Expects arg[%d] to be %s but %s is provided", i, typeName(sp.dtypes[i]), typeName(t.DType))
-		}
-		if err := t.Validate(); err != nil {
-			return nil, status.Errorf(status.InvalidArgument, "input %s: %v", alias, err)
-		}
-		args[i] = t
-	}
-	for _, o := range outputs {
-		if !slices.Contains(sp.outputs, o) {
-			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.outputs, ","))
-		}
-	}
-	res, err := sp.plan.Run(ctx, args)
+	res, err := sp.Plan.Run(ctx, args)
 	if err != nil {
 		return nil, runError(err)
 	}
-	out := make(map[string]*tensor.Tensor, len(res))
-	for i, alias := range sp.outputs {
-		if len(outputs) > 0 && !slices.Contains(outputs, alias) {
-			continue
-		}
-		out[alias] = res[i]
-	}
-	return out, nil
+	return sp.Results(res, outputs), nil
 }
 
 // runError maps an execution error to a TF status.
@@ -92,17 +57,6 @@ func runError(err error) error {
 		return status.New(status.InvalidArgument, err.Error())
 	}
 	return status.New(status.Internal, err.Error())
-}
-
-func typeName(d tensor.DType) string {
-	s := strings.ToLower(strings.TrimPrefix(d.String(), "DT_"))
-	switch s {
-	case "float":
-		return "float"
-	case "string":
-		return "string"
-	}
-	return s
 }
 
 // restoreBuilder returns the RestoreV2 kernel bound to the model's

@@ -65,6 +65,12 @@ func (d DType) String() string {
 	return fmt.Sprintf("DT_UNKNOWN_%d", int32(d))
 }
 
+// Name is TensorFlow's DataTypeString, the short name its error messages
+// use: "float", "int64", "string", "float_ref".
+func (d DType) Name() string {
+	return strings.ToLower(strings.TrimPrefix(d.String(), "DT_"))
+}
+
 // Base strips the reference bit TF sets on *_REF types.
 func (d DType) Base() DType {
 	if d > 100 && d < 200 {

@@ -1,5 +1,5 @@
 // Package gorgoniabench compares tfserve's own engine with the gorgonia
-// engine (engine/gorgonia) on a real Keras GRU fixture. Run with
+// engine (graph/gorgonia) on a real Keras GRU fixture. Run with
 // `go test -run '^$' -bench . -benchmem ./bench/gorgonia/`.
 package gorgoniabench
 
@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/gorgonia"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/tensor"
@@ -28,7 +28,7 @@ func BenchmarkChristopherStock(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gm, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+	gm, err := gorgonia.New(m, gorgonia.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

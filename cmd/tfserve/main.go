@@ -19,7 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
+	"github.com/tfserve/tfserve/graph/gorgonia"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/loader/inspect"
@@ -129,7 +129,7 @@ func serve(args []string) int {
 func engines() map[string]loadfunc.Engine {
 	return map[string]loadfunc.Engine{
 		"gorgonia": func(m *loader.Model) (servable.Model, error) {
-			return gorgoniaengine.New(m, gorgoniaengine.Options{Logger: slog.Default()})
+			return gorgonia.New(m, gorgonia.Options{Logger: slog.Default()})
 		},
 	}
 }

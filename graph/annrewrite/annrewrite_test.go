@@ -8,10 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/annrewrite"
+	"github.com/tfserve/tfserve/graph/scann"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
-	"github.com/tfserve/tfserve/loader/annrewrite"
-	"github.com/tfserve/tfserve/loader/scann"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 )

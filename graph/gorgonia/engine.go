@@ -1,4 +1,4 @@
-// Package gorgoniaengine is tfserve's second engine: it lowers a loaded
+// Package gorgonia is tfserve's second engine: it lowers a loaded
 // model's IR (package graph) to a gorgonia ExprGraph built from gorgonia's
 // own ops and runs it on gorgonia TapeMachines.
 //
@@ -16,7 +16,7 @@
 // list of machines (each with its own ExprGraph); a request takes one,
 // runs it and puts it back. Concurrent requests of one shape build more
 // machines as needed.
-package gorgoniaengine
+package gorgonia
 
 import (
 	"context"
@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,7 +32,6 @@ import (
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/kernels"
-	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -71,10 +69,24 @@ func (e *UnsupportedError) Error() string {
 	return s
 }
 
+// Source is a loaded model whose signature plans the engine lowers
+// (*loader.Model implements it).
+type Source interface {
+	Signatures() map[string]*servable.Signature
+	// SignatureNames lists the runnable signatures, sorted.
+	SignatureNames() []string
+	SignaturePlan(name string) (*graph.SignaturePlan, bool)
+	// Session holds the kernels and resources the plans share.
+	Session() *graph.Session
+	// Graph is the translated graph the plans' ports belong to.
+	Graph() *graph.Graph
+	Close() error
+}
+
 // Model runs a loaded model's signatures on gorgonia. It implements
 // servable.Model and is safe for concurrent use.
 type Model struct {
-	m    *loader.Model
+	m    Source
 	opts Options
 	log  *slog.Logger
 
@@ -99,7 +111,7 @@ type pool struct {
 // its declared shapes (unknown sizes taken as 1) so that a model using an
 // op gorgonia cannot express fails here, naming the op; the machines built
 // by that check serve the matching requests.
-func New(m *loader.Model, opts Options) (*Model, error) {
+func New(m Source, opts Options) (*Model, error) {
 	if m == nil {
 		return nil, errors.New("gorgonia engine: nil model")
 	}
@@ -213,38 +225,19 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 	}
 	sp, ok := gm.m.SignaturePlan(signature)
 	if !ok {
-		if _, exists := gm.m.Signatures()[signature]; exists {
-			return nil, status.Errorf(status.FailedPrecondition, "signature %q cannot be run", signature)
-		}
-		return nil, status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", signature)
+		_, exists := gm.m.Signatures()[signature]
+		return nil, graph.SignatureError(signature, exists)
 	}
 	if err, bad := gm.unsupported[signature]; bad {
 		return nil, status.New(status.Unimplemented, err.Error())
 	}
-	for alias := range inputs {
-		if !slices.Contains(sp.Inputs, alias) {
-			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
-		}
+	args, err := sp.Args(inputs, outputs, nil)
+	if err != nil {
+		return nil, err
 	}
-	args := make([]*tensor.Tensor, len(sp.Inputs))
-	shapes := make([]tensor.Shape, len(sp.Inputs))
-	for i, alias := range sp.Inputs {
-		t, ok := inputs[alias]
-		if !ok {
-			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in request: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
-		}
-		if t.DType != sp.DTypes[i] {
-			return nil, status.Errorf(status.InvalidArgument, "Expects arg[%d] to be %v but %v is provided", i, sp.DTypes[i], t.DType)
-		}
-		if err := t.Validate(); err != nil {
-			return nil, status.Errorf(status.InvalidArgument, "input %s: %v", alias, err)
-		}
-		args[i], shapes[i] = t, t.Shape
-	}
-	for _, o := range outputs {
-		if !slices.Contains(sp.Outputs, o) {
-			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.Outputs, ","))
-		}
+	shapes := make([]tensor.Shape, len(args))
+	for i, t := range args {
+		shapes[i] = t.Shape
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, status.Errorf(status.Cancelled, "Cancelled: %v", err)
@@ -282,25 +275,18 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 	p.mu.Lock()
 	p.free = append(p.free, mc)
 	p.mu.Unlock()
-	out := make(map[string]*tensor.Tensor, len(res))
-	for i, alias := range sp.Outputs {
-		if len(outputs) > 0 && !slices.Contains(outputs, alias) {
-			continue
-		}
-		out[alias] = res[i]
-	}
-	return out, nil
+	return sp.Results(res, outputs), nil
 }
 
 // build lowers a signature for concrete input shapes into a fresh machine.
-func (gm *Model) build(signature string, sp *loader.SignaturePlan, shapes []tensor.Shape) (mc *machine, err error) {
+func (gm *Model) build(signature string, sp *graph.SignaturePlan, shapes []tensor.Shape) (mc *machine, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("gorgonia engine: lowering %s panicked: %v\n%s", signature, r, debug.Stack())
 		}
 	}()
 	lw := newLowerer(gm.m.Session(), gm.opts)
-	return lw.lowerSignature(gm.m.Imported().Graph, sp, shapes)
+	return lw.lowerSignature(gm.m.Graph(), sp, shapes)
 }
 
 // Unsupported returns, per signature that New found gorgonia cannot run
@@ -331,7 +317,7 @@ func (gm *Model) Lowered() (keys, machines int) {
 
 // LoadFunc wraps a model loader so that every model it loads runs on
 // gorgonia (for `--engine=gorgonia`).
-func LoadFunc(base func(ctx context.Context, dir string) (*loader.Model, error), opts Options) func(ctx context.Context, dir string) (servable.Model, error) {
+func LoadFunc[M Source](base func(ctx context.Context, dir string) (M, error), opts Options) func(ctx context.Context, dir string) (servable.Model, error) {
 	return func(ctx context.Context, dir string) (servable.Model, error) {
 		m, err := base(ctx, dir)
 		if err != nil {

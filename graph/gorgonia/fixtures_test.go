@@ -1,4 +1,4 @@
-package gorgoniaengine_test
+package gorgonia_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/gorgonia"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -66,7 +66,7 @@ func TestFixturesBothEngines(t *testing.T) {
 		t.Run(fmt.Sprintf("%s/fusion=%v", f.dir, f.fusion), func(t *testing.T) {
 			m := load(t, fx, f)
 			defer m.Close()
-			gm, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+			gm, err := gorgonia.New(m, gorgonia.Options{})
 			if f.unsupported != "" {
 				if err == nil {
 					t.Fatalf("New succeeded; want an error containing %q", f.unsupported)
@@ -114,7 +114,7 @@ func TestUnsupportedOpNamed(t *testing.T) {
 	fx := golden.FixturesDir(t)
 	m := load(t, fx, fixture{dir: "tfrs/bangkit_events_retrieval", fusion: true})
 	defer m.Close()
-	_, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+	_, err := gorgonia.New(m, gorgonia.Options{})
 	if err == nil {
 		t.Fatal("New succeeded on a model with TopKV2 and hash tables")
 	}
@@ -131,7 +131,7 @@ func TestConcurrentMixedBatches(t *testing.T) {
 	fx := golden.FixturesDir(t)
 	m := load(t, fx, fixture{dir: "keras/gru/christopher_stock", fusion: true})
 	defer m.Close()
-	gm, err := gorgoniaengine.New(m, gorgoniaengine.Options{})
+	gm, err := gorgonia.New(m, gorgonia.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,12 @@
-package gorgoniaengine_test
+package gorgonia_test
 
 import (
 	"context"
 	"path/filepath"
 	"testing"
 
-	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/gorgonia"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -20,7 +20,7 @@ func TestShapeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gm, err := gorgoniaengine.New(m, gorgoniaengine.Options{MaxShapes: 2})
+	gm, err := gorgonia.New(m, gorgonia.Options{MaxShapes: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package gorgoniaengine
+package gorgonia
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/kernels"
-	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -74,7 +73,7 @@ func (lw *lowerer) unsupported(n *graph.Node, why string, args ...any) error {
 	return &UnsupportedError{Op: n.Op, Node: name, Why: fmt.Sprintf(why, args...)}
 }
 
-func (lw *lowerer) lowerSignature(top *graph.Graph, sp *loader.SignaturePlan, shapes []tensor.Shape) (*machine, error) {
+func (lw *lowerer) lowerSignature(top *graph.Graph, sp *graph.SignaturePlan, shapes []tensor.Shape) (*machine, error) {
 	mc := &machine{g: lw.g}
 	fr := &frame{g: top, fed: map[*graph.Node]*value{}, memo: map[*graph.Node][]*value{}}
 	for i, f := range sp.Feeds {

@@ -1,4 +1,4 @@
-package gorgoniaengine
+package gorgonia
 
 import (
 	"fmt"

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/scann"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
-	"github.com/tfserve/tfserve/loader/scann"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/tensor"

@@ -21,10 +21,10 @@ type rule struct {
 }
 
 var rules = []rule{
-	{from: "tensor", banned: []string{"kernels", "ann", "servable", "graph", "loader", "server", "engine", "cmd"}, why: "tensor is the bottom layer"},
-	{from: "kernels", banned: []string{"ann", "servable", "graph", "loader", "server", "engine", "cmd"}, why: "kernels know nothing above them"},
-	{from: "ann", banned: []string{"kernels", "servable", "graph", "loader", "server", "engine", "cmd"}, why: "ann knows nothing above it"},
-	{from: "servable", banned: []string{"graph", "loader", "server", "engine", "cmd"}, why: "servable is the contract every layer shares"},
+	{from: "tensor", banned: []string{"kernels", "ann", "servable", "graph", "loader", "server", "cmd"}, why: "tensor is the bottom layer"},
+	{from: "kernels", banned: []string{"ann", "servable", "graph", "loader", "server", "cmd"}, why: "kernels know nothing above them"},
+	{from: "ann", banned: []string{"kernels", "servable", "graph", "loader", "server", "cmd"}, why: "ann knows nothing above it"},
+	{from: "servable", banned: []string{"graph", "loader", "server", "cmd"}, why: "servable is the contract every layer shares"},
 	{from: "graph", banned: []string{"loader", "server", "cmd"}, why: "graph does not know loader or server"},
 	{from: "loader", banned: []string{"server", "cmd"}, why: "loader does not know server"},
 	{from: "server", banned: []string{"cmd"}, why: "cmd holds thin binaries"},

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/inspect"
 )

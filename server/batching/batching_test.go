@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/workers"

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
 	"github.com/tfserve/tfserve/server/flags"

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	gorgoniaengine "github.com/tfserve/tfserve/engine/gorgonia"
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/graph/gorgonia"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/loadfunc"
@@ -37,7 +37,7 @@ func TestGRUGoldensEveryEngine(t *testing.T) {
 		t.Fatalf("want the 5 keras/gru fixtures, found %d", len(models))
 	}
 	engines := map[string]loadfunc.Engine{"gorgonia": func(m *loader.Model) (servable.Model, error) {
-		return gorgoniaengine.New(m, gorgoniaengine.Options{})
+		return gorgonia.New(m, gorgonia.Options{})
 	}}
 	for _, c := range []struct {
 		name  string

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tfserve/tfserve/bench/hostile"
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/internal/golden"
 )
 
 // Bounds of TestHostile.

@@ -284,7 +284,7 @@ func TestDtypeCheckedBeforeDecode(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		_, err := decodeInputs(sig, in, limits.NewBudget(limits.Request{}))
 		runtime.ReadMemStats(&after)
-		want := "Expects arg[0] to be float but " + typeName(tensor.DType(dt)) + " is provided"
+		want := "Expects arg[0] to be float but " + tensor.DType(dt).Name() + " is provided"
 		if st := grpcstatus.Convert(toGRPC(err)); st.Code() != codes.InvalidArgument || st.Message() != want {
 			t.Errorf("%v: %v, want %q", dt, err, want)
 		}

@@ -211,14 +211,9 @@ func checkInput(sig *servable.Signature, alias string, i int, p *tfpb.TensorProt
 	}
 	if got := tensor.DType(p.GetDtype()); info.DType != tensor.Invalid && got != info.DType {
 		return status.New(status.InvalidArgument, "Expects arg["+strconv.Itoa(i)+"] to be "+
-			typeName(info.DType)+" but "+typeName(got)+" is provided")
+			info.DType.Name()+" but "+got.Name()+" is provided")
 	}
 	return nil
-}
-
-// typeName is TF's DataTypeString: "float", "int64", "string", ...
-func typeName(d tensor.DType) string {
-	return strings.ToLower(strings.TrimPrefix(d.String(), "DT_"))
 }
 
 // outputFilter is PreProcessPrediction's output half.

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"github.com/tfserve/tfserve/golden"
+	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/server/tlsconfig"
