@@ -240,7 +240,8 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 		shapes[i] = t.Shape
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, status.Errorf(status.Cancelled, "Cancelled: %v", err)
+		// Not started: the request's deadline passed or it was cancelled.
+		return nil, status.Errorf(status.CodeOf(err), "%v", err)
 	}
 	p, err := gm.pool(key(signature, shapes))
 	if err != nil {

@@ -7,6 +7,7 @@
 package status
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -118,14 +119,20 @@ func Errorf(c Code, format string, args ...any) error {
 }
 
 // CodeOf returns the code carried by err (found with errors.As): OK for nil,
-// Unknown for an error without a code.
+// DEADLINE_EXCEEDED and CANCELLED for the context package's errors, Unknown
+// for another error without a code.
 func CodeOf(err error) Code {
 	if err == nil {
 		return OK
 	}
 	var se *Error
-	if errors.As(err, &se) {
+	switch {
+	case errors.As(err, &se):
 		return se.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return Cancelled
 	}
 	return Unknown
 }

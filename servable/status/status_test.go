@@ -1,6 +1,7 @@
 package status
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -57,6 +58,12 @@ func TestErrors(t *testing.T) {
 	}
 	if CodeOf(nil) != OK || CodeOf(errors.New("x")) != Unknown || StatusString(nil) != "OK" {
 		t.Errorf("nil / plain error handling")
+	}
+	if c := CodeOf(fmt.Errorf("run: %w", context.DeadlineExceeded)); c != DeadlineExceeded {
+		t.Errorf("CodeOf(wrapped context.DeadlineExceeded) = %v", c)
+	}
+	if c := CodeOf(context.Canceled); c != Cancelled {
+		t.Errorf("CodeOf(context.Canceled) = %v", c)
 	}
 	var se *Error
 	if !errors.As(New(NotFound, "m"), &se) || se.StatusString() != "NOT_FOUND: m" {

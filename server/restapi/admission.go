@@ -14,9 +14,10 @@ import (
 
 // RequestTimeoutHeader carries a client's deadline for one request, in
 // milliseconds from when the server read it (like gRPC's grpc-timeout). A
-// request whose deadline has passed is not started (504), and it waits for
-// admission no longer than its deadline. The model run itself stays bounded
-// by --rest_api_timeout_in_ms.
+// request whose deadline has passed is not started (504 DEADLINE_EXCEEDED),
+// it waits for admission no longer than its deadline, and its model run
+// stops at the next kernel once the earlier of this deadline and
+// --rest_api_timeout_in_ms passes.
 const RequestTimeoutHeader = "X-Request-Timeout-Ms"
 
 // runsModel reports whether a route runs a model (and so goes through
@@ -26,18 +27,18 @@ func (k routeKind) runsModel() bool {
 }
 
 // admit asks Options.Admission to start a request that runs a model, before
-// it takes a worker. When the request is not admitted it answers it (503
-// with Retry-After for overload, 504 for a passed deadline, 400 for a bad
-// header) and returns false.
-func (s *Server) admit(ctx *fasthttp.RequestCtx, r *route, start time.Time) (admission.Ticket, bool) {
-	actx, cancel, err := requestDeadline(ctx)
+// it takes a worker; it waits no later than the client's deadline (none
+// when zero). When the request is not admitted it answers it (503 with
+// Retry-After for overload, 504 for a passed deadline) and returns false.
+func (s *Server) admit(ctx *fasthttp.RequestCtx, r *route, start, deadline time.Time) (admission.Ticket, bool) {
+	actx, cancel := context.Background(), context.CancelFunc(func() {})
+	if !deadline.IsZero() {
+		actx, cancel = context.WithDeadline(actx, deadline)
+	}
+	t, err := s.opts.Admission.Acquire(actx)
+	cancel()
 	if err == nil {
-		var t admission.Ticket
-		t, err = s.opts.Admission.Acquire(actx)
-		cancel()
-		if err == nil {
-			return t, true
-		}
+		return t, true
 	}
 	s.headers(ctx)
 	httpStatus := 0
@@ -45,35 +46,33 @@ func (s *Server) admit(ctx *fasthttp.RequestCtx, r *route, start time.Time) (adm
 		httpStatus = fasthttp.StatusServiceUnavailable
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds))
 	}
+	s.answerError(ctx, r, start, err, httpStatus)
+	return admission.Ticket{}, false
+}
+
+// clientDeadline reads RequestTimeoutHeader: the client's deadline, counted
+// from when the server read the request (zero without the header). A bad
+// header is answered with 400 and false.
+func (s *Server) clientDeadline(ctx *fasthttp.RequestCtx, r *route, start time.Time) (time.Time, bool) {
+	h := ctx.Request.Header.Peek(RequestTimeoutHeader)
+	if len(h) == 0 {
+		return time.Time{}, true
+	}
+	ms, err := strconv.ParseInt(string(h), 10, 64)
+	if err != nil || ms < 0 || ms > int64(24*time.Hour/time.Millisecond) {
+		s.headers(ctx)
+		s.answerError(ctx, r, start, status.New(status.InvalidArgument, "Invalid "+RequestTimeoutHeader+
+			" header: want milliseconds from 0 to 86400000"), 0)
+		return time.Time{}, false
+	}
+	return ctx.Time().Add(time.Duration(ms) * time.Millisecond), true
+}
+
+// answerError answers err in TF Serving's error JSON, with httpStatus or,
+// when 0, the status its code maps to.
+func (s *Server) answerError(ctx *fasthttp.RequestCtx, r *route, start time.Time, err error, httpStatus int) {
 	bp := s.getBuf()
 	*bp = jsontensor.AppendErrorResponse(*bp, err.Error())
 	s.finish(ctx, r, start, status.CodeOf(err), httpStatus, *bp)
 	s.putBuf(bp)
-	return admission.Ticket{}, false
-}
-
-// requestDeadline is the context of RequestTimeoutHeader's deadline
-// (Background without the header).
-func requestDeadline(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc, error) {
-	h := ctx.Request.Header.Peek(RequestTimeoutHeader)
-	if len(h) == 0 {
-		return context.Background(), func() {}, nil
-	}
-	ms, err := strconv.ParseInt(string(h), 10, 64)
-	if err != nil || ms < 0 || ms > int64(24*time.Hour/time.Millisecond) {
-		return nil, nil, status.New(status.InvalidArgument, "Invalid "+RequestTimeoutHeader+
-			" header: want milliseconds from 0 to 86400000")
-	}
-	dctx, cancel := context.WithDeadline(context.Background(), ctx.Time().Add(time.Duration(ms)*time.Millisecond))
-	return dctx, cancel, nil
-}
-
-// admitV1 admits a /v1/ request that runs a model (others pass with a zero
-// Ticket); false when it was answered instead.
-func (s *Server) admitV1(ctx *fasthttp.RequestCtx, path string, start time.Time) (admission.Ticket, bool) {
-	r := parseRoute(string(ctx.Method()), path)
-	if !r.kind.runsModel() || r.badVersion {
-		return admission.Ticket{}, true
-	}
-	return s.admit(ctx, &r, start)
 }

@@ -3,8 +3,10 @@ package restapi
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/tfserve/tfserve/server/admission"
+	"github.com/tfserve/tfserve/server/internal/fakemodel"
 )
 
 func TestAdmissionRefusesWith503AndRetryAfter(t *testing.T) {
@@ -44,4 +46,30 @@ func TestAdmissionRefusesWith503AndRetryAfter(t *testing.T) {
 		s.NotAdmitted[admission.DeadlineExceeded] != 1 {
 		t.Fatalf("stats %+v; want 0 in flight, 3 admitted, 2 queue_full, 1 deadline_exceeded", s)
 	}
+}
+
+// The client's deadline bounds the run even without admission control: a
+// passed deadline is not started, and a run stops when its deadline passes.
+func TestClientDeadlineBoundsTheRun(t *testing.T) {
+	var model *fakemodel.HalfPlusTwo
+	h := twoVersions(t, nil, func(m *fakemodel.HalfPlusTwo) {
+		m.Sleep, m.SleepAll = time.Minute, true
+		model = m
+	})
+	const path, body = "/v1/models/m/versions/1:predict", `{"instances": [4.0]}`
+	r := h.do("POST", path, []byte(body), map[string]string{RequestTimeoutHeader: "0"})
+	h.expectError(r, 504, "Deadline Exceeded")
+	if n := model.Runs.Load(); n != 0 {
+		t.Errorf("%d runs started after a passed deadline; want 0", n)
+	}
+	start := time.Now()
+	r = h.do("POST", path, []byte(body), map[string]string{RequestTimeoutHeader: "50"})
+	h.expectError(r, 504, "Deadline Exceeded")
+	if n := model.Runs.Load(); n != 1 {
+		t.Errorf("%d runs; want the one stopped by its deadline", n)
+	}
+	if el := time.Since(start); el >= time.Minute {
+		t.Errorf("run took %v: the deadline did not stop it", el)
+	}
+	h.expectError(h.do("POST", path, []byte(body), map[string]string{RequestTimeoutHeader: "-1"}), 400, RequestTimeoutHeader)
 }

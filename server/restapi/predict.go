@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/limits"
@@ -17,20 +18,35 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// runContext bounds a model run by --rest_api_timeout_in_ms and carries the
-// request's worker slot, which a batching queue gives back while it waits.
-func (s *Server) runContext(slot *workers.Slot) (context.Context, context.CancelFunc) {
-	ctx := workers.NewContext(context.Background(), slot)
+// runner is what a request that runs a model carries to the run: its
+// worker slot, which a batching queue gives back while it waits, and the
+// client's deadline from RequestTimeoutHeader (zero without one).
+type runner struct {
+	slot     *workers.Slot
+	deadline time.Time
+}
+
+// runContext bounds a model run by --rest_api_timeout_in_ms and by the
+// client's deadline, whichever comes first; a run whose deadline has
+// passed stops before its first kernel (DEADLINE_EXCEEDED, 504).
+func (s *Server) runContext(rn runner) (context.Context, context.CancelFunc) {
+	ctx := workers.NewContext(context.Background(), rn.slot)
+	deadline := rn.deadline
 	if s.opts.Timeout > 0 {
-		return context.WithTimeout(ctx, s.opts.Timeout)
+		if d := time.Now().Add(s.opts.Timeout); deadline.IsZero() || d.Before(deadline) {
+			deadline = d
+		}
 	}
-	return ctx, func() {}
+	if deadline.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, deadline)
 }
 
 // predict follows TF Serving's ProcessPredictRequest: the JSON is decoded
 // against the signature (looked up through the model, so JSON errors come
 // before NotFound), then RunPredict's checks, the run, and the JSON output.
-func (s *Server) predict(spec manager.Spec, slot *workers.Slot, body, out []byte) ([]byte, error) {
+func (s *Server) predict(spec manager.Spec, rn runner, body, out []byte) ([]byte, error) {
 	var (
 		h    manager.Handle
 		have bool
@@ -70,7 +86,7 @@ func (s *Server) predict(spec manager.Spec, slot *workers.Slot, body, out []byte
 	if err := s.checkPredictSignature(sig, req.Inputs); err != nil {
 		return out, err
 	}
-	ctx, cancel := s.runContext(slot)
+	ctx, cancel := s.runContext(rn)
 	defer cancel()
 	outputs, err := h.Run(ctx, req.SignatureName, req.Inputs, nil)
 	if err != nil {
@@ -137,7 +153,7 @@ func (s *Server) exampleSignature(h manager.Handle, name, method string) (*serva
 // runExamples parses a classify/regress body, resolves the model and
 // signature, and runs the serialized tf.Examples through the signature's
 // single input. It returns the outputs and the number of examples.
-func (s *Server) runExamples(spec manager.Spec, slot *workers.Slot, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
+func (s *Server) runExamples(spec manager.Spec, rn runner, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
 	budget := limits.NewBudget(s.limits)
 	req, err := jsontensor.ParseClassifyRegressRequestLimited(body, budget)
 	if err != nil {
@@ -166,7 +182,7 @@ func (s *Server) runExamples(spec manager.Spec, slot *workers.Slot, body []byte,
 			fetch = append(fetch, o)
 		}
 	}
-	ctx, cancel := s.runContext(slot)
+	ctx, cancel := s.runContext(rn)
 	defer cancel()
 	outputs, err := h.Run(ctx, req.SignatureName, in, fetch)
 	if err != nil {
@@ -193,8 +209,8 @@ func countPresent(m map[string]*tensor.Tensor, keys []string) int {
 
 // classify is ProcessClassifyRequest: RunClassify plus
 // PostProcessClassificationResult's checks.
-func (s *Server) classify(spec manager.Spec, slot *workers.Slot, body, out []byte) ([]byte, error) {
-	outputs, _, n, err := s.runExamples(spec, slot, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
+func (s *Server) classify(spec manager.Spec, rn runner, body, out []byte) ([]byte, error) {
+	outputs, _, n, err := s.runExamples(spec, rn, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
 	if err != nil {
 		return out, err
 	}
@@ -222,8 +238,8 @@ func (s *Server) classify(spec manager.Spec, slot *workers.Slot, body, out []byt
 
 // regress is ProcessRegressRequest: RunRegress plus
 // PostProcessRegressionResult's checks.
-func (s *Server) regress(spec manager.Spec, slot *workers.Slot, body, out []byte) ([]byte, error) {
-	outputs, sig, n, err := s.runExamples(spec, slot, body, servable.MethodRegress, []string{examplesig.Outputs})
+func (s *Server) regress(spec manager.Spec, rn runner, body, out []byte) ([]byte, error) {
+	outputs, sig, n, err := s.runExamples(spec, rn, body, servable.MethodRegress, []string{examplesig.Outputs})
 	if err != nil {
 		return out, err
 	}

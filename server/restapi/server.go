@@ -254,17 +254,25 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	start := time.Now()
-	if s.opts.Admission != nil {
-		tk, ok := s.admitV1(ctx, path, start)
-		if !ok {
+	method := string(ctx.Method())
+	r := parseRoute(method, path)
+	var rn runner
+	if r.kind.runsModel() && !r.badVersion {
+		var ok bool
+		if rn.deadline, ok = s.clientDeadline(ctx, &r, start); !ok {
 			return
 		}
-		defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
+		if s.opts.Admission != nil {
+			tk, ok := s.admit(ctx, &r, start, rn.deadline)
+			if !ok {
+				return
+			}
+			defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
+		}
 	}
-	slot := s.pool.Take()
-	defer slot.Release()
+	rn.slot = s.pool.Take()
+	defer rn.slot.Release()
 	s.headers(ctx)
-	method := string(ctx.Method())
 	if method == "OPTIONS" {
 		// CORS preflight, as TF Serving's http_server.cc answers it.
 		if originIsHTTP(ctx.Request.Header.Peek("Origin")) {
@@ -274,7 +282,6 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		return
 	}
-	r := parseRoute(method, path)
 	if r.badVersion {
 		// ParseModelInfo fails before any JSON is written: empty body.
 		s.finish(ctx, &r, start, status.InvalidArgument, 0, nil)
@@ -282,7 +289,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	bp := s.getBuf()
 	defer s.putBuf(bp)
-	out, err := s.dispatch(ctx, slot, &r, method, path, *bp)
+	out, err := s.dispatch(ctx, rn, &r, method, path, *bp)
 	httpStatus := 0
 	if err != nil {
 		out = jsontensor.AppendErrorResponse(out[:0], err.Error())
@@ -342,7 +349,7 @@ func apiName(k routeKind) string {
 	return ""
 }
 
-func (s *Server) dispatch(ctx *fasthttp.RequestCtx, slot *workers.Slot, r *route, method, path string, out []byte) ([]byte, error) {
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rn runner, r *route, method, path string, out []byte) ([]byte, error) {
 	spec := manager.Spec{Name: r.name, Version: r.version, HasVersion: r.hasVersion, Label: r.label, HasLabel: r.hasLabel}
 	switch r.kind {
 	case routeStatus, routeMetadata:
@@ -376,11 +383,11 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, slot *workers.Slot, r *route
 		defer release()
 		switch r.kind {
 		case routePredict:
-			return s.predict(spec, slot, body, out)
+			return s.predict(spec, rn, body, out)
 		case routeClassify:
-			return s.classify(spec, slot, body, out)
+			return s.classify(spec, rn, body, out)
 		default:
-			return s.regress(spec, slot, body, out)
+			return s.regress(spec, rn, body, out)
 		}
 	}
 	return out, status.New(status.InvalidArgument, "Malformed request: "+method+" "+path)
