@@ -171,12 +171,17 @@ type Model struct {
 	sigs  map[string]*servable.Signature
 	plans map[string]*graph.SignaturePlan
 	sess  *graph.Session
+	mo    *ModelOptions // assets.extra/tfserve.json; nil when absent
 }
 
 var _ servable.Model = (*Model)(nil)
 
 // Imported returns the translated graph the model runs (after fusion).
 func (m *Model) Imported() *Imported { return m.im }
+
+// ModelOptions is the version's assets.extra/tfserve.json as read at load
+// (nil when it has none).
+func (m *Model) ModelOptions() *ModelOptions { return m.mo }
 
 // Graph is the translated top-level graph the signature plans' ports
 // belong to.
@@ -278,17 +283,19 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 		reg = kernels.Lookup
 	}
 	reg = fuse.Registry(reg)
-	scOpts := opts.ScaNN
-	if mo, err := ReadModelOptions(im.Dir); err != nil {
+	mo, err := ReadModelOptions(im.Dir)
+	if err != nil {
 		return nil, err
-	} else if mo != nil && scOpts == (scann.Options{}) {
+	}
+	scOpts := opts.ScaNN
+	if mo != nil && scOpts == (scann.Options{}) {
 		scOpts = scann.Options{Exhaustive: mo.ANN.Exhaustive, LeavesToSearch: mo.ANN.LeavesToSearch}
 	}
 	reg = scann.Registry(reg, scOpts)
 	reg = annrewrite.Registry(reg)
 	bf := annrewrite.Options{LeavesToSearch: opts.ScaNN.LeavesToSearch}
 	bfOn := opts.BruteForceToANN
-	if mo, _ := ReadModelOptions(im.Dir); mo != nil && mo.ANN.BruteForceToANN {
+	if mo != nil && mo.ANN.BruteForceToANN {
 		bfOn = true
 		if bf.LeavesToSearch == 0 {
 			bf.LeavesToSearch = mo.ANN.LeavesToSearch
@@ -392,7 +399,7 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	}
 
 	// Signature plans.
-	m := &Model{im: im, dir: im.Dir, sigs: signatures(mg), plans: map[string]*graph.SignaturePlan{}, sess: sess}
+	m := &Model{im: im, dir: im.Dir, sigs: signatures(mg), plans: map[string]*graph.SignaturePlan{}, sess: sess, mo: mo}
 	names := make([]string, 0, len(mg.SignatureDef))
 	for name := range mg.SignatureDef {
 		names = append(names, name)

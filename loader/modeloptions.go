@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,15 +35,29 @@ type ModelOptions struct {
 	} `json:"ann"`
 }
 
-// ReadModelOptions reads dir/assets.extra/tfserve.json; nil if absent.
+// maxModelOptionsBytes bounds assets.extra/tfserve.json: a few options, so
+// anything larger is not one.
+const maxModelOptionsBytes = 64 << 10
+
+// ReadModelOptions reads dir/assets.extra/tfserve.json; nil if absent. The
+// loader reads it once per load and the loaded Model carries it
+// (Model.ModelOptions).
 func ReadModelOptions(dir string) (*ModelOptions, error) {
 	p := filepath.Join(dir, ModelOptionsFile)
-	data, err := os.ReadFile(p)
+	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxModelOptionsBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if len(data) > maxModelOptionsBytes {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", p, maxModelOptionsBytes)
 	}
 	mo := &ModelOptions{}
 	dec := json.NewDecoder(bytes.NewReader(data))

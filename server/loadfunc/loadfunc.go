@@ -83,7 +83,7 @@ func (l *Loader) Load(ctx context.Context, dir string, lo modelserver.LoadOption
 	}
 	var out servable.Model = m
 	// A model may pick its engine in assets.extra/tfserve.json.
-	if mo, err := loader.ReadModelOptions(dir); err == nil && mo != nil && mo.Engine != "" {
+	if mo := m.ModelOptions(); mo != nil && mo.Engine != "" {
 		lo.Engine = mo.Engine
 	}
 	if lo.Engine != "" && lo.Engine != "default" {
