@@ -158,3 +158,11 @@ func broadcastOffs(s, out tensor.Shape) [][]int {
 	}
 	return offs
 }
+
+// broadcastView materializes t broadcast to shape os (t itself when equal).
+func broadcastView(ctx *Context, t *tensor.Tensor, os tensor.Shape) *tensor.Tensor {
+	if t.Shape.Equal(os) {
+		return t
+	}
+	return gatherView(ctx, t, os, 0, broadcastOffs(t.Shape, os))
+}

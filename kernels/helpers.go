@@ -115,6 +115,11 @@ func buildErr(op, format string, args ...any) error {
 	return fmt.Errorf("%s: %s", op, fmt.Sprintf(format, args...))
 }
 
+// noKernel is TF's error for an op that has no kernel for a dtype.
+func noKernel(op string, dt tensor.DType) error {
+	return Errorf("No OpKernel was registered to support Op '%s' with these attrs: [T=%v]", op, dt)
+}
+
 // wantInputs checks the node's input count at build time.
 func wantInputs(op string, got, want int) error {
 	if got != want {
