@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"math"
+
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -114,6 +116,39 @@ func binaryLogical(op string) Builder {
 			k = elemKernel(func(x, y bool) bool { return x || y })
 		}
 		binaryBroadcast(out.Data.([]bool), a.Bools(), a.Shape, b.Bools(), b.Shape, os, k)
+		return []*tensor.Tensor{out}, nil
+	})
+}
+
+func floatPredicate(op string) Builder {
+	return simple(func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := checkInputs(op, in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		out := ctx.New(tensor.Bool, x.Shape)
+		o := out.Bools()
+		var pred func(float64) bool
+		switch op {
+		case "IsNan":
+			pred = math.IsNaN
+		case "IsInf":
+			pred = func(v float64) bool { return math.IsInf(v, 0) }
+		default:
+			pred = func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+		}
+		switch d := x.Data.(type) {
+		case []float32:
+			for i, v := range d {
+				o[i] = pred(float64(v))
+			}
+		case []float64:
+			for i, v := range d {
+				o[i] = pred(v)
+			}
+		default:
+			return nil, noKernel(op, x.DType)
+		}
 		return []*tensor.Tensor{out}, nil
 	})
 }
