@@ -163,6 +163,14 @@ func asF64(t *tensor.Tensor) []float64 {
 	return out
 }
 
+func toF32(v []float64) []float32 {
+	o := make([]float32, len(v))
+	for i, x := range v {
+		o[i] = float32(x)
+	}
+	return o
+}
+
 // unravel returns the multi-index of flat index i in shape s.
 func unravel(i int, s tensor.Shape) []int {
 	idx := make([]int, len(s))
