@@ -106,20 +106,6 @@ func TestReductionsAgainstReference(t *testing.T) {
 	mustFail(t, "All", nil, "No OpKernel", iota32(sh(2)), sc32(0))
 }
 
-func TestArgMaxCumsum(t *testing.T) {
-	x := f32(sh(2, 3), 1, 5, 5, 7, 0, 7)
-	wantTensor(t, mustRun(t, "ArgMax", nil, x, sc32(1))[0], i64(sh(2), 1, 0))
-	wantTensor(t, mustRun(t, "ArgMin", Attrs{"output_type": tensor.Int32}, x, sc32(-1))[0], i32(sh(2), 0, 1))
-	wantTensor(t, mustRun(t, "ArgMax", nil, x, sc32(0))[0], i64(sh(3), 1, 0, 1))
-	mustFail(t, "ArgMax", nil, "Expected dimension in the range", x, sc32(2))
-	c := i32(sh(2, 3), 1, 2, 3, 4, 5, 6)
-	wantTensor(t, mustRun(t, "Cumsum", nil, c, sc32(1))[0], i32(sh(2, 3), 1, 3, 6, 4, 9, 15))
-	wantTensor(t, mustRun(t, "Cumsum", Attrs{"exclusive": true}, c, sc32(1))[0], i32(sh(2, 3), 0, 1, 3, 0, 4, 9))
-	wantTensor(t, mustRun(t, "Cumsum", Attrs{"reverse": true}, c, sc32(0))[0], i32(sh(2, 3), 5, 7, 9, 4, 5, 6))
-	wantTensor(t, mustRun(t, "Cumsum", Attrs{"reverse": true, "exclusive": true}, c, sc32(-1))[0], i32(sh(2, 3), 5, 3, 0, 11, 6, 0))
-	wantTensor(t, mustRun(t, "Cumprod", nil, c, sc32(1))[0], i32(sh(2, 3), 1, 2, 6, 4, 20, 120))
-}
-
 func BenchmarkSumLastAxisF32(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	x := randF32(r, sh(256, 1024))
