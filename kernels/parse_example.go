@@ -105,57 +105,16 @@ func (s *exampleSpec) run(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 		return nil, Errorf("Expected serialized to be a vector, got shape: %v", in[0].Shape)
 	}
 	names, _ := stringInput(op, in[1], "names")
-	nd := len(s.denseTypes)
-	var sparseKeys, denseKeys, raggedKeys []string
-	var defaults []*tensor.Tensor
-	if s.v2 {
-		if sparseKeys, err = keysFrom(op, in[2:3]); err == nil {
-			if denseKeys, err = keysFrom(op, in[3:4]); err == nil {
-				raggedKeys, err = keysFrom(op, in[4:5])
-			}
-		}
-		defaults = in[5:]
-	} else {
-		if sparseKeys, err = keysFrom(op, in[2:2+s.numSparse]); err == nil {
-			denseKeys, err = keysFrom(op, in[2+s.numSparse:2+s.numSparse+nd])
-		}
-		defaults = in[2+s.numSparse+nd:]
-	}
+	k, err := s.keys(in)
 	if err != nil {
 		return nil, err
 	}
-	if len(sparseKeys) != s.numSparse || len(denseKeys) != nd || len(raggedKeys) != len(s.raggedTypes) {
-		return nil, Errorf("%s: expected %d sparse, %d dense and %d ragged keys, got %d, %d and %d", op,
-			s.numSparse, nd, len(s.raggedTypes), len(sparseKeys), len(denseKeys), len(raggedKeys))
+	if err := s.checkDefaults(k); err != nil {
+		return nil, err
 	}
-	// Slots: dense first, then sparse, then ragged.
-	all := append(append(append([]string(nil), denseKeys...), sparseKeys...), raggedKeys...)
-	want := make(map[string][]int, len(all))
-	for i, k := range all {
-		want[k] = append(want[k], i)
-	}
-	for i, d := range defaults {
-		if d.DType != s.denseTypes[i] {
-			return nil, Errorf("dense_defaults[%d] has type %v, expected %v", i, d.DType, s.denseTypes[i])
-		}
-		sh := s.denseShapes[i]
-		if len(sh) > 0 && sh[0] < 0 {
-			if d.Len() > 1 {
-				return nil, Errorf("For key: %s, dense_defaults[%d] must be a scalar or empty for a variable-length feature, got shape %v", denseKeys[i], i, d.Shape)
-			}
-		} else if d.Len() != 0 && d.Len() != sh.NumElements() {
-			return nil, Errorf("dense_shape[%d] %v and dense_defaults[%d] %v do not match", i, sh, i, d.Shape)
-		}
-	}
-	batch := len(ser)
-	feats := make([][]exampleFeature, batch)
-	seen := make([][]bool, batch)
-	for e, b := range ser {
-		feats[e] = make([]exampleFeature, len(all))
-		seen[e] = make([]bool, len(all))
-		if err := decodeExample([]byte(b), want, feats[e], seen[e]); err != nil {
-			return nil, Errorf("Could not parse example input, value: '%s'", truncate(b, 64))
-		}
+	feats, seen, err := decodeBatch(ser, k.slots(), len(k.dense)+len(k.sparse)+len(k.ragged))
+	if err != nil {
+		return nil, err
 	}
 	exName := func(e int) string {
 		if e < len(names) && names[e] != "" {
@@ -165,46 +124,134 @@ func (s *exampleSpec) run(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, 
 	}
 	prefix := tensor.Shape(in[0].Shape).Clone() // [] or [B]
 	var dense []*tensor.Tensor
-	for i := range denseKeys {
-		t, err := s.denseOutput(ctx, i, denseKeys[i], defaults[i], feats, seen, prefix, exName)
+	for i := range k.dense {
+		t, err := s.denseOutput(ctx, i, k.dense[i], k.defaults[i], feats, seen, prefix, exName)
 		if err != nil {
 			return nil, err
 		}
 		dense = append(dense, t)
 	}
 	var spIdx, spVal, spShape []*tensor.Tensor
-	for i := range sparseKeys {
-		slot := nd + i
-		ix, v, sh, err := s.sparseOutput(ctx, slot, sparseKeys[i], s.sparseTypes[i], feats, seen, len(prefix) == 0, exName)
+	for i := range k.sparse {
+		slot := len(s.denseTypes) + i
+		ix, v, sh, err := s.sparseOutput(ctx, slot, k.sparse[i], s.sparseTypes[i], feats, seen, len(prefix) == 0, exName)
 		if err != nil {
 			return nil, err
 		}
 		spIdx, spVal, spShape = append(spIdx, ix), append(spVal, v), append(spShape, sh)
 	}
-	var rgVal, rgSplit []*tensor.Tensor
-	for i := range raggedKeys {
-		slot := nd + s.numSparse + i
-		ix, v, _, err := s.sparseOutput(ctx, slot, raggedKeys[i], s.raggedTypes[i], feats, seen, len(prefix) == 0, exName)
-		if err != nil {
-			return nil, err
+	rgVal, rgSplit, err := s.raggedOutputs(ctx, k.ragged, feats, seen, len(prefix) == 0, exName)
+	if err != nil {
+		return nil, err
+	}
+	out := append(append(append(spIdx, spVal...), spShape...), dense...)
+	return append(append(out, rgVal...), rgSplit...), nil
+}
+
+// exampleKeys are the feature keys and dense defaults of one ParseExample call.
+type exampleKeys struct {
+	sparse, dense, ragged []string
+	defaults              []*tensor.Tensor
+}
+
+// keys reads the feature keys and dense defaults from a call's inputs and
+// checks that their counts match the node's attributes.
+func (s *exampleSpec) keys(in []*tensor.Tensor) (*exampleKeys, error) {
+	op, nd := s.op, len(s.denseTypes)
+	k := &exampleKeys{}
+	var err error
+	if s.v2 {
+		if k.sparse, err = keysFrom(op, in[2:3]); err == nil {
+			if k.dense, err = keysFrom(op, in[3:4]); err == nil {
+				k.ragged, err = keysFrom(op, in[4:5])
+			}
 		}
-		_ = ix
-		splits := make([]int, batch+1)
+		k.defaults = in[5:]
+	} else {
+		if k.sparse, err = keysFrom(op, in[2:2+s.numSparse]); err == nil {
+			k.dense, err = keysFrom(op, in[2+s.numSparse:2+s.numSparse+nd])
+		}
+		k.defaults = in[2+s.numSparse+nd:]
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(k.sparse) != s.numSparse || len(k.dense) != nd || len(k.ragged) != len(s.raggedTypes) {
+		return nil, Errorf("%s: expected %d sparse, %d dense and %d ragged keys, got %d, %d and %d", op,
+			s.numSparse, nd, len(s.raggedTypes), len(k.sparse), len(k.dense), len(k.ragged))
+	}
+	return k, nil
+}
+
+// slots maps each key to its output slots: dense first, then sparse, then ragged.
+func (k *exampleKeys) slots() map[string][]int {
+	all := append(append(append([]string(nil), k.dense...), k.sparse...), k.ragged...)
+	want := make(map[string][]int, len(all))
+	for i, key := range all {
+		want[key] = append(want[key], i)
+	}
+	return want
+}
+
+// checkDefaults checks each dense default's type and size against the
+// node's dense_types and dense_shapes.
+func (s *exampleSpec) checkDefaults(k *exampleKeys) error {
+	for i, d := range k.defaults {
+		if d.DType != s.denseTypes[i] {
+			return Errorf("dense_defaults[%d] has type %v, expected %v", i, d.DType, s.denseTypes[i])
+		}
+		sh := s.denseShapes[i]
+		if len(sh) > 0 && sh[0] < 0 {
+			if d.Len() > 1 {
+				return Errorf("For key: %s, dense_defaults[%d] must be a scalar or empty for a variable-length feature, got shape %v", k.dense[i], i, d.Shape)
+			}
+		} else if d.Len() != 0 && d.Len() != sh.NumElements() {
+			return Errorf("dense_shape[%d] %v and dense_defaults[%d] %v do not match", i, sh, i, d.Shape)
+		}
+	}
+	return nil
+}
+
+// decodeBatch decodes each serialized Example, keeping the wanted features
+// in slots slots per example.
+func decodeBatch(ser []string, want map[string][]int, slots int) ([][]exampleFeature, [][]bool, error) {
+	feats := make([][]exampleFeature, len(ser))
+	seen := make([][]bool, len(ser))
+	for e, b := range ser {
+		feats[e] = make([]exampleFeature, slots)
+		seen[e] = make([]bool, slots)
+		if err := decodeExample([]byte(b), want, feats[e], seen[e]); err != nil {
+			return nil, nil, Errorf("Could not parse example input, value: '%s'", truncate(b, 64))
+		}
+	}
+	return feats, seen, nil
+}
+
+// raggedOutputs returns the values and the row splits of each ragged feature.
+func (s *exampleSpec) raggedOutputs(ctx *Context, keys []string, feats [][]exampleFeature, seen [][]bool,
+	scalar bool, exName func(int) string) (vals, splits []*tensor.Tensor, err error) {
+	batch := len(feats)
+	for i := range keys {
+		slot := len(s.denseTypes) + s.numSparse + i
+		_, v, _, err := s.sparseOutput(ctx, slot, keys[i], s.raggedTypes[i], feats, seen, scalar, exName)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows := make([]int, batch+1)
 		for e := range feats {
 			n := 0
 			if seen[e][slot] {
 				n = feats[e][slot].count()
 			}
-			splits[e+1] = splits[e] + n
+			rows[e+1] = rows[e] + n
 		}
-		st, err := intTensor(ctx, s.raggedSplits[i], tensor.Shape{batch + 1}, splits)
+		st, err := intTensor(ctx, s.raggedSplits[i], tensor.Shape{batch + 1}, rows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		rgVal, rgSplit = append(rgVal, v), append(rgSplit, st)
+		vals, splits = append(vals, v), append(splits, st)
 	}
-	out := append(append(append(spIdx, spVal...), spShape...), dense...)
-	return append(append(out, rgVal...), rgSplit...), nil
+	return vals, splits, nil
 }
 
 func truncate(s string, n int) string {
