@@ -35,6 +35,44 @@ const (
 // (begin/end/strides with masks) is expanded against the input rank into a
 // dense spec, then each dim's range is canonicalized and clamped.
 func planStridedSlice(in tensor.Shape, begin, end, strides []int64, m sliceMasks) (*slicePlan, error) {
+	d, err := expandSliceSpec(len(in), begin, end, strides, m)
+	if err != nil {
+		return nil, err
+	}
+	dims := len(in)
+	p := &slicePlan{begin: make([]int, dims), stride: make([]int, dims), size: make([]int, dims)}
+	for i := 0; i < dims; i++ {
+		b, size, err := d.canonDim(i, int64(in[i]))
+		if err != nil {
+			return nil, err
+		}
+		p.begin[i], p.stride[i], p.size[i] = int(b), int(d.stride[i]), int(size)
+	}
+	p.final = tensor.Shape{}
+	for _, g := range d.gather {
+		switch {
+		case g >= 0:
+			p.final = append(p.final, p.size[g])
+		case g == gatherNewAxis:
+			p.final = append(p.final, 1)
+		}
+	}
+	return p, nil
+}
+
+// denseSliceSpec is a strided-slice spec expanded to one entry per input
+// dim, with the masks moved to input dims; gather lists the output dims (an
+// input dim, gatherShrink or gatherNewAxis).
+type denseSliceSpec struct {
+	begin, end, stride  []int64
+	bmask, emask, smask int64
+	gather              []int
+}
+
+// expandSliceSpec expands the sparse spec (begin/end/strides with masks)
+// against an input of rank dims: the ellipsis covers the dims that the spec
+// does not name, and a spec without one ends with an implicit ellipsis.
+func expandSliceSpec(dims int, begin, end, strides []int64, m sliceMasks) (*denseSliceSpec, error) {
 	if len(begin) != len(strides) || len(end) != len(strides) || len(strides) >= 32 {
 		return nil, Errorf("Expected begin, end, and strides to be 1D equal size tensors, but got shapes [%d], [%d], and [%d] instead.", len(begin), len(end), len(strides))
 	}
@@ -57,12 +95,7 @@ func planStridedSlice(in tensor.Shape, begin, end, strides []int64, m sliceMasks
 		ellipsis |= 1 << sparseDims
 		sparseDims++
 	}
-	dims := len(in)
-	db := make([]int64, dims)
-	de := make([]int64, dims)
-	ds := make([]int64, dims)
-	var bmask, emask, smask int64
-	var gather []int
+	d := &denseSliceSpec{begin: make([]int64, dims), end: make([]int64, dims), stride: make([]int64, dims)}
 	full := 0
 	for i := 0; i < sparseDims; i++ {
 		bit := int64(1) << i
@@ -70,96 +103,86 @@ func planStridedSlice(in tensor.Shape, begin, end, strides []int64, m sliceMasks
 		case bit&ellipsis != 0:
 			next := min(dims-(sparseDims-i)+1+addAfterEllipsis, dims)
 			for ; full < next; full++ {
-				ds[full] = 1
-				bmask |= 1 << full
-				emask |= 1 << full
-				gather = append(gather, full)
+				d.stride[full] = 1
+				d.bmask |= 1 << full
+				d.emask |= 1 << full
+				d.gather = append(d.gather, full)
 			}
 		case bit&m.newAxis != 0:
-			gather = append(gather, gatherNewAxis)
+			d.gather = append(d.gather, gatherNewAxis)
 		default:
 			if full == dims {
 				return nil, Errorf("Index out of range using input dim %d; input has only %d dims", full, dims)
 			}
-			db[full], de[full], ds[full] = begin[i], end[i], strides[i]
+			d.begin[full], d.end[full], d.stride[full] = begin[i], end[i], strides[i]
 			if m.begin&bit != 0 {
-				bmask |= 1 << full
+				d.bmask |= 1 << full
 			}
 			if m.end&bit != 0 {
-				emask |= 1 << full
+				d.emask |= 1 << full
 			}
 			if m.shrink&bit != 0 {
-				gather = append(gather, gatherShrink)
-				smask |= 1 << full
+				d.gather = append(d.gather, gatherShrink)
+				d.smask |= 1 << full
 			} else {
-				gather = append(gather, full)
+				d.gather = append(d.gather, full)
 			}
 			full++
 		}
 	}
-	p := &slicePlan{begin: make([]int, dims), stride: make([]int, dims), size: make([]int, dims)}
-	for i := 0; i < dims; i++ {
-		b, e, s := db[i], de[i], ds[i]
-		dim := int64(in[i])
-		if s == 0 {
-			return nil, Errorf("strides[%d] must be non-zero", i)
-		}
-		shrink := smask&(1<<i) != 0
-		if shrink && s <= 0 {
-			return nil, Errorf("only stride 1 allowed on non-range indexing.")
-		}
-		lo, hi := int64(0), dim
-		if s < 0 {
-			lo, hi = -1, dim-1
-		}
-		canon := func(x int64, masked bool, isEnd bool) int64 {
-			if masked {
-				// begin: lo for positive strides, hi for negative; end the other way.
-				if (s > 0) != isEnd {
-					return lo
-				}
-				return hi
-			}
-			if x < 0 {
-				x += dim
-			}
-			return max(lo, min(x, hi))
-		}
-		if shrink {
-			x := b
-			if x < 0 {
-				x += dim
-			}
-			if x < 0 || x >= dim {
-				return nil, Errorf("slice index %d of dimension %d out of bounds.", b, i)
-			}
-			b, e = x, x+1
-		} else {
-			b = canon(b, bmask&(1<<i) != 0, false)
-			e = canon(e, emask&(1<<i) != 0, true)
-		}
-		n := e - b
-		var size int64
-		if n == 0 || (n < 0) != (s < 0) {
-			size = 0
-		} else {
-			size = n / s
-			if n%s != 0 {
-				size++
-			}
-		}
-		p.begin[i], p.stride[i], p.size[i] = int(b), int(s), int(size)
+	return d, nil
+}
+
+// canonDim returns input dim i's canonical begin and its size: indices
+// wrapped and clamped to the dim, masked bounds set to the dim's ends.
+func (d *denseSliceSpec) canonDim(i int, dim int64) (begin, size int64, err error) {
+	b, e, s := d.begin[i], d.end[i], d.stride[i]
+	if s == 0 {
+		return 0, 0, Errorf("strides[%d] must be non-zero", i)
 	}
-	p.final = tensor.Shape{}
-	for _, g := range gather {
-		switch {
-		case g >= 0:
-			p.final = append(p.final, p.size[g])
-		case g == gatherNewAxis:
-			p.final = append(p.final, 1)
-		}
+	shrink := d.smask&(1<<i) != 0
+	if shrink && s <= 0 {
+		return 0, 0, Errorf("only stride 1 allowed on non-range indexing.")
 	}
-	return p, nil
+	lo, hi := int64(0), dim
+	if s < 0 {
+		lo, hi = -1, dim-1
+	}
+	canon := func(x int64, masked bool, isEnd bool) int64 {
+		if masked {
+			// begin: lo for positive strides, hi for negative; end the other way.
+			if (s > 0) != isEnd {
+				return lo
+			}
+			return hi
+		}
+		if x < 0 {
+			x += dim
+		}
+		return max(lo, min(x, hi))
+	}
+	if shrink {
+		x := b
+		if x < 0 {
+			x += dim
+		}
+		if x < 0 || x >= dim {
+			return 0, 0, Errorf("slice index %d of dimension %d out of bounds.", b, i)
+		}
+		b, e = x, x+1
+	} else {
+		b = canon(b, d.bmask&(1<<i) != 0, false)
+		e = canon(e, d.emask&(1<<i) != 0, true)
+	}
+	n := e - b
+	if n == 0 || (n < 0) != (s < 0) {
+		return b, 0, nil
+	}
+	size = n / s
+	if n%s != 0 {
+		size++
+	}
+	return b, size, nil
 }
 
 // offsets returns the view offsets of the plan over an input of shape in.
