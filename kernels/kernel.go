@@ -1,10 +1,3 @@
-// Package kernels holds tfserve's CPU compute kernels: one Go implementation
-// per TensorFlow op that the loader translates, looked up by TF op name.
-//
-// A kernel is built once per graph node at load time (Builder), which checks
-// and decodes the node's attributes, and then run many times concurrently
-// (Func). Funcs must not keep state between runs and must not modify their
-// inputs.
 package kernels
 
 import (
