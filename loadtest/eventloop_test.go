@@ -399,7 +399,7 @@ func FuzzFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s := &slot{br: bufio.NewReaderSize(nil, 4096)}
+		s := newExchange()
 		n, status, _, err := s.frame(b)
 		if err != nil || n == 0 {
 			return

@@ -328,6 +328,14 @@ func openPhase(ctx context.Context, t Target, cfg Config, label string, du time.
 	step := interval(cp)
 	start := time.Now()
 	stopProgress := startProgress(cfg, label, live, start)
+	if ht, ok := t.(*HTTPTarget); ok && ht.useEventLoops() {
+		rec, elapsed, err := loopOpenPhase(ctx, ht, cfg, live, step, du, scheduled(cp, du, maxReq))
+		if err == nil {
+			stopProgress()
+			return rec, elapsed
+		}
+		slog.Warn("loadtest: event loops unavailable, using vegeta's attacker", "err", err)
+	}
 	var samples <-chan sample
 	var began func() time.Time
 	if vt, ok := t.(vegetaTarget); ok {

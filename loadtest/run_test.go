@@ -181,9 +181,11 @@ func TestErrorKey(t *testing.T) {
 }
 
 // The open-loop rate is checked by counting requests, with wide bounds.
+// TestOpenLoopRate runs the goroutine client (vegeta's attacker); the
+// event loops' count is exact (TestOpenLoopExactCount).
 func TestOpenLoopRate(t *testing.T) {
 	ts := newTestServer(t, 0)
-	tgt := newTarget(t, ts.predictURL(), `{}`)
+	tgt := targetWith(t, ts.predictURL(), HTTPOptions{Timeout: 5 * time.Second, GoroutineClient: true}, `{}`)
 	res, err := RunOpen(context.Background(), tgt, Config{Rate: 200, Duration: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -257,9 +259,9 @@ func TestOpenLoopMeasuresFromSchedule(t *testing.T) {
 		}
 	}
 	cfg := Config{Rate: 200, MaxRequests: 20, MaxInFlight: 1}
-	t.Run("vegeta", func(t *testing.T) {
+	clients(t, func(t *testing.T, opt HTTPOptions) {
 		ts := newTestServer(t, 20*time.Millisecond)
-		res, err := RunOpen(context.Background(), newTarget(t, ts.predictURL(), `{}`), cfg)
+		res, err := RunOpen(context.Background(), targetWith(t, ts.predictURL(), opt, `{}`), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,280 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// openServer answers every request on raw connections with reply(n), n
+// counting requests from 1 across connections, and records what the open
+// loop needs checked server-side: connections accepted, the most requests
+// on one connection, the most requests being served at once, and the
+// User-Agents seen.
+type openServer struct {
+	*rawServer
+	accepted    atomic.Int64
+	perConnMax  atomic.Int64
+	inflight    atomic.Int64
+	inflightMax atomic.Int64
+	mu          sync.Mutex
+	agents      map[string]int
+}
+
+// openReply is what an openServer does with request n: wait, then write
+// answer (nothing when empty), then close the connection if hangUp. With
+// stall it answers nothing and reads until the client hangs up.
+type openReply struct {
+	wait   time.Duration
+	answer string
+	hangUp bool
+	stall  bool
+}
+
+const ok200 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+func newOpenServer(t *testing.T, reply func(n int64) openReply) *openServer {
+	t.Helper()
+	os := &openServer{agents: map[string]int{}}
+	var n atomic.Int64
+	os.rawServer = newRawServer(t, func(s *rawServer, c net.Conn, br *bufio.Reader) {
+		os.accepted.Add(1)
+		for k := int64(1); ; k++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if _, err := io.Copy(io.Discard, req.Body); err != nil {
+				return
+			}
+			os.mu.Lock()
+			os.agents[req.UserAgent()]++
+			os.mu.Unlock()
+			raiseTo(&os.perConnMax, k)
+			raiseTo(&os.inflightMax, os.inflight.Add(1))
+			r := reply(n.Add(1))
+			if r.stall {
+				_, _ = io.Copy(io.Discard, br)
+				return
+			}
+			time.Sleep(r.wait)
+			os.inflight.Add(-1)
+			if r.answer != "" {
+				fmt.Fprint(c, r.answer)
+			}
+			if r.hangUp {
+				return
+			}
+		}
+	})
+	return os
+}
+
+func raiseTo(v *atomic.Int64, x int64) {
+	for {
+		old := v.Load()
+		if x <= old || v.CompareAndSwap(old, x) {
+			return
+		}
+	}
+}
+
+// checkEventLoops fails t unless every request came from the event loops'
+// encoded requests (vegeta's net/http client sends another User-Agent).
+func (os *openServer) checkEventLoops(t *testing.T) {
+	t.Helper()
+	os.mu.Lock()
+	defer os.mu.Unlock()
+	for ua := range os.agents {
+		if ua != "tfserve-loadtest" {
+			t.Errorf("User-Agents %v: not all requests came from the event loops", os.agents)
+		}
+	}
+}
+
+func runOpen(t *testing.T, url string, opt HTTPOptions, cfg Config, bodies ...string) *Result {
+	t.Helper()
+	if len(bodies) == 0 {
+		bodies = []string{`{}`}
+	}
+	res, err := RunOpen(context.Background(), targetWith(t, url, opt, bodies...), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// At a rate the server easily keeps up with, every scheduled hit is sent
+// and answered: exactly 200 for 1 s at 200/s.
+func TestOpenLoopExactCount(t *testing.T) {
+	srv := newOpenServer(t, func(int64) openReply { return openReply{answer: ok200} })
+	res := runOpen(t, srv.url(), HTTPOptions{Timeout: 5 * time.Second}, Config{Rate: 200, Duration: time.Second})
+	if res.Scheduled != 200 || res.Requests != 200 || res.Successes != 200 {
+		t.Errorf("scheduled %d requests %d successes %d; want 200 each", res.Scheduled, res.Requests, res.Successes)
+	}
+	if got := sumAgents(srv); got != 200 {
+		t.Errorf("server saw %d requests, want 200", got)
+	}
+	if res.StatusCodes["200"] != 200 || len(res.Errors) != 0 {
+		t.Errorf("statuses %v errors %v", res.StatusCodes, res.Errors)
+	}
+	// Hit 199 is due at 1 s and answered after it.
+	if res.DurationS < 1 {
+		t.Errorf("duration %.3f s, want >= 1", res.DurationS)
+	}
+	srv.checkEventLoops(t)
+}
+
+func sumAgents(os *openServer) int {
+	os.mu.Lock()
+	defer os.mu.Unlock()
+	n := 0
+	for _, v := range os.agents {
+		n += v
+	}
+	return n
+}
+
+// The first request stalls 200 ms on the only connection allowed. Every
+// hit behind it, the last of 20 due at 100 ms, waits for it and cannot end
+// before 200 ms: latency from the schedule is at least 100 ms for every
+// hit and 200 ms for the first, where a latency from the actual send would
+// be near zero for the hits behind.
+func TestOpenLoopLatencyFromSchedule(t *testing.T) {
+	srv := newOpenServer(t, func(n int64) openReply {
+		if n == 1 {
+			return openReply{wait: 200 * time.Millisecond, answer: ok200}
+		}
+		return openReply{answer: ok200}
+	})
+	res := runOpen(t, srv.url(), HTTPOptions{Timeout: 5 * time.Second}, Config{Rate: 200, MaxRequests: 20, MaxInFlight: 1})
+	if res.Requests != 20 || res.Successes != 20 {
+		t.Fatalf("requests %d successes %d, want 20", res.Requests, res.Successes)
+	}
+	if res.LatencyMS.Max < 200 {
+		t.Errorf("max latency %.1f ms, want >= 200", res.LatencyMS.Max)
+	}
+	if res.LatencyMS.Min < 100 {
+		t.Errorf("min latency %.1f ms, want >= 100: the hits behind the stall did not queue", res.LatencyMS.Min)
+	}
+	if srv.accepted.Load() != 1 {
+		t.Errorf("%d connections, want 1 (MaxInFlight 1)", srv.accepted.Load())
+	}
+	srv.checkEventLoops(t)
+}
+
+// With one connection, a server that takes 300 ms and a 200 ms run at
+// 100/s, only the first hit goes out: the other 19 scheduled hits are
+// still waiting when the duration ends and are not sent.
+func TestOpenLoopUnsentHits(t *testing.T) {
+	srv := newOpenServer(t, func(int64) openReply { return openReply{wait: 300 * time.Millisecond, answer: ok200} })
+	res := runOpen(t, srv.url(), HTTPOptions{Timeout: 5 * time.Second}, Config{Rate: 100, Duration: 200 * time.Millisecond, MaxInFlight: 1})
+	if res.Scheduled != 20 || res.Requests != 1 || res.Successes != 1 {
+		t.Errorf("scheduled %d requests %d successes %d; want 20, 1, 1", res.Scheduled, res.Requests, res.Successes)
+	}
+	if res.LatencyMS.Max < 300 {
+		t.Errorf("latency %.1f ms, want >= 300", res.LatencyMS.Max)
+	}
+}
+
+// A server that answers with Connection: close and hangs up after every
+// response: each request needs a new connection, and all 20 are answered.
+func TestOpenLoopReplacesClosedConnections(t *testing.T) {
+	const closing = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}"
+	srv := newOpenServer(t, func(int64) openReply { return openReply{answer: closing, hangUp: true} })
+	res := runOpen(t, srv.url(), HTTPOptions{Timeout: 5 * time.Second}, Config{Rate: 200, MaxRequests: 20, MaxInFlight: 2})
+	if res.Requests != 20 || res.Successes != 20 || len(res.Errors) != 0 {
+		t.Errorf("requests %d successes %d errors %v; want 20 answered", res.Requests, res.Successes, res.Errors)
+	}
+	if got := srv.perConnMax.Load(); got != 1 {
+		t.Errorf("a connection carried %d requests after Connection: close", got)
+	}
+	if got := srv.accepted.Load(); got < 20 {
+		t.Errorf("%d connections for 20 requests on closing connections", got)
+	}
+}
+
+// Statuses are counted apart: 503s are errors under their status, 200s
+// successes, in the order the bodies cycle.
+func TestOpenLoopStatuses(t *testing.T) {
+	ts := newTestServer(t, 0)
+	res := runOpen(t, ts.predictURL(), HTTPOptions{Timeout: 5 * time.Second}, Config{Rate: 500, MaxRequests: 20}, `{"x":"ok"}`, `{"x":"busy"}`)
+	wantCodes := map[string]int64{"200": 10, "503": 10}
+	wantErrs := map[string]int64{"503": 10}
+	if res.Requests != 20 || res.Successes != 10 || fmt.Sprint(res.StatusCodes) != fmt.Sprint(wantCodes) || fmt.Sprint(res.Errors) != fmt.Sprint(wantErrs) {
+		t.Errorf("requests %d successes %d statuses %v errors %v; want 20, 10, %v, %v",
+			res.Requests, res.Successes, res.StatusCodes, res.Errors, wantCodes, wantErrs)
+	}
+	if res.SuccessRPS <= 0 || res.SuccessRPS >= res.ThroughputRPS {
+		t.Errorf("success rps %.1f, throughput %.1f", res.SuccessRPS, res.ThroughputRPS)
+	}
+}
+
+// Far more hits than three connections can carry: the client opens
+// exactly three and never has more than three requests at the server.
+func TestOpenLoopConnectionCap(t *testing.T) {
+	srv := newOpenServer(t, func(int64) openReply { return openReply{wait: 10 * time.Millisecond, answer: ok200} })
+	res := runOpen(t, srv.url(), HTTPOptions{Timeout: 5 * time.Second}, Config{Rate: 2000, MaxRequests: 60, MaxInFlight: 3})
+	if res.Requests != 60 || res.Successes != 60 {
+		t.Errorf("requests %d successes %d, want 60", res.Requests, res.Successes)
+	}
+	if got := srv.accepted.Load(); got != 3 {
+		t.Errorf("%d connections accepted, want 3 (the cap, reached by the backlog)", got)
+	}
+	if got := srv.inflightMax.Load(); got > 3 {
+		t.Errorf("%d requests at the server at once, cap 3", got)
+	}
+	// 60 hits on 3 connections of 10 ms each take at least 200 ms; the
+	// last is due at 30 ms, so it waited at least 170 ms.
+	if res.LatencyMS.Max < 170 {
+		t.Errorf("max latency %.1f ms, want >= 170", res.LatencyMS.Max)
+	}
+}
+
+// Every third request stalls until the client's 150 ms timeout: those
+// count as timeouts, and their connections are replaced.
+func TestOpenLoopTimeouts(t *testing.T) {
+	srv := newOpenServer(t, func(n int64) openReply {
+		if n%3 == 0 {
+			return openReply{stall: true}
+		}
+		return openReply{answer: ok200}
+	})
+	res := runOpen(t, srv.url(), HTTPOptions{Timeout: 150 * time.Millisecond}, Config{Rate: 200, MaxRequests: 12})
+	if res.Requests != 12 || res.Successes != 8 || res.Errors["timeout"] != 4 {
+		t.Errorf("requests %d successes %d errors %v; want 12, 8 and 4 timeouts", res.Requests, res.Successes, res.Errors)
+	}
+	if res.LatencyMS.Max < 150 {
+		t.Errorf("max latency %.1f ms, below the 150 ms timeout", res.LatencyMS.Max)
+	}
+}
+
+// Canceling the context ends a run whose requests all stall: the four in
+// flight on the four connections allowed end as canceled.
+func TestOpenLoopCancel(t *testing.T) {
+	srv := newOpenServer(t, func(int64) openReply { return openReply{stall: true} })
+	tgt := targetWith(t, srv.url(), HTTPOptions{Timeout: time.Minute}, `{}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	start := time.Now()
+	res, err := RunOpen(ctx, tgt, Config{Rate: 100, Duration: 30 * time.Second, MaxInFlight: 4})
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("canceled run took %v", el)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 4 || res.Errors["canceled"] != 4 {
+		t.Errorf("requests %d errors %v; want 4 canceled", res.Requests, res.Errors)
+	}
+	if got := srv.accepted.Load(); got != 4 {
+		t.Errorf("%d connections, want the cap of 4", got)
+	}
+}
