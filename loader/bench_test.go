@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -13,7 +13,7 @@ import (
 // BenchmarkGRUFixture runs christopher_stock (GRU(64) over 14 steps →
 // Dense → Dense) at batch 1 through the loaded model, fused and unfused.
 func BenchmarkGRUFixture(b *testing.B) {
-	fx := golden.FixturesDir(b)
+	fx := fixtures.Dir(b)
 	dir := filepath.Join(fx, "keras/gru/christopher_stock/1")
 	for _, fused := range []bool{true, false} {
 		name := "fused"
@@ -44,7 +44,7 @@ func BenchmarkGRUFixture(b *testing.B) {
 
 // BenchmarkHalfPlusTwo runs TF Serving's half_plus_two at batch 3.
 func BenchmarkHalfPlusTwo(b *testing.B) {
-	fx := golden.FixturesDir(b)
+	fx := fixtures.Dir(b)
 	m, err := loader.Load(context.Background(), filepath.Join(fx, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123"), loader.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable/limits"
 )
@@ -18,7 +18,7 @@ import (
 // budget, and checks that the budgets count for real: a budget one below
 // the biggest fixture's use fails that fixture with the limit's error.
 func TestFixturesWithinLoadBudgets(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	var dirs []string
 	filepath.WalkDir(fx, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Name() == "saved_model.pb" {

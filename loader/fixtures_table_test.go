@@ -11,7 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/loader/bundle"
 	"github.com/tfserve/tfserve/proto/tfpb"
@@ -142,7 +142,7 @@ func scalarVars(t *testing.T, dir string) []*tensor.Tensor {
 }
 
 func TestFixturesWithoutGolden(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	tfs := filepath.Join(fx, "tfserving/servables/tensorflow/testdata")
 	tft := filepath.Join(fx, "tensorflow/testdata")
 	tfjs := filepath.Join(fx, "tfjs/saved_model")

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 )
@@ -14,7 +15,7 @@ import (
 // TestFixtureGoldens loads every fixture that has a golden.json and checks
 // each case's response.
 func TestFixtureGoldens(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	var files []string
 	filepath.WalkDir(fx, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Name() == "golden.json" {

@@ -5,14 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 )
 
 // TestOptimizationFoldsVariables: after inlining and folding, signature
 // plans read no variables and call no functions.
 func TestOptimizationFoldsVariables(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	m, err := loader.Load(context.Background(), filepath.Join(fx, "keras/gru/christopher_stock/1"), loader.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestOptimizationFoldsVariables(t *testing.T) {
 // TestOptimizationShrinksPlans: TF1 half_plus_two runs fewer steps once
 // variable reads are folded.
 func TestOptimizationShrinksPlans(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	for _, d := range []string{"tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123"} {
 		steps := map[bool]int{}
 		for _, opt := range []bool{true, false} {
@@ -55,7 +55,7 @@ func TestOptimizationShrinksPlans(t *testing.T) {
 // TestShapeInference: static shapes flow from the signature inputs (batch
 // -1) through the optimized graph to the outputs, through the fused GRU.
 func TestShapeInference(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	for d, want := range map[string]string{
 		"keras/gru/christopher_stock/1":  "[-1,1]",
 		"keras/gru/beagle_music_genre/1": "[-1,10]",

@@ -12,33 +12,9 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tfserve/tfserve/ann"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader/bundle"
 )
-
-// fixtureDir finds ../shared/fixtures/tfrs/universaldot_labse_index/1 from
-// the module root; under CI=true a missing fixture fails the test.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "fixtures", "tfrs", "universaldot_labse_index")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture missing: %v", err)
-		}
-		t.Skipf("fixture missing: %v", err)
-	}
-	return p
-}
 
 // Keys per shared/docs/scann.md (children of _serialized_searcher, sorted).
 const (
@@ -56,7 +32,7 @@ type fixtureState struct {
 }
 
 func readFixture(t *testing.T) (*fixtureState, string) {
-	dir := fixtureDir(t)
+	dir := fixtures.Path(t, "tfrs", "universaldot_labse_index")
 	r, err := bundle.Open(filepath.Join(dir, "1", "variables", "variables"))
 	if err != nil {
 		t.Fatal(err)

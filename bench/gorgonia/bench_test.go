@@ -12,14 +12,14 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph/gorgonia"
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/tensor"
 )
 
 func BenchmarkChristopherStock(b *testing.B) {
-	fx := golden.FixturesDir(b)
+	fx := fixtures.Dir(b)
 	dir := filepath.Join(fx, "keras/gru/christopher_stock/1")
 	if _, err := os.Stat(dir); err != nil {
 		b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tfserve/tfserve/graph/annrewrite"
 	"github.com/tfserve/tfserve/graph/scann"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
@@ -21,7 +22,7 @@ import (
 // still returns the golden's top-10 ids with high recall when it searches
 // enough leaves.
 func TestBruteForceToANN(t *testing.T) {
-	dir := filepath.Join(golden.FixturesDir(t), "tfrs/bangkit_events_retrieval")
+	dir := filepath.Join(fixtures.Dir(t), "tfrs/bangkit_events_retrieval")
 	g, err := golden.Read(filepath.Join(dir, "golden.json"))
 	if err != nil {
 		t.Fatal(err)

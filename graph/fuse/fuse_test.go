@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph/fuse"
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -16,7 +16,7 @@ import (
 // TestFusesStandardGRU checks that every CPU standard_gru function of the
 // Keras GRU fixtures is rewritten, and that the GPU variants are not.
 func TestFusesStandardGRU(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	for _, name := range []string{"christopher_stock", "beagle_music_genre", "underthestars_timeseries"} {
 		im, err := loader.Import(filepath.Join(fx, "keras/gru", name, "1"), nil)
 		if err != nil {
@@ -53,7 +53,7 @@ func TestFusesStandardGRU(t *testing.T) {
 // TestWrongInputWidth: a request whose feature width does not match the
 // GRU kernel gets an InvalidArgument naming both widths, fused and unfused.
 func TestWrongInputWidth(t *testing.T) {
-	dir := filepath.Join(golden.FixturesDir(t), "keras/gru/christopher_stock/1")
+	dir := filepath.Join(fixtures.Dir(t), "keras/gru/christopher_stock/1")
 	m, err := loader.Load(context.Background(), dir, loader.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph/gorgonia"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/tensor"
@@ -25,7 +26,7 @@ type fixture struct {
 	unsupported string
 }
 
-var fixtures = []fixture{
+var fixtureCases = []fixture{
 	{dir: "keras/gru/beagle_music_genre", fusion: true},
 	{dir: "keras/gru/christopher_stock", fusion: true},
 	{dir: "keras/gru/christopher_stock", fusion: false},
@@ -61,8 +62,8 @@ func load(t testing.TB, fx string, f fixture) *loader.Model {
 // tfserve's engine and through gorgonia, checks both against the golden
 // and the two against each other.
 func TestFixturesBothEngines(t *testing.T) {
-	fx := golden.FixturesDir(t)
-	for _, f := range fixtures {
+	fx := fixtures.Dir(t)
+	for _, f := range fixtureCases {
 		t.Run(fmt.Sprintf("%s/fusion=%v", f.dir, f.fusion), func(t *testing.T) {
 			m := load(t, fx, f)
 			defer m.Close()
@@ -111,7 +112,7 @@ func TestFixturesBothEngines(t *testing.T) {
 
 // TestUnsupportedOpNamed checks the error names the op.
 func TestUnsupportedOpNamed(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	m := load(t, fx, fixture{dir: "tfrs/bangkit_events_retrieval", fusion: true})
 	defer m.Close()
 	_, err := gorgonia.New(m, gorgonia.Options{})
@@ -128,7 +129,7 @@ func TestUnsupportedOpNamed(t *testing.T) {
 // sizes on one gorgonia model and compares every answer with tfserve's
 // engine on the same input.
 func TestConcurrentMixedBatches(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	m := load(t, fx, fixture{dir: "keras/gru/christopher_stock", fusion: true})
 	defer m.Close()
 	gm, err := gorgonia.New(m, gorgonia.Options{})

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph/gorgonia"
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
@@ -15,7 +15,7 @@ import (
 // TestShapeLimit: beyond MaxShapes distinct input shapes, requests get
 // RESOURCE_EXHAUSTED instead of lowering (and keeping) yet another graph.
 func TestShapeLimit(t *testing.T) {
-	dir := filepath.Join(golden.FixturesDir(t), "tfjs/saved_model/times_three_float")
+	dir := filepath.Join(fixtures.Dir(t), "tfjs/saved_model/times_three_float")
 	m, err := loader.Load(context.Background(), dir, loader.Options{})
 	if err != nil {
 		t.Fatal(err)

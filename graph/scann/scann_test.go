@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph/scann"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
@@ -17,7 +18,7 @@ import (
 )
 
 func fixture(t *testing.T) string {
-	return filepath.Join(golden.FixturesDir(t), "tfrs/universaldot_labse_index/1")
+	return filepath.Join(fixtures.Dir(t), "tfrs/universaldot_labse_index/1")
 }
 
 func TestQueryWidthError(t *testing.T) {

@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
-	"testing"
 )
 
 // File is one golden.json.
@@ -44,35 +42,6 @@ func Read(path string) (*File, error) {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
 	return f, nil
-}
-
-// FixturesDir returns the absolute path of ../shared/fixtures relative to
-// the repository root (found by walking up to go.mod). When the folder is
-// missing the test is skipped, or failed under CI=true.
-func FixturesDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	fx := filepath.Join(filepath.Dir(dir), "shared", "fixtures")
-	if st, err := os.Stat(fx); err != nil || !st.IsDir() {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixtures folder %s is missing (CI=true requires it)", fx)
-		}
-		t.Skipf("fixtures folder %s is missing", fx)
-	}
-	return fx
 }
 
 // Check compares an actual REST response body with a case's expectation.

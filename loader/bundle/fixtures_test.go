@@ -14,41 +14,13 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// fixturesDir returns ../shared/fixtures relative to the repository root
-// (the directory holding go.mod). Under CI=true a missing folder fails the
-// test; otherwise the test is skipped.
-func fixturesDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	fx := filepath.Join(dir, "..", "shared", "fixtures")
-	if st, err := os.Stat(fx); err != nil || !st.IsDir() {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixtures missing at %s (required under CI=true)", fx)
-		}
-		t.Skipf("fixtures missing at %s", fx)
-	}
-	return fx
-}
-
 // fixtureIndexes lists every variables.index under the fixtures folder.
 func fixtureIndexes(t *testing.T) (root string, prefixes []string) {
-	root = fixturesDir(t)
+	root = fixtures.Dir(t)
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/inspect"
 )
@@ -17,7 +17,7 @@ func supported(op string) bool {
 }
 
 func TestInspectFixtures(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	rep, err := inspect.Inspect(filepath.Join(fx, "keras/gru/christopher_stock/1"), supported)
 	if err != nil {
 		t.Fatal(err)

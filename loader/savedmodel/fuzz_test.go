@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/loader/modelwriter/demo"
 	"github.com/tfserve/tfserve/loader/savedmodel"
@@ -22,7 +23,7 @@ func FuzzSavedModel(f *testing.F) {
 		f.Fatal(err)
 	}
 	seeds, _ := filepath.Glob(filepath.Join(dir, "*", "*", "saved_model.pb"))
-	if fx, err := filepath.Abs("../../../shared/fixtures"); err == nil {
+	if fx := fixtures.Optional(f); fx != "" {
 		more, _ := filepath.Glob(filepath.Join(fx, "tfserving/servables/tensorflow/testdata/*/00000123/saved_model.pb"))
 		seeds = append(seeds, more...)
 	}

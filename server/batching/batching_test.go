@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/workers"
@@ -160,7 +160,7 @@ func TestQueueFullAndLimits(t *testing.T) {
 }
 
 func TestParseParamsFixture(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(golden.FixturesDir(t), "tfserving/servables/tensorflow/testdata/batching_config.txt"))
+	data, err := os.ReadFile(filepath.Join(fixtures.Dir(t), "tfserving/servables/tensorflow/testdata/batching_config.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/tensor"
@@ -18,7 +18,7 @@ import (
 // BenchmarkGRUConcurrent measures a Keras GRU fixture under 16 concurrent
 // batch-1 callers, with and without batching (model level, no HTTP).
 func BenchmarkGRUConcurrent(b *testing.B) {
-	dir := filepath.Join(golden.FixturesDir(b), "keras/gru/beagle_music_genre/1")
+	dir := filepath.Join(fixtures.Dir(b), "keras/gru/beagle_music_genre/1")
 	m, err := loader.Load(context.Background(), dir, loader.Options{})
 	if err != nil {
 		b.Fatal(err)

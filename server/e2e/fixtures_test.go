@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader/mlflow"
 	"github.com/tfserve/tfserve/loader/source"
@@ -165,7 +166,7 @@ func post(t *testing.T, url, body string) (int, []byte) {
 // (plus the malformed and unsupported ones, which must fail alone) from one
 // server and checks each golden case through REST.
 func TestServesEveryGoldenFixture(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	var models []served
 	filepath.WalkDir(fx, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.Name() != "golden.json" {
@@ -255,7 +256,7 @@ func normalize(t *testing.T, b []byte) any {
 // TestMetadataMatchesTFServing compares GET .../metadata of real models
 // with TF Serving's own expected responses stored beside the fixtures.
 func TestMetadataMatchesTFServing(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	td := filepath.Join(fx, "tfserving/servables/tensorflow/testdata")
 	url := startServer(t, []served{
 		{name: "default", base: filepath.Join(td, "saved_model_half_plus_two_cpu")},
@@ -283,7 +284,7 @@ func TestMetadataMatchesTFServing(t *testing.T) {
 // TestClassifyRegressOnRealModel runs the classify and regress signatures
 // of TF Serving's half_plus_two through REST.
 func TestClassifyRegressOnRealModel(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	url := startServer(t, []served{{name: "hp2", base: filepath.Join(fx, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu")}})
 	code, body := post(t, url+"/v1/models/hp2:regress", `{"signature_name": "regress_x_to_y", "examples": [{"x": 1.0}, {"x": -2.0}]}`)
 	var reg struct{ Results []float64 }

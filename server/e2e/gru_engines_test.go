@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tfserve/tfserve/graph/gorgonia"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/servable"
@@ -19,7 +20,7 @@ func TestGRUGoldensEveryEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lowers GRU graphs to gorgonia")
 	}
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	root := filepath.Join(fx, "keras/gru")
 	ents, err := os.ReadDir(root)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tfserve/tfserve/bench/hostile"
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 )
 
 // Bounds of TestHostile.
@@ -101,7 +101,7 @@ func TestHostile(t *testing.T) {
 		}
 		t.Skip("prlimit (util-linux) is missing")
 	}
-	fixtures := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	root, err := hostile.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestHostile(t *testing.T) {
 		t.Fatal(err)
 	}
 	scratch := t.TempDir()
-	s := launchHostile(t, bin, fixtures, root, scratch)
+	s := launchHostile(t, bin, fx, root, scratch)
 	defer func() { s.finish(t) }()
 	for _, c := range hostile.Battery() {
 		t.Run(c.Name, func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestHostile(t *testing.T) {
 			if err := s.target.Proc.Check(); err != nil {
 				t.Errorf("after %s: %v", c.Name, err)
 				s.finish(t)
-				s = launchHostile(t, bin, fixtures, root, scratch)
+				s = launchHostile(t, bin, fx, root, scratch)
 			}
 		})
 	}

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tfserve/tfserve/internal/fixtures"
 )
 
 const imageName = "localhost/tfserve:imagetest"
@@ -33,24 +35,6 @@ const imageName = "localhost/tfserve:imagetest"
 // an image and needs root and buildah, so only on request or in CI.
 func enabled() bool {
 	return os.Getenv("TFSERVE_IMAGE_TEST") == "1" || os.Getenv("CI") == "true"
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
 }
 
 // buildah runs buildah against a private store under dir.
@@ -91,7 +75,7 @@ func TestServingImage(t *testing.T) {
 	if _, err := exec.LookPath("buildah"); err != nil {
 		t.Fatal("buildah is not installed (apt-get install -y buildah)")
 	}
-	root := repoRoot(t)
+	root := fixtures.ModuleRoot(t)
 	tmp := t.TempDir()
 	store := []string{"--root", filepath.Join(tmp, "storage"), "--runroot", filepath.Join(tmp, "run"), "--storage-driver", "vfs"}
 	b := buildah{t: t, flags: store}
