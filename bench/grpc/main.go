@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/loader/source"
 	"github.com/tfserve/tfserve/loadtest"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
@@ -30,15 +31,11 @@ import (
 	"github.com/tfserve/tfserve/server/restapi"
 )
 
-type dirSource struct{ dir string }
-
-func (s dirSource) Versions(context.Context) ([]int64, error)    { return []int64{1}, nil }
-func (s dirSource) Fetch(context.Context, int64) (string, error) { return s.dir, nil }
-func (s dirSource) String() string                               { return s.dir }
-
+// models are base paths under the fixtures folder, each holding one
+// version folder, served through loader/source as cmd/tfserve serves them.
 var models = []struct{ name, dir string }{
-	{"half_plus_two", "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123"},
-	{"christopher_stock", "keras/gru/christopher_stock/1"},
+	{"half_plus_two", "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu"},
+	{"christopher_stock", "keras/gru/christopher_stock"},
 }
 
 func main() {
@@ -60,7 +57,9 @@ func run(fixtures string, duration, warmup time.Duration, levelList string, batc
 		Load: func(ctx context.Context, d string) (servable.Model, error) {
 			return loader.Load(ctx, d, loader.Options{})
 		},
-		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
+		OpenSource: func(ctx context.Context, p string) (manager.Source, error) {
+			return source.Open(ctx, p, source.Options{})
+		},
 	})
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package grpcapi_test
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -21,7 +20,9 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
@@ -34,8 +35,10 @@ import (
 )
 
 // fixtureSource serves a fixture folder as a model base path: its numeric
-// children, or the folder itself as version 1 when it is a SavedModel.
-type fixtureSource struct{ base string }
+// children (sourcetest.Dir), or, unlike sourcetest.Dir, the folder itself
+// as version 1 when it is a SavedModel: some golden.json files sit inside
+// the SavedModel folder rather than beside its version folders.
+type fixtureSource struct{ sourcetest.Dir }
 
 func isSavedModel(dir string) bool {
 	for _, f := range []string{"saved_model.pb", "saved_model.pbtxt"} {
@@ -46,40 +49,19 @@ func isSavedModel(dir string) bool {
 	return false
 }
 
-func (s fixtureSource) Versions(context.Context) ([]int64, error) {
-	if isSavedModel(s.base) {
+func (s fixtureSource) Versions(ctx context.Context) ([]int64, error) {
+	if isSavedModel(s.String()) {
 		return []int64{1}, nil
 	}
-	ents, err := os.ReadDir(s.base)
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, e := range ents {
-		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() {
-			out = append(out, v)
-		}
-	}
-	return out, nil
+	return s.Dir.Versions(ctx)
 }
 
-func (s fixtureSource) Fetch(_ context.Context, v int64) (string, error) {
-	if isSavedModel(s.base) {
-		return s.base, nil
+func (s fixtureSource) Fetch(ctx context.Context, v int64) (string, error) {
+	if isSavedModel(s.String()) {
+		return s.String(), nil
 	}
-	ents, err := os.ReadDir(s.base)
-	if err != nil {
-		return "", err
-	}
-	for _, e := range ents { // version dirs may be zero-padded: 00000123
-		if n, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && n == v && e.IsDir() {
-			return filepath.Join(s.base, e.Name()), nil
-		}
-	}
-	return "", fmt.Errorf("version %d not found in %s", v, s.base)
+	return s.Dir.Fetch(ctx, v)
 }
-
-func (s fixtureSource) String() string { return s.base }
 
 // startFixtureServer loads the named fixture folders (model name -> path
 // relative to the fixtures dir) with the real loader and serves them over
@@ -98,7 +80,9 @@ func startFixtureServerTLS(t *testing.T, fx string, models map[string]string, se
 		Load: func(ctx context.Context, dir string) (servable.Model, error) {
 			return loader.Load(ctx, dir, loader.Options{})
 		},
-		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return fixtureSource{p}, nil },
+		OpenSource: func(_ context.Context, p string) (manager.Source, error) {
+			return fixtureSource{sourcetest.Dir(p)}, nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +139,7 @@ func startFixtureServerTLS(t *testing.T, fx string, models map[string]string, se
 // returns, encoded alternately as typed fields and tensor_content), renders
 // the outputs as the REST body and checks it against the golden response.
 func TestFixtureGoldensOverGRPC(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	var files []string
 	filepath.WalkDir(fx, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Name() == "golden.json" {
@@ -253,7 +237,7 @@ const (
 
 // TestFixtureErrorCodes is the error table on real models.
 func TestFixtureErrorCodes(t *testing.T) {
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	_, _, conn := startFixtureServer(t, fx, map[string]string{"hp2": halfPlusTwo, "gru": stockGRU})
 	pred := servingpb.NewPredictionServiceClient(conn)
 	x := func(dt tfpb.DataType, dims ...int64) map[string]*tfpb.TensorProto {
@@ -356,7 +340,7 @@ func TestPythonClient(t *testing.T) {
 		}
 		t.Skip("python3 grpc_tools not installed (apt-get install -y python3-grpc-tools python3-grpcio)")
 	}
-	fx := golden.FixturesDir(t)
+	fx := fixtures.Dir(t)
 	addr, _, _ := startFixtureServer(t, fx, map[string]string{"hp2": halfPlusTwo})
 	protoRoot, err := filepath.Abs("../../proto")
 	if err != nil {

@@ -2,7 +2,6 @@ package grpcapi_test
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"os"
 	"os/exec"
@@ -17,27 +16,11 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"github.com/tfserve/tfserve/internal/golden"
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/proto/tfpb"
-	"github.com/tfserve/tfserve/server/tlsconfig"
 	"github.com/tfserve/tfserve/server/tlsconfig/tlstest"
 )
-
-// serverTLS builds the server side from an SSLConfig text, as
-// --ssl_config_file does.
-func serverTLS(t *testing.T, p *tlstest.PKI, withCA, clientVerify bool) *tls.Config {
-	t.Helper()
-	c, err := tlsconfig.Parse([]byte(p.SSLConfigText(withCA, clientVerify)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := c.TLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
-}
 
 func hp2Predict(t *testing.T, conn *grpc.ClientConn) error {
 	t.Helper()
@@ -67,28 +50,16 @@ func dial(t *testing.T, addr string, creds credentials.TransportCredentials) *gr
 	return conn
 }
 
-func clientTLS(t *testing.T, p *tlstest.PKI, withCert bool) *tls.Config {
-	t.Helper()
-	c, err := p.ClientTLS(withCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // TestTLS: with an SSLConfig of key and certificate only, a TLS client is
 // served; a plaintext client is refused.
 func TestTLS(t *testing.T) {
-	p, err := tlstest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx := golden.FixturesDir(t)
-	addr, _, conn := startFixtureServerTLS(t, fx, map[string]string{"hp2": halfPlusTwo}, serverTLS(t, p, false, false), clientTLS(t, p, false))
+	p := tlstest.New(t)
+	fx := fixtures.Dir(t)
+	addr, _, conn := startFixtureServerTLS(t, fx, map[string]string{"hp2": halfPlusTwo}, p.ServerTLS(t, false, false), p.ClientTLS(t, false))
 	if err := hp2Predict(t, conn); err != nil {
 		t.Fatalf("TLS client: %v", err)
 	}
-	err = hp2Predict(t, dial(t, addr, insecure.NewCredentials()))
+	err := hp2Predict(t, dial(t, addr, insecure.NewCredentials()))
 	if grpcstatus.Code(err) != codes.Unavailable {
 		t.Errorf("plaintext client on a TLS port: %v, want UNAVAILABLE", err)
 	}
@@ -97,17 +68,14 @@ func TestTLS(t *testing.T) {
 // TestMutualTLS: with client_verify, only clients presenting a certificate
 // from custom_ca are served.
 func TestMutualTLS(t *testing.T) {
-	p, err := tlstest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx := golden.FixturesDir(t)
-	addr, _, conn := startFixtureServerTLS(t, fx, map[string]string{"hp2": halfPlusTwo}, serverTLS(t, p, true, true), clientTLS(t, p, true))
+	p := tlstest.New(t)
+	fx := fixtures.Dir(t)
+	addr, _, conn := startFixtureServerTLS(t, fx, map[string]string{"hp2": halfPlusTwo}, p.ServerTLS(t, true, true), p.ClientTLS(t, true))
 	if err := hp2Predict(t, conn); err != nil {
 		t.Fatalf("mTLS client: %v", err)
 	}
 	for name, creds := range map[string]credentials.TransportCredentials{
-		"TLS without a client certificate": credentials.NewTLS(clientTLS(t, p, false)),
+		"TLS without a client certificate": credentials.NewTLS(p.ClientTLS(t, false)),
 		"plaintext":                        insecure.NewCredentials(),
 	} {
 		if err := hp2Predict(t, dial(t, addr, creds)); grpcstatus.Code(err) != codes.Unavailable {
@@ -126,12 +94,9 @@ func TestPythonClientTLS(t *testing.T) {
 		}
 		t.Skip("python3 grpc_tools not installed (apt-get install -y python3-grpc-tools python3-grpcio)")
 	}
-	p, err := tlstest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx := golden.FixturesDir(t)
-	addr, _, _ := startFixtureServerTLS(t, fx, map[string]string{"hp2": halfPlusTwo}, serverTLS(t, p, true, true), clientTLS(t, p, true))
+	p := tlstest.New(t)
+	fx := fixtures.Dir(t)
+	addr, _, _ := startFixtureServerTLS(t, fx, map[string]string{"hp2": halfPlusTwo}, p.ServerTLS(t, true, true), p.ClientTLS(t, true))
 	_, port, _ := net.SplitHostPort(addr)
 	dir := t.TempDir()
 	files := map[string]string{"ca.pem": p.CA, "key.pem": p.ClientKey, "cert.pem": p.ClientCert}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
+	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/internal/syncbuf"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
@@ -23,40 +25,7 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// dirSource lists numeric children of a local directory (a test stand-in for
-// loader/source's local source).
-type dirSource struct{ base string }
-
-func (d dirSource) Versions(context.Context) ([]int64, error) {
-	ents, err := os.ReadDir(d.base)
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, e := range ents {
-		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
-func (d dirSource) Fetch(_ context.Context, v int64) (string, error) {
-	ents, err := os.ReadDir(d.base)
-	if err != nil {
-		return "", err
-	}
-	for _, e := range ents {
-		if n, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && n == v {
-			return filepath.Join(d.base, e.Name()), nil
-		}
-	}
-	return "", fmt.Errorf("version %d not found", v)
-}
-
-func (d dirSource) String() string { return d.base }
-
-func openDir(_ context.Context, p string) (Source, error) { return dirSource{p}, nil }
+func openDir(_ context.Context, p string) (Source, error) { return sourcetest.Dir(p), nil }
 
 // registry records every model the test loader created, by directory.
 type registry struct {
@@ -602,7 +571,7 @@ func TestConfigFilePolling(t *testing.T) {
 }
 
 func TestGoodModelConfigFixture(t *testing.T) {
-	p := fixturePath(t, "tfserving/servables/tensorflow/testdata/good_model_config.txt")
+	p := fixtures.Path(t, "tfserving/servables/tensorflow/testdata/good_model_config.txt")
 	cfg, err := ReadConfigFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -615,33 +584,6 @@ func TestGoodModelConfigFixture(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Fatalf("got %v", names)
 	}
-}
-
-// fixturePath finds ../shared/fixtures relative to the module root.
-func fixturePath(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "fixtures", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture missing: %v", err)
-		}
-		t.Skipf("fixture missing: %v", err)
-	}
-	return p
 }
 
 func TestParseConfigErrors(t *testing.T) {

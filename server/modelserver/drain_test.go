@@ -91,7 +91,7 @@ func TestDrainUnderLoad(t *testing.T) {
 	go func() {
 		done <- Run(ctx, opts, Deps{
 			Load:            func(context.Context, string, LoadOptions) (servable.Model, error) { return model, nil },
-			OpenSource:      func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
+			OpenSource:      openDir,
 			Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 			RESTListener:    ln,
 			ShutdownTimeout: 20 * time.Second,

@@ -3,7 +3,6 @@ package modelserver
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
-	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/warmup"
 	"github.com/tfserve/tfserve/tensor"
 	"github.com/tfserve/tfserve/tensor/tensorproto"
@@ -47,11 +45,8 @@ type served struct {
 // the given warmup records; each load returns a fresh fake half_plus_two.
 func startServer(t *testing.T, extra []string, logs ...warmup.Log) (*served, string) {
 	t.Helper()
-	base := t.TempDir()
+	base := versionDir(t)
 	vdir := filepath.Join(base, "3")
-	if err := os.MkdirAll(vdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	if len(logs) > 0 {
 		if err := warmup.WriteFile(vdir, logs...); err != nil {
 			t.Fatal(err)
@@ -63,39 +58,16 @@ func startServer(t *testing.T, extra []string, logs ...warmup.Log) (*served, str
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := &served{}
-	ready := make(chan net.Addr, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, opts, Deps{
-			Load: func(context.Context, string, LoadOptions) (servable.Model, error) {
-				s.loads++
-				s.fm = fakemodel.New()
-				return s.fm, nil
-			},
-			OpenSource:      func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-			RESTListener:    ln,
-			Ready:           func(a net.Addr, _ *manager.Manager) { ready <- a },
-			ShutdownTimeout: 5 * time.Second,
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case a := <-ready:
-		s.url = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("Run returned early: %v", err)
+	deps := fakeDeps()
+	deps.Load = func(context.Context, string, LoadOptions) (servable.Model, error) {
+		s.loads++
+		s.fm = fakemodel.New()
+		return s.fm, nil
 	}
+	deps.RESTListener = listen(t)
+	deps.ShutdownTimeout = 5 * time.Second
+	s.url = startRun(t, opts, deps).restURL()
 	return s, vdir
 }
 
@@ -246,10 +218,7 @@ func TestBadMonitoringConfig(t *testing.T) {
 	mon := filepath.Join(t.TempDir(), "monitoring.config")
 	os.WriteFile(mon, []byte(`prometheus_config { enable: true path: "/v1/metrics" }`), 0o644)
 	opts, _ := flags.Parse([]string{"--model_name=m", "--model_base_path=/m", "--port=0", "--monitoring_config_file=" + mon}, nil)
-	err := Run(context.Background(), opts, Deps{
-		Load:       func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
-		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-	})
+	err := Run(context.Background(), opts, fakeDeps())
 	if err == nil || !strings.Contains(err.Error(), "collides") {
 		t.Fatalf("Run: %v", err)
 	}

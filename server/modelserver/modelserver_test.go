@@ -3,11 +3,9 @@ package modelserver
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,28 +13,7 @@ import (
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
-	"github.com/tfserve/tfserve/server/manager"
 )
-
-type dirSource struct{ base string }
-
-func (d dirSource) Versions(context.Context) ([]int64, error) {
-	ents, err := os.ReadDir(d.base)
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, e := range ents {
-		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-func (d dirSource) Fetch(_ context.Context, v int64) (string, error) {
-	return filepath.Join(d.base, strconv.FormatInt(v, 10)), nil
-}
-func (d dirSource) String() string { return d.base }
 
 func TestValidate(t *testing.T) {
 	base := flags.Defaults()
@@ -86,44 +63,24 @@ func TestValidate(t *testing.T) {
 // request, cancels the context (SIGTERM) while it runs, and checks that the
 // request still succeeds and Run returns cleanly.
 func TestRunAndGracefulShutdown(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "3"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := versionDir(t)
 	opts, err := flags.Parse([]string{"--model_name=half", "--model_base_path=" + dir, "--rest_api_timeout_in_ms=10000",
 		"--file_system_poll_wait_seconds=0", "--enable_model_warmup=false", "--port=0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	fm := fakemodel.New()
 	fm.Sleep = 300 * time.Millisecond
-	ready := make(chan net.Addr, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, opts, Deps{
-			Load: func(_ context.Context, d string, lo LoadOptions) (servable.Model, error) {
-				if d != filepath.Join(dir, "3") || lo.Engine != "default" {
-					t.Errorf("load %s %+v", d, lo)
-				}
-				return fm, nil
-			},
-			OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-			RESTListener: ln,
-			Ready:        func(a net.Addr, _ *manager.Manager) { ready <- a },
-		})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("Run returned early: %v", err)
+	deps := fakeDeps()
+	deps.Load = func(_ context.Context, d string, lo LoadOptions) (servable.Model, error) {
+		if d != filepath.Join(dir, "3") || lo.Engine != "default" {
+			t.Errorf("load %s %+v", d, lo)
+		}
+		return fm, nil
 	}
-	url := "http://" + addr.String()
+	deps.RESTListener = listen(t)
+	r := startRun(t, opts, deps)
+	url := r.restURL()
 	resp, err := http.Get(url + "/v1/models/half")
 	if err != nil {
 		t.Fatal(err)
@@ -151,13 +108,9 @@ func TestRunAndGracefulShutdown(t *testing.T) {
 		slow <- result{code: resp.StatusCode, body: string(b)}
 	}()
 	time.Sleep(100 * time.Millisecond) // let the request reach the model
-	cancel()
-	r := <-slow
-	if r.err != nil || r.code != 200 || !strings.Contains(r.body, "4.0") {
-		t.Fatalf("in-flight request during shutdown: %+v", r)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	r.stop()
+	if res := <-slow; res.err != nil || res.code != 200 || !strings.Contains(res.body, "4.0") {
+		t.Fatalf("in-flight request during shutdown: %+v", res)
 	}
 	if fm.CloseCalled.Load() != 1 {
 		t.Fatalf("model closed %d times", fm.CloseCalled.Load())
@@ -171,10 +124,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 	cfgPath := filepath.Join(t.TempDir(), "models.config")
 	os.WriteFile(cfgPath, []byte(`model_config_list { config { name: "a" base_path: "relative" model_platform: "tensorflow" } }`), 0o644)
 	opts, _ := flags.Parse([]string{"--model_config_file=" + cfgPath, "--rest_api_port=0", "--port=0"}, nil)
-	err := Run(context.Background(), opts, Deps{
-		Load:       func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
-		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-	})
+	err := Run(context.Background(), opts, fakeDeps())
 	if err == nil || !strings.Contains(err.Error(), "Expected model a to have an absolute path or URI") {
 		t.Fatalf("Run: %v", err)
 	}

@@ -3,7 +3,6 @@ package modelserver
 import (
 	"context"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +14,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
-	"github.com/tfserve/tfserve/server/internal/fakemodel"
 	"github.com/tfserve/tfserve/server/manager"
 )
 
@@ -31,54 +28,23 @@ func runGRPC(t *testing.T, dir string, extra ...string) (servingpb.ModelServiceC
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan *manager.Manager, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, opts, Deps{
-			Load:         func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
-			OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-			GRPCListener: ln,
-			Ready:        func(_ net.Addr, m *manager.Manager) { ready <- m },
-			Logger:       slog.New(slog.DiscardHandler),
-		})
-	}()
-	var mgr *manager.Manager
-	select {
-	case mgr = <-ready:
-	case err := <-done:
-		t.Fatalf("Run returned early: %v", err)
-	}
+	ln := listen(t)
+	deps := fakeDeps()
+	deps.GRPCListener = ln
+	deps.Logger = slog.New(slog.DiscardHandler)
+	r := startRun(t, opts, deps)
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		conn.Close()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return servingpb.NewModelServiceClient(conn), mgr
+	t.Cleanup(func() { conn.Close() })
+	return servingpb.NewModelServiceClient(conn), r.mgr
 }
 
 func reloadTo(name, base string) *servingpb.ReloadConfigRequest {
 	return &servingpb.ReloadConfigRequest{Config: &servingpb.ModelServerConfig{
 		Config: &servingpb.ModelServerConfig_ModelConfigList{ModelConfigList: &servingpb.ModelConfigList{
 			Config: []*servingpb.ModelConfig{{Name: name, BasePath: base, ModelPlatform: "tensorflow"}}}}}}
-}
-
-func versionDir(t *testing.T) string {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "3"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
 
 // --grpc_allow_reload_config=false: the reload is refused with
@@ -141,14 +107,13 @@ func TestInitialBasePathDisallowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	opened := false
-	err = Run(context.Background(), opts, Deps{
-		Logger: slog.New(slog.DiscardHandler),
-		Load:   func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
-		OpenSource: func(_ context.Context, p string) (manager.Source, error) {
-			opened = true
-			return dirSource{p}, nil
-		},
-	})
+	deps := fakeDeps()
+	deps.Logger = slog.New(slog.DiscardHandler)
+	deps.OpenSource = func(ctx context.Context, p string) (manager.Source, error) {
+		opened = true
+		return openDir(ctx, p)
+	}
+	err = Run(context.Background(), opts, deps)
 	if err == nil || !strings.Contains(err.Error(), "not under --allowed_model_base_paths=/models/") || opened {
 		t.Fatalf("Run: %v (opened %v)", err, opened)
 	}

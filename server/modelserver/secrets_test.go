@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -97,39 +96,24 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 	var logs syncbuf.Buffer
 	srcOpts := mlflow.WithRegistry(source.Options{CacheDir: t.TempDir(), Logger: newTextLogger(&logs)},
 		mlflow.ConfigFromEnv(os.Getenv))
-	rln, _ := net.Listen("tcp", "127.0.0.1:0")
-	gln, _ := net.Listen("tcp", "127.0.0.1:0")
-	ready := make(chan net.Addr, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, opts, Deps{
-			Load: func(_ context.Context, d string, _ LoadOptions) (servable.Model, error) {
-				if strings.HasPrefix(d, leaky) {
-					return nil, errors.New(`fetch weights: Get "https://u:loadPw13@h/w?sig=loadSig14": token ` +
-						os.Getenv("DATABRICKS_TOKEN") + " rejected")
-				}
-				return fakemodel.New(), nil
-			},
-			OpenSource: func(ctx context.Context, p string) (manager.Source, error) {
-				return source.Open(ctx, p, srcOpts)
-			},
-			Logger:          newTextLogger(&logs),
-			RESTListener:    rln,
-			GRPCListener:    gln,
-			Ready:           func(a net.Addr, _ *manager.Manager) { ready <- a },
-			ShutdownTimeout: 5 * time.Second,
-		})
-	}()
-	var rest string
-	select {
-	case a := <-ready:
-		rest = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("Run returned early: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server not ready after 60 s")
-	}
+	gln := listen(t)
+	r := startRun(t, opts, Deps{
+		Load: func(_ context.Context, d string, _ LoadOptions) (servable.Model, error) {
+			if strings.HasPrefix(d, leaky) {
+				return nil, errors.New(`fetch weights: Get "https://u:loadPw13@h/w?sig=loadSig14": token ` +
+					os.Getenv("DATABRICKS_TOKEN") + " rejected")
+			}
+			return fakemodel.New(), nil
+		},
+		OpenSource: func(ctx context.Context, p string) (manager.Source, error) {
+			return source.Open(ctx, p, srcOpts)
+		},
+		Logger:          newTextLogger(&logs),
+		RESTListener:    listen(t),
+		GRPCListener:    gln,
+		ShutdownTimeout: 5 * time.Second,
+	})
+	rest := r.restURL()
 
 	var out strings.Builder // every byte a client could see
 	get := func(method, path, body string) {
@@ -178,10 +162,7 @@ func TestNoSecretReachesAnyOutput(t *testing.T) {
 	}
 	get("GET", "/v1/models/reloaded", "")
 	get("GET", "/monitoring/prometheus/metrics", "")
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	r.stop()
 
 	if strings.Contains(out.String()[beforeOwn:], "reqSig15") {
 		t.Error("a requested model name reached the metrics page")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,18 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	grpcstatus "google.golang.org/grpc/status"
 
-	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/proto/tfpb"
-	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
-	"github.com/tfserve/tfserve/server/internal/fakemodel"
-	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/tlsconfig/tlstest"
 )
 
@@ -31,91 +24,35 @@ import (
 // returns their addresses; Run ends with the test.
 func runTLS(t *testing.T, extra ...string) (restAddr, grpcAddr string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "3"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := flags.Parse(append([]string{"--model_name=half", "--model_base_path=" + dir,
+	opts, err := flags.Parse(append([]string{"--model_name=half", "--model_base_path=" + versionDir(t),
 		"--file_system_poll_wait_seconds=0"}, extra...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, opts, Deps{
-			Load:         func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
-			OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-			RESTListener: rl,
-			GRPCListener: gl,
-			Ready:        func(net.Addr, *manager.Manager) { close(ready) },
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("Run returned early: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	rl, gl := listen(t), listen(t)
+	deps := fakeDeps()
+	deps.RESTListener, deps.GRPCListener = rl, gl
+	startRun(t, opts, deps)
 	return rl.Addr().String(), gl.Addr().String()
-}
-
-func predictHalf(addr string, creds credentials.TransportCredentials) error {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = servingpb.NewPredictionServiceClient(conn).Predict(ctx, &servingpb.PredictRequest{
-		ModelSpec: &servingpb.ModelSpec{Name: "half"},
-		Inputs: map[string]*tfpb.TensorProto{"x": {Dtype: tfpb.DataType_DT_FLOAT,
-			TensorShape: &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: 1}, {Size: 1}}}, FloatVal: []float32{6}}}})
-	return err
 }
 
 // TestRunTLS: --ssl_config_file with client_verify puts mutual TLS on the
 // gRPC port; --rest_api_ssl_config_file puts HTTPS on the REST port.
 // Plaintext clients are refused on both.
 func TestRunTLS(t *testing.T) {
-	p, err := tlstest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := tlstest.New(t)
 	dir := t.TempDir()
-	grpcCfg, err := p.WriteSSLConfig(dir, "grpc_ssl.txt", true, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	restCfg, err := p.WriteSSLConfig(dir, "rest_ssl.txt", false, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	grpcCfg := p.WriteSSLConfig(t, dir, "grpc_ssl.txt", true, true)
+	restCfg := p.WriteSSLConfig(t, dir, "rest_ssl.txt", false, false)
 	restAddr, grpcAddr := runTLS(t, "--ssl_config_file="+grpcCfg, "--rest_api_ssl_config_file="+restCfg)
 
-	anon, _ := p.ClientTLS(false)
-	withCert, _ := p.ClientTLS(true)
-	if err := predictHalf(grpcAddr, credentials.NewTLS(withCert)); err != nil {
+	anon, withCert := p.ClientTLS(t, false), p.ClientTLS(t, true)
+	if _, err := predictHalf(grpcAddr, credentials.NewTLS(withCert)); err != nil {
 		t.Errorf("gRPC with a client certificate: %v", err)
 	}
 	for name, creds := range map[string]credentials.TransportCredentials{
 		"no client certificate": credentials.NewTLS(anon), "plaintext": insecure.NewCredentials()} {
-		if err := predictHalf(grpcAddr, creds); grpcstatus.Code(err) != codes.Unavailable {
+		if _, err := predictHalf(grpcAddr, creds); grpcstatus.Code(err) != codes.Unavailable {
 			t.Errorf("gRPC, %s: %v, want UNAVAILABLE", name, err)
 		}
 	}
@@ -160,10 +97,7 @@ func TestRunBadSSLConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = Run(context.Background(), opts, Deps{
-			Load:       func(context.Context, string, LoadOptions) (servable.Model, error) { return fakemodel.New(), nil },
-			OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
-		})
+		err = Run(context.Background(), opts, fakeDeps())
 		if err == nil || !strings.Contains(err.Error(), "--"+c.flag) || !strings.Contains(err.Error(), c.path) {
 			t.Errorf("--%s=%s: %v", c.flag, c.path, err)
 		} else if strings.Contains(err.Error(), "abc") || strings.Contains(err.Error(), "PRIVATE") {

@@ -18,34 +18,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 	"github.com/tfserve/tfserve/server/manager"
 )
-
-// dirSource lists the numeric children of a local directory.
-type dirSource struct{ base string }
-
-func (d dirSource) Versions(context.Context) ([]int64, error) {
-	ents, err := os.ReadDir(d.base)
-	if err != nil {
-		return nil, err
-	}
-	var out []int64
-	for _, e := range ents {
-		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil {
-			out = append(out, v)
-		}
-	}
-	return out, nil
-}
-
-func (d dirSource) Fetch(_ context.Context, v int64) (string, error) {
-	return filepath.Join(d.base, strconv.FormatInt(v, 10)), nil
-}
-
-func (d dirSource) String() string { return d.base }
 
 // fakes loads <dir>/model ("A" for y = A x + 2) as a fakemodel and keeps
 // every model it created.
@@ -106,7 +84,7 @@ func newHarness(t *testing.T, cfg *servingpb.ModelServerConfig, mod func(*Option
 	f := &fakes{tweak: tweak}
 	mgr, err := manager.New(manager.Options{
 		Load:         f.load,
-		OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
+		OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return sourcetest.Dir(p), nil },
 		PollInterval: 5 * time.Millisecond,
 	})
 	if err != nil {
@@ -236,7 +214,7 @@ func newHarnessB(b *testing.B, base string) fasthttp.RequestHandler {
 	f := &fakes{}
 	mgr, err := manager.New(manager.Options{
 		Load:       f.load,
-		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return dirSource{p}, nil },
+		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return sourcetest.Dir(p), nil },
 	})
 	if err != nil {
 		b.Fatal(err)

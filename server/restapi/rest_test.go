@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 )
 
@@ -325,7 +326,7 @@ func TestStatusAndMetadata(t *testing.T) {
 // own expected response for half_plus_two (model "default", version 123),
 // signature by signature.
 func TestMetadataMatchesTFServing(t *testing.T) {
-	path := fixture(t, "tfserving/servables/tensorflow/testdata/half_plus_two_model_metadata.json")
+	path := fixtures.Path(t, "tfserving/servables/tensorflow/testdata/half_plus_two_model_metadata.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +356,7 @@ func TestMetadataMatchesTFServing(t *testing.T) {
 		}
 	}
 	// The init op is printed as in the TF2 fixture.
-	path2 := fixture(t, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_2_versions_metadata.json")
+	path2 := fixtures.Path(t, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_2_versions_metadata.json")
 	raw2, _ := os.ReadFile(path2)
 	var want2 map[string]any
 	if err := json.Unmarshal(raw2, &want2); err != nil {
@@ -364,29 +365,6 @@ func TestMetadataMatchesTFServing(t *testing.T) {
 	if w, g := sigs(want2)["__saved_model_init_op"], gs["__saved_model_init_op"]; !reflect.DeepEqual(w, g) {
 		t.Errorf("__saved_model_init_op: got %v want %v", g, w)
 	}
-}
-
-func fixture(t *testing.T, rel string) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "fixtures", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture missing: %v", err)
-		}
-		t.Skipf("fixture missing: %v", err)
-	}
-	return p
 }
 
 func gzipped(t *testing.T, s string) []byte {

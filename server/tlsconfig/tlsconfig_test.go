@@ -16,15 +16,6 @@ import (
 	"github.com/tfserve/tfserve/server/tlsconfig/tlstest"
 )
 
-func newPKI(t testing.TB) *tlstest.PKI {
-	t.Helper()
-	p, err := tlstest.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestParseTextFormat(t *testing.T) {
 	// Adjacent literals, escapes, comments and any field order, as
 	// protobuf's TextFormat reads them.
@@ -70,7 +61,7 @@ func TestNoKeyMaterialInErrorsOrLogs(t *testing.T) {
 }
 
 func TestLoadErrorsNameTheFile(t *testing.T) {
-	p := newPKI(t)
+	p := tlstest.New(t)
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		path := filepath.Join(dir, name)
@@ -145,27 +136,9 @@ func handshake(t *testing.T, server, client *tls.Config) (clientErr, serverErr e
 }
 
 func TestClientVerify(t *testing.T) {
-	p := newPKI(t)
-	build := func(withCA, verify bool) *tls.Config {
-		c, err := tlsconfig.Parse([]byte(p.SSLConfigText(withCA, verify)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg, err := c.TLS()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cfg
-	}
-	anon, err := p.ClientTLS(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withCert, err := p.ClientTLS(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mtls := build(true, true)
+	p := tlstest.New(t)
+	anon, withCert := p.ClientTLS(t, false), p.ClientTLS(t, true)
+	mtls := p.ServerTLS(t, true, true)
 	if mtls.ClientAuth != tls.RequireAndVerifyClientCert || mtls.MinVersion != tls.VersionTLS12 {
 		t.Errorf("client_verify: ClientAuth %v MinVersion %x", mtls.ClientAuth, mtls.MinVersion)
 	}
@@ -176,11 +149,8 @@ func TestClientVerify(t *testing.T) {
 		t.Error("client_verify: a client without a certificate was accepted")
 	}
 	// A certificate from another CA is refused too.
-	other := newPKI(t)
-	foreign, err := other.ClientTLS(true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := tlstest.New(t)
+	foreign := other.ClientTLS(t, true)
 	foreign.RootCAs = anon.RootCAs
 	if _, se := handshake(t, mtls, foreign); se == nil {
 		t.Error("client_verify: a client certificate from another CA was accepted")
@@ -188,7 +158,7 @@ func TestClientVerify(t *testing.T) {
 	// Without client_verify no certificate is asked for, with or without
 	// custom_ca (TF Serving's GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE).
 	for _, withCA := range []bool{false, true} {
-		cfg := build(withCA, false)
+		cfg := p.ServerTLS(t, withCA, false)
 		if cfg.ClientAuth != tls.NoClientCert {
 			t.Errorf("custom_ca=%v without client_verify: ClientAuth %v", withCA, cfg.ClientAuth)
 		}
@@ -201,7 +171,7 @@ func TestClientVerify(t *testing.T) {
 // FuzzParse: no panic, and parsing allocates within a constant factor of
 // the input plus a constant; an accepted config renders without its key.
 func FuzzParse(f *testing.F) {
-	p := newPKI(f)
+	p := tlstest.New(f)
 	for _, s := range []string{"", p.SSLConfigText(true, true), "server_key: \"a\" \"b\"", "client_verify: 1", "custom_ca: '\\x41'", "server_key {", "# only\n"} {
 		f.Add([]byte(s))
 	}

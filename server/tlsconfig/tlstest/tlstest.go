@@ -1,5 +1,7 @@
 // Package tlstest makes a throwaway certificate authority with a server and
-// a client certificate, in memory, for tests of TLS and mutual TLS.
+// a client certificate, in memory, for tests of TLS and mutual TLS, and the
+// server and client configurations built from them. Every helper fails the
+// test on error.
 package tlstest
 
 import (
@@ -17,7 +19,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
+
+	"github.com/tfserve/tfserve/server/tlsconfig"
 )
 
 // PKI holds PEM text: a CA, a server certificate for 127.0.0.1, ::1 and
@@ -27,7 +32,16 @@ type PKI struct {
 }
 
 // New makes a fresh PKI valid for one hour.
-func New() (*PKI, error) {
+func New(t testing.TB) *PKI {
+	t.Helper()
+	p, err := newPKI()
+	if err != nil {
+		t.Fatalf("tlstest: %v", err)
+	}
+	return p
+}
+
+func newPKI() (*PKI, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -91,26 +105,47 @@ func (p *PKI) SSLConfigText(withCA, clientVerify bool) string {
 	return b.String()
 }
 
-// WriteSSLConfig writes SSLConfigText into dir/name and returns its path.
-func (p *PKI) WriteSSLConfig(dir, name string, withCA, clientVerify bool) (string, error) {
+// WriteSSLConfig writes SSLConfigText into dir/name, as a file for
+// --ssl_config_file or --rest_api_ssl_config_file, and returns its path.
+func (p *PKI) WriteSSLConfig(t testing.TB, dir, name string, withCA, clientVerify bool) string {
+	t.Helper()
 	path := filepath.Join(dir, name)
-	return path, os.WriteFile(path, []byte(p.SSLConfigText(withCA, clientVerify)), 0o600)
+	if err := os.WriteFile(path, []byte(p.SSLConfigText(withCA, clientVerify)), 0o600); err != nil {
+		t.Fatalf("tlstest: %v", err)
+	}
+	return path
+}
+
+// ServerTLS is the server configuration that --ssl_config_file builds from
+// SSLConfigText(withCA, clientVerify).
+func (p *PKI) ServerTLS(t testing.TB, withCA, clientVerify bool) *tls.Config {
+	t.Helper()
+	c, err := tlsconfig.Parse([]byte(p.SSLConfigText(withCA, clientVerify)))
+	if err != nil {
+		t.Fatalf("tlstest: %v", err)
+	}
+	cfg, err := c.TLS()
+	if err != nil {
+		t.Fatalf("tlstest: %v", err)
+	}
+	return cfg
 }
 
 // ClientTLS is a client configuration that trusts the CA and, with
 // withCert, presents the client certificate.
-func (p *PKI) ClientTLS(withCert bool) (*tls.Config, error) {
+func (p *PKI) ClientTLS(t testing.TB, withCert bool) *tls.Config {
+	t.Helper()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM([]byte(p.CA)) {
-		return nil, fmt.Errorf("tlstest: bad CA")
+		t.Fatal("tlstest: bad CA")
 	}
 	cfg := &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
 	if withCert {
 		c, err := tls.X509KeyPair([]byte(p.ClientCert), []byte(p.ClientKey))
 		if err != nil {
-			return nil, err
+			t.Fatalf("tlstest: %v", err)
 		}
 		cfg.Certificates = []tls.Certificate{c}
 	}
-	return cfg, nil
+	return cfg
 }
