@@ -15,8 +15,17 @@
 //   - Open loop ([RunOpen]): requests are started at a constant rate whatever
 //     the server does. Latency is measured from each request's scheduled send
 //     time, so a stalled server or a stalled client shows up in the
-//     percentiles (no coordinated omission). HTTP targets use vegeta's
-//     attacker; other targets use vegeta's pacer with a goroutine per request.
+//     percentiles (no coordinated omission). Over plain HTTP the same event
+//     loops run it the way wrk2 does: hit k is due at start+(k+1)/rate, a
+//     pacer hands due hits to idle keep-alive connections (one request in
+//     flight on each), dials more when none is idle, up to
+//     Config.MaxInFlight connections ([DefaultMaxConns] by default), past
+//     which due hits wait client-side; one core offers 100k+ requests/s
+//     this way. Hits still unsent when the duration ends are not sent
+//     (Result.Scheduled minus Result.Requests). Over HTTPS (or with
+//     HTTPOptions.GoroutineClient) vegeta's attacker sends them, a goroutine
+//     and net/http per request; non-HTTP targets (gRPC) use vegeta's pacer
+//     with a goroutine per request.
 //
 // Request bodies come from a JSON file, a JSONL file (one body per line,
 // cycled), or are generated from a model's metadata signature

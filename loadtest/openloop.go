@@ -10,27 +10,40 @@ import (
 )
 
 // The open loop over plain HTTP runs on event loops (eventloop.go), the way
-// wrk2 runs. Hit k is due at start+(k+1)*interval. A pacer goroutine wakes
-// at most every millisecond and hands the hits then due to idle keep-alive
-// connections, one request in flight per connection (no pipelining); a
-// connection that finishes a response takes the next due hit itself. When
-// no connection is idle the pacer dials more, up to a cap; past the cap,
-// due hits wait client-side. Latency counts from the scheduled time, so
-// that backlog shows in the percentiles. When the duration ends, hits not
-// yet sent are dropped (Result.Scheduled minus Result.Requests); a
-// connection the server closes is replaced.
+// wrk2 runs. Hit k is due at start+(k+1)*interval. Due hits go to idle
+// keep-alive connections, one request in flight per connection (no
+// pipelining). An event loop hands them out itself whenever it runs: a
+// connection that has read its response takes the next due hit, and the
+// loop's idle connections take the others. A pacer goroutine wakes at most
+// every millisecond to wake a loop that has idle connections while hits
+// are due, and to dial more connections while none is idle, up to a cap;
+// past the cap, due hits wait client-side. Waking a loop from another
+// thread costs more than a request, so at high rates the loops, woken by
+// responses, do most of the pacing.
+//
+// Latency counts from the scheduled time, so a backlog shows in the
+// percentiles. When the duration ends, hits not yet sent are dropped
+// (Result.Scheduled minus Result.Requests). A connection the server closes
+// is replaced.
 
 // DefaultMaxConns bounds the connections of an open-loop run on event loops
 // unless Config.MaxInFlight says otherwise.
 const DefaultMaxConns = 10000
 
 // The pacer sleeps until the next hit is due, but at least pacerMinSleep
-// (so that it hands out hits in batches at high rates) and at most
+// (so that it wakes loops for batches of hits at high rates) and at most
 // pacerMaxSleep.
 const (
-	pacerMinSleep = 100 * time.Microsecond
+	pacerMinSleep = 200 * time.Microsecond
 	pacerMaxSleep = time.Millisecond
 )
+
+// maxDialing bounds the connections the pacer dials at once. A backlog
+// of due hits grows the connection count this many at a time, not all at
+// once: dialing costs far more than a request, and a load generator that
+// falls behind for a moment would otherwise spend the next moments dialing
+// thousands of connections it then does not need.
+const maxDialing = 8
 
 // openLoop is one open-loop phase on event loops.
 type openLoop struct {
@@ -42,7 +55,7 @@ type openLoop struct {
 	start    time.Time
 	step     time.Duration
 	total    int64     // hits scheduled
-	deadline time.Time // no hit is sent from then on; zero: none
+	deadline time.Time // zero: none (a request count only)
 	maxConns int
 	done     chan struct{}
 
@@ -50,36 +63,43 @@ type openLoop struct {
 	rec      *recorder
 	last     time.Time // the latest completion
 	due      int64     // hits due so far
-	next     int64     // the next hit never handed out
-	retry    []int64   // hits handed to a connection that closed first
-	closed   bool      // no more hits are handed out
+	next     int64     // the next hit to send
+	closed   bool      // no more hits are sent
 	finished bool      // done is closed
-	busy     int       // slots with a hit handed out or in flight
+	busy     int       // slots with a request in flight
 	dialing  int       // slots dialing
-	idle     []*conn   // slots with an open connection and nothing to send
-	free     []*conn   // slots without a connection
-	slots    []*conn   // all of them, at most maxConns
+	idle     int       // slots with an open connection and nothing to send
+	loops    map[gnet.EventLoop]*loopState
+	free     []*conn // slots without a connection
+	slots    []*conn // all of them, at most maxConns
+}
+
+// loopState is one event loop's share of an open-loop phase.
+type loopState struct {
+	el      gnet.EventLoop
+	idle    []*conn // under openLoop.mu
+	kicking bool    // a pacer's wake-up is queued; under openLoop.mu
+	out     []send  // hits to write; owned by the loop
+}
+
+// send is a hit handed to a connection, to write from its event loop.
+type send struct {
+	c   *conn
+	hit int64
 }
 
 // conn is one open-loop connection slot, reused when its connection is
 // replaced.
 type conn struct {
 	exchange
-	idleAt int // index in openLoop.idle, -1 when not idle
-}
-
-// assignment is a hit handed to an idle connection, to be sent from the
-// connection's event loop.
-type assignment struct {
-	c   *conn
-	cp  *gnet.Conn // the connection it was idle on
-	hit int64
+	ls     *loopState // the loop of its connection
+	idleAt int        // index in ls.idle, -1 when not idle
 }
 
 // loopOpenPhase runs one open-loop phase of an HTTP target on event loops
 // and returns its recorder and the time from start to the last completion.
 // It fails, having sent nothing, only when the event loops cannot start.
-func loopOpenPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveCounts, step time.Duration, du time.Duration, total int64) (*recorder, time.Duration, error) {
+func loopOpenPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveCounts, step, du time.Duration, total int64) (*recorder, time.Duration, error) {
 	ol := &openLoop{
 		target:   t,
 		ctx:      ctx,
@@ -88,6 +108,7 @@ func loopOpenPhase(ctx context.Context, t *HTTPTarget, cfg Config, live *liveCou
 		maxConns: cfg.MaxInFlight,
 		done:     make(chan struct{}),
 		rec:      newRecorder(live),
+		loops:    map[gnet.EventLoop]*loopState{},
 	}
 	if ol.maxConns <= 0 {
 		ol.maxConns = DefaultMaxConns
@@ -120,14 +141,26 @@ func (ol *openLoop) dueAt(k int64) time.Time {
 	return ol.start.Add(time.Duration(k+1) * ol.step)
 }
 
-// pace hands out due hits until the phase closes.
+// advance counts the hits due at now. ol.mu is held.
+func (ol *openLoop) advance(now time.Time) {
+	ol.due = max(ol.due, min(int64(now.Sub(ol.start)/ol.step), ol.total))
+}
+
+// backlog is the number of due hits not yet sent. ol.mu is held.
+func (ol *openLoop) backlog() int64 { return ol.due - ol.next }
+
+// pace wakes loops and dials connections until the phase closes.
 func (ol *openLoop) pace() {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		<-timer.C
+		select {
+		case <-timer.C:
+		case <-ol.done:
+			return
+		}
 		now := time.Now()
-		nextDue, open := ol.dispatch(now)
+		nextDue, open := ol.tick(now)
 		if !open {
 			return
 		}
@@ -135,82 +168,138 @@ func (ol *openLoop) pace() {
 	}
 }
 
-// dispatch hands the hits due at now to idle connections and dials more
-// for the rest. It returns when the next hit falls due, and false once the
-// phase has closed.
-func (ol *openLoop) dispatch(now time.Time) (time.Time, bool) {
+// tick wakes the loops that have idle connections while hits are due and
+// dials connections while none is idle. At the deadline it lets the loops
+// send what is due, then closes the phase. It returns when the next hit
+// falls due, and false once the phase has closed.
+func (ol *openLoop) tick(now time.Time) (time.Time, bool) {
 	ol.mu.Lock()
 	if ol.closed {
 		ol.mu.Unlock()
 		return time.Time{}, false
 	}
-	ol.due = min(int64(now.Sub(ol.start)/ol.step), ol.total)
-	var out []assignment
-	for ol.backlog() > 0 && len(ol.idle) > 0 {
-		c := ol.idle[len(ol.idle)-1]
-		ol.unidle(c)
-		ol.busy++
-		out = append(out, assignment{c: c, cp: c.conn.Load(), hit: ol.take()})
+	ol.advance(now)
+	final := !ol.deadline.IsZero() && !now.Before(ol.deadline)
+	var kicks []*loopState
+	for _, ls := range ol.loops {
+		if len(ls.idle) > 0 && (ol.backlog() > 0 || final) && (!ls.kicking || final) {
+			ls.kicking = true
+			kicks = append(kicks, ls)
+		}
 	}
 	var dials []*conn
-	for n := ol.backlog() - int64(ol.dialing); n > 0; n-- {
-		c := ol.freeSlot()
-		if c == nil {
-			break
+	if ol.idle == 0 && !final {
+		for n := min(ol.backlog(), maxDialing) - int64(ol.dialing); n > 0; n-- {
+			c := ol.freeSlot()
+			if c == nil {
+				break
+			}
+			ol.dialing++
+			dials = append(dials, c)
 		}
-		ol.dialing++
-		dials = append(dials, c)
 	}
-	if (ol.next == ol.total && len(ol.retry) == 0) || (!ol.deadline.IsZero() && !now.Before(ol.deadline)) {
+	if ol.next == ol.total {
 		ol.closed = true
 		ol.checkDone()
 	}
 	nextDue, open := ol.dueAt(ol.due), !ol.closed
 	ol.mu.Unlock()
-	ol.send(out)
 	for _, c := range dials {
 		go ol.dial(c)
+	}
+	ol.kick(kicks, final)
+	if final {
+		ol.cancel()
+		return time.Time{}, false
 	}
 	return nextDue, open
 }
 
-// backlog is the number of due hits not yet handed out. ol.mu is held.
-func (ol *openLoop) backlog() int64 { return ol.due - ol.next + int64(len(ol.retry)) }
-
-// take hands out the earliest due hit. ol.mu is held and backlog() > 0.
-func (ol *openLoop) take() int64 {
-	if n := len(ol.retry); n > 0 {
-		k := ol.retry[n-1]
-		ol.retry = ol.retry[:n-1]
-		return k
+// kick makes each loop in kicks send due hits on its idle connections;
+// with wait it returns once they have.
+func (ol *openLoop) kick(kicks []*loopState, wait bool) {
+	var wg sync.WaitGroup
+	for _, ls := range kicks {
+		wg.Add(1)
+		err := ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			defer wg.Done()
+			now := time.Now()
+			ol.mu.Lock()
+			ls.kicking = false
+			ol.pump(ls, now)
+			ol.mu.Unlock()
+			ol.flush(ls, now)
+			return nil
+		}))
+		if err != nil {
+			wg.Done()
+		}
 	}
-	ol.next++
-	return ol.next - 1
+	if wait {
+		wg.Wait()
+	}
+}
+
+// pump hands due hits to ls's idle connections, to write with flush. ol.mu
+// is held; the caller runs on ls's loop.
+func (ol *openLoop) pump(ls *loopState, now time.Time) {
+	if ol.closed {
+		return
+	}
+	ol.advance(now)
+	for ol.backlog() > 0 && len(ls.idle) > 0 {
+		c := ls.idle[len(ls.idle)-1]
+		ol.unidle(c)
+		ol.busy++
+		ls.out = append(ls.out, send{c: c, hit: ol.next})
+		ol.next++
+	}
+}
+
+// flush writes the hits pump handed out. It runs on ls's loop.
+func (ol *openLoop) flush(ls *loopState, now time.Time) {
+	for _, s := range ls.out {
+		s.c.begin(ol.dueAt(s.hit), now)
+		// On a write error gnet closes the connection and OnClose records
+		// the failure.
+		_, _ = (*s.c.conn.Load()).Write(ol.target.nextRequest())
+	}
+	clear(ls.out)
+	ls.out = ls.out[:0]
 }
 
 // nextHit hands a connection that just became free the next due hit, or
 // marks it idle. ol.mu is held; c counts as busy.
-func (ol *openLoop) nextHit(c *conn) (int64, bool) {
-	if !ol.closed && ol.backlog() > 0 {
-		return ol.take(), true
+func (ol *openLoop) nextHit(c *conn, now time.Time) (int64, bool) {
+	if !ol.closed {
+		ol.advance(now)
+		if ol.backlog() > 0 {
+			ol.next++
+			return ol.next - 1, true
+		}
 	}
 	ol.busy--
-	c.idleAt = len(ol.idle)
-	ol.idle = append(ol.idle, c)
+	ol.idle++
+	c.idleAt = len(c.ls.idle)
+	c.ls.idle = append(c.ls.idle, c)
 	ol.checkDone()
 	return 0, false
 }
 
-// unidle removes c from the idle list. ol.mu is held.
+// unidle removes c from its loop's idle list. ol.mu is held.
 func (ol *openLoop) unidle(c *conn) {
-	i, last := c.idleAt, len(ol.idle)-1
+	i := c.idleAt
 	if i < 0 {
 		return
 	}
-	ol.idle[i] = ol.idle[last]
-	ol.idle[i].idleAt = i
-	ol.idle = ol.idle[:last]
+	idle := c.ls.idle
+	last := len(idle) - 1
+	idle[i] = idle[last]
+	idle[i].idleAt = i
+	idle[last] = nil
+	c.ls.idle = idle[:last]
 	c.idleAt = -1
+	ol.idle--
 }
 
 // freeSlot returns a slot without a connection, a new one while under the
@@ -246,57 +335,6 @@ func (ol *openLoop) record(now time.Time, lat time.Duration, status, transportEr
 	}
 }
 
-// send writes assigned hits from their connections' event loops, one task
-// per loop.
-func (ol *openLoop) send(out []assignment) {
-	byLoop := map[gnet.EventLoop][]assignment{}
-	for _, a := range out {
-		if a.cp == nil {
-			ol.requeue(a)
-			continue
-		}
-		el := (*a.cp).EventLoop()
-		byLoop[el] = append(byLoop[el], a)
-	}
-	for el, batch := range byLoop {
-		err := el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
-			ol.sendOnLoop(batch)
-			return nil
-		}))
-		if err != nil {
-			for _, a := range batch {
-				ol.requeue(a)
-			}
-		}
-	}
-}
-
-// sendOnLoop runs on the connections' event loop.
-func (ol *openLoop) sendOnLoop(batch []assignment) {
-	now := time.Now()
-	for _, a := range batch {
-		if a.c.conn.Load() != a.cp {
-			ol.requeue(a) // closed meanwhile
-			continue
-		}
-		a.c.begin(ol.dueAt(a.hit), now)
-		// On a write error gnet closes the connection and OnClose records
-		// the failure.
-		_, _ = (*a.cp).Write(ol.target.nextRequest())
-	}
-}
-
-// requeue puts back a hit whose connection closed before sending it.
-func (ol *openLoop) requeue(a assignment) {
-	ol.mu.Lock()
-	defer ol.mu.Unlock()
-	ol.busy--
-	if !ol.closed {
-		ol.retry = append(ol.retry, a.hit)
-	}
-	ol.checkDone()
-}
-
 // dial opens a connection for slot c; it takes a due hit from OnOpen. A
 // failed dial fails the earliest due hit, if any, as it would fail a
 // request of the goroutine client.
@@ -313,9 +351,12 @@ func (ol *openLoop) dial(c *conn) {
 	defer ol.mu.Unlock()
 	ol.dialing--
 	ol.free = append(ol.free, c)
-	if !ol.closed && ol.backlog() > 0 {
-		k := ol.take()
-		ol.record(now, now.Sub(ol.dueAt(k)), "", errText(err))
+	if !ol.closed {
+		ol.advance(now)
+		if ol.backlog() > 0 {
+			ol.record(now, now.Sub(ol.dueAt(ol.next)), "", errText(err))
+			ol.next++
+		}
 	}
 	ol.checkDone()
 }
@@ -324,6 +365,7 @@ func (ol *openLoop) dial(c *conn) {
 func (ol *openLoop) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	c := gc.Context().(*conn)
 	c.conn.Store(&gc)
+	now := time.Now()
 	ol.mu.Lock()
 	ol.dialing--
 	if ol.closed {
@@ -331,18 +373,23 @@ func (ol *openLoop) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		ol.mu.Unlock()
 		return nil, gnet.Close
 	}
+	c.ls = ol.loops[gc.EventLoop()]
+	if c.ls == nil {
+		c.ls = &loopState{el: gc.EventLoop()}
+		ol.loops[gc.EventLoop()] = c.ls
+	}
 	ol.busy++
-	k, ok := ol.nextHit(c)
+	k, ok := ol.nextHit(c, now)
 	ol.mu.Unlock()
 	if !ok {
 		return nil, gnet.None
 	}
-	c.begin(ol.dueAt(k), time.Now())
+	c.begin(ol.dueAt(k), now)
 	return ol.target.nextRequest(), gnet.None
 }
 
-// OnTraffic records each complete response and sends the next due hit on
-// the same connection, if there is one.
+// OnTraffic records each complete response and sends due hits: the next on
+// the same connection, the others on the loop's idle connections.
 func (ol *openLoop) OnTraffic(gc gnet.Conn) gnet.Action {
 	c := gc.Context().(*conn)
 	for {
@@ -358,14 +405,20 @@ func (ol *openLoop) OnTraffic(gc gnet.Conn) gnet.Action {
 		lat := c.settle(now)
 		ol.mu.Lock()
 		ol.record(now, lat, statusText(c.status), "")
+		var k int64
+		ok := false
 		if c.connClose {
 			ol.busy--
 			ol.checkDone()
-			ol.mu.Unlock()
+		} else {
+			k, ok = ol.nextHit(c, now)
+		}
+		ol.pump(c.ls, now)
+		ol.mu.Unlock()
+		ol.flush(c.ls, now)
+		if c.connClose {
 			return gnet.Close // OnClose replaces it
 		}
-		k, ok := ol.nextHit(c)
-		ol.mu.Unlock()
 		if !ok {
 			return gnet.None
 		}
@@ -412,7 +465,9 @@ func (ol *openLoop) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if inflight {
 		ol.busy--
 	}
-	ol.unidle(c)
+	if c.ls != nil {
+		ol.unidle(c)
+	}
 	if ol.closed {
 		ol.free = append(ol.free, c)
 		ol.checkDone()
@@ -423,8 +478,8 @@ func (ol *openLoop) OnClose(gc gnet.Conn, err error) gnet.Action {
 	return gnet.None
 }
 
-// cancel closes the phase when the context is canceled; the watchdog then
-// closes every connection.
+// cancel closes the phase: nothing more is sent. On a canceled context the
+// watchdog then closes every connection.
 func (ol *openLoop) cancel() {
 	ol.mu.Lock()
 	defer ol.mu.Unlock()

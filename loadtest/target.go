@@ -38,17 +38,17 @@ type HTTPOptions struct {
 	// Timeout bounds each request; 0 means 30s.
 	Timeout time.Duration
 	// EventLoops is the number of event loops (OS threads) that drive
-	// closed-loop runs over plain HTTP; 0 means DefaultEventLoops.
+	// runs over plain HTTP; 0 means DefaultEventLoops.
 	EventLoops int
-	// GoroutineClient drives closed-loop runs with fasthttp's client, one
-	// goroutine per connection, instead of event loops. HTTPS targets
-	// always use it.
+	// GoroutineClient drives runs without event loops: closed loop with
+	// fasthttp's client, one goroutine per connection; open loop with
+	// vegeta's attacker. HTTPS targets always use it.
 	GoroutineClient bool
 }
 
-// HTTPTarget POSTs request bodies, round robin, to one URL. Closed-loop runs
-// over plain HTTP use gnet event loops (see eventloop.go), over HTTPS a
-// fasthttp client (Do); open-loop runs use vegeta's attacker with a
+// HTTPTarget POSTs request bodies, round robin, to one URL. Runs over plain
+// HTTP use gnet event loops (see eventloop.go); over HTTPS closed-loop runs
+// use a fasthttp client (Do) and open-loop runs vegeta's attacker with a
 // net/http client.
 type HTTPTarget struct {
 	url     string
