@@ -600,7 +600,7 @@ func TestReloadConfigUnderLoad(t *testing.T) {
 	h, _, baseM := fakeHarness(t, nil, nil)
 	ctx := context.Background()
 	baseN := t.TempDir()
-	writeVersion(t, baseN, 1, "10")
+	fakemodel.WriteVersion(t, baseN, 1, "10")
 	mcM := modelCfg("m", baseM)
 	mcM.ModelVersionPolicy = allVersions()
 	mcM.VersionLabels = map[string]int64{"stable": 1}

@@ -2,13 +2,8 @@ package grpcapi
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,48 +14,9 @@ import (
 
 	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 	"github.com/tfserve/tfserve/server/manager"
 )
-
-// fakes loads <dir>/model ("A" for y = A x + 2) as a fakemodel.
-type fakes struct {
-	mu     sync.Mutex
-	models []*fakemodel.HalfPlusTwo
-	tweak  func(*fakemodel.HalfPlusTwo)
-}
-
-func (f *fakes) load(_ context.Context, dir string) (servable.Model, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "model"))
-	if err != nil {
-		return nil, err
-	}
-	a, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 32)
-	if err != nil {
-		return nil, fmt.Errorf("bad model file %s", dir)
-	}
-	m := fakemodel.New()
-	m.A = float32(a)
-	f.mu.Lock()
-	if f.tweak != nil {
-		f.tweak(m)
-	}
-	f.models = append(f.models, m)
-	f.mu.Unlock()
-	return m, nil
-}
-
-func writeVersion(t *testing.T, base string, v int64, a string) {
-	t.Helper()
-	dir := filepath.Join(base, strconv.FormatInt(v, 10))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "model"), []byte(a), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func modelCfg(name, base string) *servingpb.ModelConfig {
 	return &servingpb.ModelConfig{Name: name, BasePath: base, ModelPlatform: "tensorflow"}
@@ -113,14 +69,14 @@ func serve(t *testing.T, models Models, mod func(*Options)) *harness {
 
 // fakeHarness serves model "m" (versions 1: y=0.5x+2, 2: y=3x+2, label
 // "stable" -> 1) from fakemodels.
-func fakeHarness(t *testing.T, mod func(*Options), tweak func(*fakemodel.HalfPlusTwo)) (*harness, *fakes, string) {
+func fakeHarness(t *testing.T, mod func(*Options), tweak func(*fakemodel.HalfPlusTwo)) (*harness, *fakemodel.Folders, string) {
 	t.Helper()
 	base := t.TempDir()
-	writeVersion(t, base, 1, "0.5")
-	writeVersion(t, base, 2, "3")
-	f := &fakes{tweak: tweak}
+	fakemodel.WriteVersion(t, base, 1, "0.5")
+	fakemodel.WriteVersion(t, base, 2, "3")
+	f := &fakemodel.Folders{Tweak: tweak}
 	mgr, err := manager.New(manager.Options{
-		Load:         f.load,
+		Load:         f.Load,
 		OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return sourcetest.Dir(p), nil },
 		PollInterval: 0,
 	})

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/tfserve/tfserve/server/internal/fakemodel"
 )
 
 // BenchmarkPredictHandler runs the REST handler in-process (no network) on
@@ -11,8 +13,7 @@ import (
 // path. The model is the fake y = 0.5x + 2.
 func BenchmarkPredictHandler(b *testing.B) {
 	base := b.TempDir()
-	t := &testing.T{}
-	writeVersion(t, base, 1, "0.5")
+	fakemodel.WriteVersion(b, base, 1, "0.5")
 	h := newHarnessB(b, base)
 	body := []byte(`{"instances": [[1.0], [2.0], [5.0], [7.0]]}`)
 	var ctx fasthttp.RequestCtx

@@ -4,15 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,70 +15,26 @@ import (
 
 	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/internal/fakemodel"
 	"github.com/tfserve/tfserve/server/manager"
 )
 
-// fakes loads <dir>/model ("A" for y = A x + 2) as a fakemodel and keeps
-// every model it created.
-type fakes struct {
-	mu     sync.Mutex
-	models []*fakemodel.HalfPlusTwo
-	tweak  func(*fakemodel.HalfPlusTwo)
-}
-
-func (f *fakes) load(_ context.Context, dir string) (servable.Model, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "model"))
-	if err != nil {
-		return nil, err
-	}
-	m := fakemodel.New()
-	a, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 32)
-	if err != nil {
-		return nil, fmt.Errorf("bad model file %s", dir)
-	}
-	m.A = float32(a)
-	f.mu.Lock()
-	if f.tweak != nil {
-		f.tweak(m)
-	}
-	f.models = append(f.models, m)
-	f.mu.Unlock()
-	return m, nil
-}
-
 type harness struct {
 	t      *testing.T
-	fakes  *fakes
+	fakes  *fakemodel.Folders
 	mgr    *manager.Manager
 	srv    *Server
 	url    string
 	client *http.Client
 }
 
-func writeVersion(t *testing.T, base string, v int64, a string) {
-	t.Helper()
-	name := strconv.FormatInt(v, 10)
-	tmp := filepath.Join(base, ".tmp"+name)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "model"), []byte(a), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(base, name)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // newHarness serves the models in cfg (built by the caller) over real HTTP
 // on 127.0.0.1.
 func newHarness(t *testing.T, cfg *servingpb.ModelServerConfig, mod func(*Options), tweak func(*fakemodel.HalfPlusTwo)) *harness {
 	t.Helper()
-	f := &fakes{tweak: tweak}
+	f := &fakemodel.Folders{Tweak: tweak}
 	mgr, err := manager.New(manager.Options{
-		Load:         f.load,
+		Load:         f.Load,
 		OpenSource:   func(_ context.Context, p string) (manager.Source, error) { return sourcetest.Dir(p), nil },
 		PollInterval: 5 * time.Millisecond,
 	})
@@ -211,9 +162,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // newHarnessB returns the handler of a server with model "m" at base, for
 // benchmarks.
 func newHarnessB(b *testing.B, base string) fasthttp.RequestHandler {
-	f := &fakes{}
+	f := &fakemodel.Folders{}
 	mgr, err := manager.New(manager.Options{
-		Load:       f.load,
+		Load:       f.Load,
 		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return sourcetest.Dir(p), nil },
 	})
 	if err != nil {

@@ -23,8 +23,8 @@ import (
 // (y = 0.5x + 2), policy all, labels stable=1 canary=2.
 func twoVersions(t *testing.T, mod func(*Options), tweak func(*fakemodel.HalfPlusTwo)) *harness {
 	base := t.TempDir()
-	writeVersion(t, base, 1, "1")
-	writeVersion(t, base, 2, "0.5")
+	fakemodel.WriteVersion(t, base, 1, "1")
+	fakemodel.WriteVersion(t, base, 2, "0.5")
 	return newHarness(t, configOf(modelConfig("m", base, map[string]int64{"stable": 1, "canary": 2}, true)), mod, tweak)
 }
 
@@ -336,7 +336,7 @@ func TestMetadataMatchesTFServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := t.TempDir()
-	writeVersion(t, base, 123, "0.5")
+	fakemodel.WriteVersion(t, base, 123, "0.5")
 	h := newHarness(t, configOf(modelConfig("default", base, nil, false)), nil, nil)
 	r := h.get("/v1/models/default/metadata")
 	var got map[string]any
@@ -438,7 +438,7 @@ func TestCORS(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	base := t.TempDir()
-	writeVersion(t, base, 1, "1")
+	fakemodel.WriteVersion(t, base, 1, "1")
 	h := newHarness(t, configOf(modelConfig("m", base, nil, false)), nil, nil)
 	if r := h.get("/healthz"); r.code != 200 {
 		t.Errorf("healthz: %d", r.code)
@@ -464,11 +464,11 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("healthy model: %d %s", r.code, r.body)
 	}
 	// Once the broken model's directory appears, it loads and readyz turns 200.
-	writeVersion(t, base, 2, "1") // new version for m too
+	fakemodel.WriteVersion(t, base, 2, "1") // new version for m too
 	if err := os.MkdirAll(missing, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeVersion(t, missing, 5, "2")
+	fakemodel.WriteVersion(t, missing, 5, "2")
 	eventually(t, "readyz 200", func() bool { return h2.get("/readyz").code == 200 })
 }
 
@@ -476,7 +476,7 @@ func TestHealthAndReadiness(t *testing.T) {
 // predicts over HTTP: no request may fail.
 func TestSwapsUnderHTTPLoad(t *testing.T) {
 	base := t.TempDir()
-	writeVersion(t, base, 1, "1")
+	fakemodel.WriteVersion(t, base, 1, "1")
 	h := newHarness(t, configOf(modelConfig("m", base, nil, false)), nil, nil)
 	var (
 		stop     atomic.Bool
@@ -513,7 +513,7 @@ func TestSwapsUnderHTTPLoad(t *testing.T) {
 		return md.ModelSpec["version"]
 	}
 	for v := int64(2); v <= 21; v++ {
-		writeVersion(t, base, v, itoa(v))
+		fakemodel.WriteVersion(t, base, v, itoa(v))
 		eventually(t, "swap", func() bool { return latest() == itoa(v) })
 		os.RemoveAll(filepath.Join(base, itoa(v-1)))
 	}
@@ -531,9 +531,9 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 // error in the status JSON while the previous version keeps serving.
 func TestFailedVersionInStatus(t *testing.T) {
 	base := t.TempDir()
-	writeVersion(t, base, 1, "1")
+	fakemodel.WriteVersion(t, base, 1, "1")
 	h := newHarness(t, configOf(modelConfig("m", base, nil, false)), nil, nil)
-	writeVersion(t, base, 2, "not-a-number")
+	fakemodel.WriteVersion(t, base, 2, "not-a-number")
 	var st struct {
 		MVS []struct {
 			Version string `json:"version"`
@@ -573,12 +573,10 @@ func TestRunsCarryWorkerSlot(t *testing.T) {
 		}
 	}
 	var runs, withSlot int64
-	h.fakes.mu.Lock()
-	for _, m := range h.fakes.models {
+	for _, m := range h.fakes.Made() {
 		runs += m.Runs.Load()
 		withSlot += m.RunsWithSlot.Load()
 	}
-	h.fakes.mu.Unlock()
 	if runs != 3 || withSlot != 3 {
 		t.Errorf("%d runs, %d with a held worker slot; want 3 and 3", runs, withSlot)
 	}
