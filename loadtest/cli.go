@@ -82,7 +82,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration of each run (0 with --requests: until the count)")
 	fs.DurationVar(&o.warmup, "warmup", 0, "warm-up before each run, results discarded")
 	fs.Int64Var(&o.requests, "requests", 0, "stop each run after this many requests (0: no bound)")
-	fs.IntVar(&o.maxInFlight, "max-inflight", 0, "open loop: bound on concurrent requests; past it, due requests wait client-side and their latency shows it (0: 10000 connections on event loops, unbounded with --client goroutine)")
+	fs.IntVar(&o.maxInFlight, "max-inflight", 0, "open loop: bound on concurrent requests; past it, due requests wait client-side and their latency shows it (0: 512 connections on event loops, unbounded with --client goroutine)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.IntVar(&o.threads, "threads", DefaultEventLoops, "over http://: event loops (OS threads) driving the connections, like wrk's -t")
 	fs.StringVar(&o.client, "client", "eventloop", "over http://: \"eventloop\" (gnet, wrk's and wrk2's design) or \"goroutine\" (closed loop: fasthttp, a goroutine per connection; open loop: vegeta's attacker); https:// always uses goroutine")

@@ -20,8 +20,9 @@
 //     pacer hands due hits to idle keep-alive connections (one request in
 //     flight on each), dials more when none is idle, up to
 //     Config.MaxInFlight connections ([DefaultMaxConns] by default), past
-//     which due hits wait client-side; one core offers 100k+ requests/s
-//     this way. Hits still unsent when the duration ends are not sent
+//     which due hits wait client-side. One core offers what the closed
+//     loop (and wrk) sends from one core, 20–30× vegeta's rate
+//     (BENCHMARKS.md). Hits still unsent when the duration ends are not sent
 //     (Result.Scheduled minus Result.Requests). Over HTTPS (or with
 //     HTTPOptions.GoroutineClient) vegeta's attacker sends them, a goroutine
 //     and net/http per request; non-HTTP targets (gRPC) use vegeta's pacer

@@ -27,8 +27,13 @@ import (
 // is replaced.
 
 // DefaultMaxConns bounds the connections of an open-loop run on event loops
-// unless Config.MaxInFlight says otherwise.
-const DefaultMaxConns = 10000
+// unless Config.MaxInFlight says otherwise. Past a server's capacity every
+// connection is busy and a backlog grows, so the cap is reached; 512 is
+// well above what tfserve admits before it sheds (--admission_max_queue
+// 128 plus the requests running), so the overload reaches the server,
+// while on one core 512 connections offer ~70k requests/s where 10000
+// (dialing and polling them) offer ~20k (BENCHMARKS.md).
+const DefaultMaxConns = 512
 
 // The pacer sleeps until the next hit is due, but at least pacerMinSleep
 // (so that it wakes loops for batches of hits at high rates) and at most
