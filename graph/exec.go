@@ -168,7 +168,7 @@ func (p *Plan) exec(ctx context.Context, kctx *kernels.Context, st *step, in []*
 	case stepCall:
 		return st.callee.run(ctx, kctx, append([]*tensor.Tensor(nil), in...))
 	case stepIf:
-		c, err := truth(in[0])
+		c, err := kernels.Truth(in[0])
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +199,7 @@ func (p *Plan) exec(ctx context.Context, kctx *kernels.Context, st *step, in []*
 			if err != nil {
 				return nil, err
 			}
-			c, err := truth(cv[0])
+			c, err := kernels.Truth(cv[0])
 			if err != nil {
 				return nil, fmt.Errorf("While condition: %w", err)
 			}
@@ -213,31 +213,6 @@ func (p *Plan) exec(ctx context.Context, kctx *kernels.Context, st *step, in []*
 		}
 	}
 	return nil, fmt.Errorf("unknown step kind %d", st.kind)
-}
-
-// truth converts a scalar predicate as TF does: bools directly, numbers as
-// != 0, strings as non-empty; non-scalars are true when non-empty.
-func truth(t *tensor.Tensor) (bool, error) {
-	if len(t.Shape) != 0 {
-		return t.Len() > 0, nil
-	}
-	switch d := t.Data.(type) {
-	case []bool:
-		return d[0], nil
-	case []float32:
-		return d[0] != 0, nil
-	case []float64:
-		return d[0] != 0, nil
-	case []int32:
-		return d[0] != 0, nil
-	case []int64:
-		return d[0] != 0, nil
-	case []uint8:
-		return d[0] != 0, nil
-	case []string:
-		return d[0] != "", nil
-	}
-	return false, fmt.Errorf("cannot use %v as a predicate", t.DType)
 }
 
 func scalarInt(t *tensor.Tensor) (int, error) {

@@ -30,29 +30,7 @@ func broadcastStatic(a, b tensor.Shape) tensor.Shape {
 	if a == nil || b == nil {
 		return nil
 	}
-	n := max(len(a), len(b))
-	out := make(tensor.Shape, n)
-	for i := 0; i < n; i++ {
-		da, db := 1, 1
-		if j := len(a) - n + i; j >= 0 {
-			da = a[j]
-		}
-		if j := len(b) - n + i; j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		case db == 1:
-			out[i] = da
-		case da < 0 || db < 0:
-			out[i] = -1
-		default:
-			return nil
-		}
-	}
+	out, _ := tensor.Broadcast(a, b)
 	return out
 }
 

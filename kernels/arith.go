@@ -327,7 +327,7 @@ func binaryArith(op string) Builder {
 			if a.DType != b.DType {
 				return nil, Errorf("%s: inputs must have the same type, got %v and %v", op, a.DType, b.DType)
 			}
-			os, err := broadcastShape(a.Shape, b.Shape)
+			os, err := BroadcastShape(a.Shape, b.Shape)
 			if err != nil {
 				return nil, err
 			}

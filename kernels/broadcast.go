@@ -4,29 +4,12 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// broadcastShape returns the numpy-style broadcast of two shapes, or TF's
-// "Incompatible shapes" error.
-func broadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
-	r := max(len(a), len(b))
-	out := make(tensor.Shape, r)
-	for i := 0; i < r; i++ {
-		da, db := 1, 1
-		if j := len(a) - r + i; j >= 0 {
-			da = a[j]
-		}
-		if j := len(b) - r + i; j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		case db == 1:
-			out[i] = da
-		default:
-			return nil, Errorf("Incompatible shapes: %v vs. %v", a, b)
-		}
+// BroadcastShape returns the NumPy-style broadcast of two shapes
+// (tensor.Broadcast), or TF's "Incompatible shapes" error.
+func BroadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
+	out, ok := tensor.Broadcast(a, b)
+	if !ok {
+		return nil, Errorf("Incompatible shapes: %v vs. %v", a, b)
 	}
 	return out, nil
 }
@@ -80,7 +63,7 @@ func elemKernel[T, U any](f func(a, b T) U) binKernel[T, U] {
 }
 
 // binaryBroadcast computes o = k(a, b) with numpy broadcasting. as, bs and
-// os are the shapes; os must be broadcastShape(as, bs).
+// os are the shapes; os must be BroadcastShape(as, bs).
 func binaryBroadcast[T, U any](o []U, a []T, as tensor.Shape, b []T, bs tensor.Shape, os tensor.Shape, k binKernel[T, U]) {
 	n := len(o)
 	if n == 0 {

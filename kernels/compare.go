@@ -44,7 +44,7 @@ func binaryCompare(op string) Builder {
 			if a.DType != b.DType {
 				return nil, Errorf("%s: inputs must have the same type, got %v and %v", op, a.DType, b.DType)
 			}
-			os, err := broadcastShape(a.Shape, b.Shape)
+			os, err := BroadcastShape(a.Shape, b.Shape)
 			if err != nil {
 				if !shapeErr && (op == "Equal" || op == "NotEqual") {
 					r := ctx.New(tensor.Bool, tensor.Shape{})
@@ -106,7 +106,7 @@ func binaryLogical(op string) Builder {
 		if a.DType != tensor.Bool || b.DType != tensor.Bool {
 			return nil, Errorf("%s: inputs must be bool, got %v and %v", op, a.DType, b.DType)
 		}
-		os, err := broadcastShape(a.Shape, b.Shape)
+		os, err := BroadcastShape(a.Shape, b.Shape)
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package kernels
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -245,11 +244,6 @@ func prod(s tensor.Shape, a, b int) int {
 
 // shapeStr formats a shape the way TF prints it in errors, e.g. [2,3].
 func shapeStr(s tensor.Shape) string { return s.String() }
-
-// typeName returns TF's short name for a dtype ("float", "int64").
-func typeName(d tensor.DType) string {
-	return strings.ToLower(strings.TrimPrefix(d.String(), "DT_"))
-}
 
 // numericData reports whether a tensor's Data is one of the real number slices.
 func isNumeric(d tensor.DType) bool { return d.Numeric() }

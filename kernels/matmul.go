@@ -184,7 +184,7 @@ func batchMatMul(ctx *Context, mm *matMuler, a, b *tensor.Tensor, adjX, adjY, bc
 	var batch tensor.Shape
 	if bcast {
 		var err error
-		if batch, err = broadcastShape(ba, bb); err != nil {
+		if batch, err = BroadcastShape(ba, bb); err != nil {
 			return nil, Errorf("In[0] and In[1] must have compatible batch dimensions: %v vs. %v", a.Shape, b.Shape)
 		}
 	} else {

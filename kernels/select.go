@@ -95,11 +95,11 @@ func selectV2(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	if t.DType != e.DType {
 		return nil, Errorf("SelectV2: then and else must have the same type, got %v and %v", t.DType, e.DType)
 	}
-	s1, err := broadcastShape(t.Shape, e.Shape)
+	s1, err := BroadcastShape(t.Shape, e.Shape)
 	if err != nil {
 		return nil, err
 	}
-	os, err := broadcastShape(c.Shape, s1)
+	os, err := BroadcastShape(c.Shape, s1)
 	if err != nil {
 		return nil, Errorf("condition %v and then/else %v are not broadcastable", c.Shape, s1)
 	}

@@ -236,7 +236,7 @@ func broadcastArgs(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) 
 	if err != nil {
 		return nil, err
 	}
-	os, err := broadcastShape(sa, sb)
+	os, err := BroadcastShape(sa, sb)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +260,7 @@ func broadcastTo(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		return nil, err
 	}
 	x := in[0]
-	os, err := broadcastShape(x.Shape, s)
+	os, err := BroadcastShape(x.Shape, s)
 	if err != nil || !os.Equal(s) {
 		return nil, Errorf("Unable to broadcast tensor of shape %v to tensor of shape %v", x.Shape, s)
 	}

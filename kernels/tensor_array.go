@@ -64,7 +64,7 @@ func tensorArrayBuilder(attrs Attrs, _ int) (Func, error) {
 // write stores value at i, growing a dynamic array.
 func (a *TensorArray) write(i int64, v *tensor.Tensor) error {
 	if v.DType != a.DType {
-		return Errorf("TensorArray dtype is %s but Op is trying to write dtype %s.", typeName(a.DType), typeName(v.DType))
+		return Errorf("TensorArray dtype is %s but Op is trying to write dtype %s.", a.DType.Name(), v.DType.Name())
 	}
 	if !compatible(v.Shape, a.ElementShape) {
 		return Errorf("Could not write to TensorArray index %d because the value shape is %v which is incompatible with the TensorArray's inferred element shape: %v", i, v.Shape, partialStr(a.ElementShape))

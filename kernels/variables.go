@@ -87,7 +87,7 @@ func readVariableBuilder(attrs Attrs, _ int) (Func, error) {
 			return nil, v.uninitialized()
 		}
 		if dt != tensor.Invalid && t.DType != dt {
-			return nil, Errorf("Trying to read variable with wrong dtype. Expected %s got %s", typeName(dt), typeName(t.DType))
+			return nil, Errorf("Trying to read variable with wrong dtype. Expected %s got %s", dt.Name(), t.DType.Name())
 		}
 		return []*tensor.Tensor{t}, nil
 	}, nil
@@ -98,7 +98,7 @@ func readVariableBuilder(attrs Attrs, _ int) (Func, error) {
 func assignValue(op string, old, val *tensor.Tensor, validate bool) (*tensor.Tensor, error) {
 	if old != nil {
 		if old.DType != val.DType {
-			return nil, Errorf("Trying to assign variable with wrong dtype. Expected %s got %s", typeName(old.DType), typeName(val.DType))
+			return nil, Errorf("Trying to assign variable with wrong dtype. Expected %s got %s", old.DType.Name(), val.DType.Name())
 		}
 		if validate && !old.Shape.Equal(val.Shape) {
 			return nil, Errorf("Trying to assign to variable with tensor with wrong shape. Expected %v got %v", old.Shape, val.Shape)

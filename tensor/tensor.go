@@ -153,6 +153,37 @@ func (s Shape) Clone() Shape {
 	return append(Shape{}, s...)
 }
 
+// Broadcast returns the NumPy-style broadcast of two shapes, and false when
+// they are incompatible. Unknown (-1) dimensions broadcast as TF's shape
+// inference does: against 1 or another unknown they stay unknown, against a
+// known size above 1 they take it.
+func Broadcast(a, b Shape) (Shape, bool) {
+	r := max(len(a), len(b))
+	out := make(Shape, r)
+	for i := range r {
+		da, db := 1, 1
+		if j := len(a) - r + i; j >= 0 {
+			da = a[j]
+		}
+		if j := len(b) - r + i; j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db, db == 1:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		case da < 0:
+			out[i] = db
+		case db < 0:
+			out[i] = da
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
 // String prints the shape as "[2,3]".
 func (s Shape) String() string {
 	parts := make([]string, len(s))

@@ -38,3 +38,32 @@ func TestBytesRoundTripAndValidate(t *testing.T) {
 		t.Error("names")
 	}
 }
+
+func TestBroadcast(t *testing.T) {
+	cases := []struct {
+		a, b, want Shape
+		ok         bool
+	}{
+		{Shape{2, 3}, Shape{3}, Shape{2, 3}, true},
+		{Shape{2, 1}, Shape{1, 4}, Shape{2, 4}, true},
+		{Shape{}, Shape{5, 1}, Shape{5, 1}, true},
+		{Shape{4, 1, 3}, Shape{2, 1}, Shape{4, 2, 3}, true},
+		{Shape{2, 3}, Shape{4}, nil, false},
+		{Shape{2, 3}, Shape{3, 3}, nil, false},
+		// Unknown dims, as TF's shape inference treats them.
+		{Shape{-1, 3}, Shape{1, 3}, Shape{-1, 3}, true},
+		{Shape{-1, 3}, Shape{5, 3}, Shape{5, 3}, true},
+		{Shape{7}, Shape{-1}, Shape{7}, true},
+		{Shape{-1}, Shape{-1}, Shape{-1}, true},
+	}
+	for _, c := range cases {
+		got, ok := Broadcast(c.a, c.b)
+		if ok != c.ok || !got.Equal(c.want) {
+			t.Errorf("Broadcast(%v, %v) = %v, %v; want %v, %v", c.a, c.b, got, ok, c.want, c.ok)
+		}
+		// Broadcasting is symmetric.
+		if got2, ok2 := Broadcast(c.b, c.a); ok2 != ok || !got2.Equal(got) {
+			t.Errorf("Broadcast(%v, %v) = %v, %v; not symmetric", c.b, c.a, got2, ok2)
+		}
+	}
+}

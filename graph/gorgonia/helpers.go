@@ -6,6 +6,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
 
+	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -241,32 +242,9 @@ const (
 	binLte
 )
 
-func broadcastShape(a, b tensor.Shape) (tensor.Shape, error) {
-	r := max(len(a), len(b))
-	out := make(tensor.Shape, r)
-	for i := 0; i < r; i++ {
-		da, db := 1, 1
-		if j := i - (r - len(a)); j >= 0 {
-			da = a[j]
-		}
-		if j := i - (r - len(b)); j >= 0 {
-			db = b[j]
-		}
-		switch {
-		case da == db, db == 1:
-			out[i] = da
-		case da == 1:
-			out[i] = db
-		default:
-			return nil, fmt.Errorf("incompatible shapes %v and %v", a, b)
-		}
-	}
-	return out, nil
-}
-
 // binary applies an elementwise op with NumPy broadcasting.
 func (lw *lowerer) binary(k binKind, a, b *value) (*value, error) {
-	vs, err := broadcastShape(lw.shapeOf(a), lw.shapeOf(b))
+	vs, err := kernels.BroadcastShape(lw.shapeOf(a), lw.shapeOf(b))
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +276,7 @@ func (lw *lowerer) binary(k binKind, a, b *value) (*value, error) {
 	if k >= binNe {
 		dt = tensor.Bool
 	}
-	out, err := broadcastShape(sa, sb)
+	out, err := kernels.BroadcastShape(sa, sb)
 	if err != nil {
 		return nil, err
 	}

@@ -193,7 +193,7 @@ func (lw *lowerer) lowerNode(fr *frame, n *graph.Node, in []*value) ([]*value, e
 		if in[0].c == nil {
 			return nil, lw.unsupported(n, "the branch predicate depends on the request")
 		}
-		c, err := truth(in[0].c)
+		c, err := kernels.Truth(in[0].c)
 		if err != nil {
 			return nil, err
 		}
@@ -369,7 +369,7 @@ func (lw *lowerer) while(fr *frame, n *graph.Node, in []*value) ([]*value, error
 		if cv[0].c == nil {
 			return nil, lw.unsupported(n, "the loop condition depends on the request's values, so the loop cannot be unrolled")
 		}
-		c, err := truth(cv[0].c)
+		c, err := kernels.Truth(cv[0].c)
 		if err != nil {
 			return nil, err
 		}
@@ -385,25 +385,6 @@ func (lw *lowerer) while(fr *frame, n *graph.Node, in []*value) ([]*value, error
 		}
 		vars = nv
 	}
-}
-
-func truth(t *tensor.Tensor) (bool, error) {
-	if len(t.Shape) != 0 {
-		return t.Len() > 0, nil
-	}
-	switch d := t.Data.(type) {
-	case []bool:
-		return d[0], nil
-	case []float32:
-		return d[0] != 0, nil
-	case []float64:
-		return d[0] != 0, nil
-	case []int32:
-		return d[0] != 0, nil
-	case []int64:
-		return d[0] != 0, nil
-	}
-	return false, fmt.Errorf("gorgonia engine: cannot use %v as a predicate", t.DType)
 }
 
 // runKernel evaluates op on constant tensors with tfserve's kernels.
