@@ -59,10 +59,11 @@ type lowerer struct {
 	nconst int
 	slices map[sliceKey][2]int
 	kctx   *kernels.Context
+	ops    map[string]lowerFunc
 }
 
 func newLowerer(sess *graph.Session, opts Options) *lowerer {
-	return &lowerer{sess: sess, lib: sess.Library(), opts: opts, g: G.NewGraph(), slices: map[sliceKey][2]int{}, kctx: &kernels.Context{}}
+	return &lowerer{sess: sess, lib: sess.Library(), opts: opts, g: G.NewGraph(), slices: map[sliceKey][2]int{}, kctx: &kernels.Context{}, ops: opLowerings()}
 }
 
 func (lw *lowerer) unsupported(n *graph.Node, why string, args ...any) error {

@@ -2,6 +2,7 @@ package gorgonia
 
 import (
 	"fmt"
+	"maps"
 
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
@@ -12,335 +13,70 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
+// lowerFunc writes one node with gorgonia ops, given its lowered inputs.
+type lowerFunc func(lw *lowerer, n *graph.Node, in []*value) ([]*value, error)
+
+// opLowerings maps every op the engine writes as gorgonia nodes to its
+// lowering, by family: elementwise (ops_elementwise.go), shape
+// (ops_shape.go), slicing and joining (ops_slices.go), and the layers below.
+func opLowerings() map[string]lowerFunc {
+	m := map[string]lowerFunc{
+		"Identity": identity, "StopGradient": identity, "Snapshot": identity, "PreventGradient": identity,
+		"EnsureShape": identity, "CheckNumerics": identity,
+		"IdentityN": func(_ *lowerer, _ *graph.Node, in []*value) ([]*value, error) { return in, nil },
+		"MatMul": func(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
+			return one(lw.matmul(in[0], in[1], n.Attrs.Bool("transpose_a", false), n.Attrs.Bool("transpose_b", false)))
+		},
+		fuse.OpGRU: (*lowerer).gru,
+		"Conv2D": func(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
+			return one(lw.conv2d(n, in[0], in[1]))
+		},
+		"MaxPool": func(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
+			return one(lw.maxPool(n, in[0]))
+		},
+		"ResourceGather": gatherOp, "GatherV2": gatherOp,
+		"Mean": reduceOp, "Sum": reduceOp, "Max": reduceOp,
+	}
+	for _, family := range []map[string]lowerFunc{elementwiseOps(), shapeOps(), sliceOps()} {
+		maps.Copy(m, family)
+	}
+	return m
+}
+
 // lowerOp writes one request-dependent node with gorgonia ops.
-func (lw *lowerer) lowerOp(n *graph.Node, in []*value) (outs []*value, err error) {
-	defer func() {
-		if err != nil {
-			if _, ok := err.(*UnsupportedError); !ok {
-				err = fmt.Errorf("gorgonia engine: node %s (%s): %w", n.Name, n.Op, err)
-			}
-		}
-	}()
-	one := func(v *value, err error) ([]*value, error) {
-		if err != nil {
-			return nil, err
-		}
-		return []*value{v}, nil
+func (lw *lowerer) lowerOp(n *graph.Node, in []*value) ([]*value, error) {
+	f, ok := lw.ops[n.Op]
+	if !ok {
+		return nil, lw.unsupported(n, "")
 	}
-	unary := func(f func(*G.Node) (*G.Node, error)) ([]*value, error) {
-		x, err := lw.node(in[0])
-		if err != nil {
-			return nil, err
+	outs, err := f(lw, n, in)
+	if err != nil {
+		if _, ok := err.(*UnsupportedError); !ok {
+			err = fmt.Errorf("gorgonia engine: node %s (%s): %w", n.Name, n.Op, err)
 		}
-		r, err := f(x)
-		if err != nil {
-			return nil, err
-		}
-		return []*value{{n: r, dt: in[0].dt, shape: lw.shapeOf(in[0]).Clone()}}, nil
+		return nil, err
 	}
-	switch n.Op {
-	case "Identity", "StopGradient", "Snapshot", "PreventGradient", "EnsureShape", "CheckNumerics":
-		return []*value{in[0]}, nil
-	case "IdentityN":
-		return in, nil
-	case "Add", "AddV2":
-		return one(lw.binary(binAdd, in[0], in[1]))
-	case "Sub":
-		return one(lw.binary(binSub, in[0], in[1]))
-	case "Mul":
-		return one(lw.binary(binMul, in[0], in[1]))
-	case "RealDiv", "Div":
-		if n.Op == "Div" && !isFloat(lw.dtypeOf(in[0])) {
-			return nil, lw.unsupported(n, "integer division")
-		}
-		return one(lw.binary(binDiv, in[0], in[1]))
-	case "AddN":
-		acc := in[0]
-		for _, v := range in[1:] {
-			if acc, err = lw.binary(binAdd, acc, v); err != nil {
-				return nil, err
-			}
-		}
-		return []*value{acc}, nil
-	case "SquaredDifference":
-		d, err := lw.binary(binSub, in[0], in[1])
-		if err != nil {
-			return nil, err
-		}
-		in = []*value{d}
-		return unary(G.Square)
-	case "NotEqual":
-		return one(lw.binary(binNe, in[0], in[1]))
-	case "Equal":
-		return one(lw.binary(binEq, in[0], in[1]))
-	case "Greater":
-		return one(lw.binary(binGt, in[0], in[1]))
-	case "GreaterEqual":
-		return one(lw.binary(binGte, in[0], in[1]))
-	case "Less":
-		return one(lw.binary(binLt, in[0], in[1]))
-	case "LessEqual":
-		return one(lw.binary(binLte, in[0], in[1]))
-	case "LogicalAnd":
-		return one(lw.binary(binMul, in[0], in[1]))
-	case "LogicalNot":
-		oneC := &value{c: tensor.FromSlice(tensor.Shape{}, []float32{1})}
-		r, err := lw.binary(binSub, oneC, in[0])
-		if r != nil {
-			r.dt = tensor.Bool
-		}
-		return one(r, err)
-	case "Select", "SelectV2":
-		return one(lw.sel(n, in[0], in[1], in[2]))
-	case "BiasAdd":
-		if f := n.Attrs.String("data_format", "NHWC"); f != "NHWC" {
-			return nil, lw.unsupported(n, "data_format %s", f)
-		}
-		return one(lw.binary(binAdd, in[0], in[1]))
-	case "Relu":
-		return unary(G.Rectify)
-	case "Sigmoid":
-		return unary(G.Sigmoid)
-	case "Tanh":
-		return unary(G.Tanh)
-	case "Exp":
-		return unary(G.Exp)
-	case "Log":
-		return unary(G.Log)
-	case "Neg":
-		return unary(G.Neg)
-	case "Square":
-		return unary(G.Square)
-	case "Sqrt":
-		return unary(G.Sqrt)
-	case "Abs":
-		return unary(G.Abs)
-	case "Softplus":
-		return unary(G.Softplus)
-	case "Softmax":
-		return unary(func(x *G.Node) (*G.Node, error) { return G.SoftMax(x) })
-	case "Cast":
-		src, dst := lw.dtypeOf(in[0]), n.Attrs.Type("DstT", tensor.Invalid)
-		if src == dst || (src == tensor.Bool && dst == tensor.Float32) {
-			v := *in[0]
-			v.dt = dst
-			return []*value{&v}, nil
-		}
-		if src == tensor.Float32 && (dst == tensor.Int32 || dst == tensor.Int64) {
-			// Kept as float; only a gather may consume it (see gather).
-			v := *in[0]
-			v.dt, v.floatInt = dst, true
-			return []*value{&v}, nil
-		}
-		return nil, lw.unsupported(n, "cast from %v to %v of a request-dependent value", src, dst)
-	case "MatMul":
-		return one(lw.matmul(in[0], in[1], n.Attrs.Bool("transpose_a", false), n.Attrs.Bool("transpose_b", false)))
-	case "Reshape":
-		if in[1].c == nil {
-			return nil, lw.unsupported(n, "request-dependent target shape")
-		}
-		s, err := resolveShape(lw.shapeOf(in[0]), toInts(in[1].c))
-		if err != nil {
-			return nil, err
-		}
-		return one(lw.reshapeV(in[0], s))
-	case "ExpandDims":
-		if in[1].c == nil {
-			return nil, lw.unsupported(n, "request-dependent axis")
-		}
-		s := lw.shapeOf(in[0])
-		ax := int(toInts(in[1].c)[0])
-		if ax < 0 {
-			ax += len(s) + 1
-		}
-		if ax < 0 || ax > len(s) {
-			return nil, fmt.Errorf("axis %d out of range for %v", ax, s)
-		}
-		ns := append(append(s[:ax:ax].Clone(), 1), s[ax:]...)
-		return one(lw.reshapeV(in[0], ns))
-	case "Squeeze":
-		s := lw.shapeOf(in[0])
-		dims := n.Attrs.Ints("squeeze_dims")
-		drop := map[int]bool{}
-		for _, d := range dims {
-			if d < 0 {
-				d += int64(len(s))
-			}
-			drop[int(d)] = true
-		}
-		var ns tensor.Shape
-		for i, d := range s {
-			if (len(dims) == 0 && d == 1) || drop[i] {
-				continue
-			}
-			ns = append(ns, d)
-		}
-		if ns == nil {
-			ns = tensor.Shape{}
-		}
-		return one(lw.reshapeV(in[0], ns))
-	case "Transpose":
-		if in[1].c == nil {
-			return nil, lw.unsupported(n, "request-dependent permutation")
-		}
-		perm := toInts(in[1].c)
-		x, err := lw.node(in[0])
-		if err != nil {
-			return nil, err
-		}
-		p := make([]int, len(perm))
-		for i, v := range perm {
-			p[i] = int(v)
-		}
-		r, err := G.Transpose(x, p...)
-		if err != nil {
-			return nil, err
-		}
-		return []*value{dyn(r, in[0].dt)}, nil
-	case "ConcatV2":
-		ax := in[len(in)-1]
-		if ax.c == nil {
-			return nil, lw.unsupported(n, "request-dependent axis")
-		}
-		return one(lw.concat(in[:len(in)-1], int(toInts(ax.c)[0])))
-	case "Pack":
-		s := lw.shapeOf(in[0])
-		ax := int(n.Attrs.Int("axis", 0))
-		if ax < 0 {
-			ax += len(s) + 1
-		}
-		ns := append(append(s[:ax:ax].Clone(), 1), s[ax:]...)
-		parts := make([]*value, len(in))
-		for i, v := range in {
-			if parts[i], err = lw.reshapeV(v, ns); err != nil {
-				return nil, err
-			}
-		}
-		return one(lw.concat(parts, ax))
-	case "Unpack":
-		s := lw.shapeOf(in[0])
-		ax := int(n.Attrs.Int("axis", 0))
-		if ax < 0 {
-			ax += len(s)
-		}
-		rest := append(s[:ax:ax].Clone(), s[ax+1:]...)
-		for i := 0; i < s[ax]; i++ {
-			v, err := lw.sliceV(in[0], ax, i, i+1)
-			if err != nil {
-				return nil, err
-			}
-			if v, err = lw.reshapeV(v, rest); err != nil {
-				return nil, err
-			}
-			outs = append(outs, v)
-		}
-		return outs, nil
-	case "Split":
-		if in[0].c == nil {
-			return nil, lw.unsupported(n, "request-dependent axis")
-		}
-		s := lw.shapeOf(in[1])
-		ax := int(toInts(in[0].c)[0])
-		if ax < 0 {
-			ax += len(s)
-		}
-		k := int(n.Attrs.Int("num_split", 1))
-		if k <= 0 || s[ax]%k != 0 {
-			return nil, fmt.Errorf("cannot split %d into %d", s[ax], k)
-		}
-		w := s[ax] / k
-		for i := 0; i < k; i++ {
-			v, err := lw.sliceV(in[1], ax, i*w, (i+1)*w)
-			if err != nil {
-				return nil, err
-			}
-			outs = append(outs, v)
-		}
-		return outs, nil
-	case "SplitV":
-		if in[1].c == nil || in[2].c == nil {
-			return nil, lw.unsupported(n, "request-dependent sizes")
-		}
-		s := lw.shapeOf(in[0])
-		ax := int(toInts(in[2].c)[0])
-		if ax < 0 {
-			ax += len(s)
-		}
-		sizes := toInts(in[1].c)
-		known, neg := 0, -1
-		for i, z := range sizes {
-			if z < 0 {
-				neg = i
-			} else {
-				known += int(z)
-			}
-		}
-		if neg >= 0 {
-			sizes = append([]int64(nil), sizes...)
-			sizes[neg] = int64(s[ax] - known)
-		}
-		off := 0
-		for _, z := range sizes {
-			v, err := lw.sliceV(in[0], ax, off, off+int(z))
-			if err != nil {
-				return nil, err
-			}
-			outs = append(outs, v)
-			off += int(z)
-		}
-		return outs, nil
-	case "Slice":
-		if in[1].c == nil || in[2].c == nil {
-			return nil, lw.unsupported(n, "request-dependent bounds")
-		}
-		s := lw.shapeOf(in[0])
-		begin, size := toInts(in[1].c), toInts(in[2].c)
-		v := in[0]
-		for ax := range s {
-			b, z := int(begin[ax]), int(size[ax])
-			if z < 0 {
-				z = s[ax] - b
-			}
-			if v, err = lw.sliceV(v, ax, b, b+z); err != nil {
-				return nil, err
-			}
-		}
-		return []*value{v}, nil
-	case "StridedSlice":
-		return one(lw.stridedSlice(n, in))
-	case "Tile":
-		if in[1].c == nil {
-			return nil, lw.unsupported(n, "request-dependent multiples")
-		}
-		v := in[0]
-		for ax, k := range toInts(in[1].c) {
-			if k == 1 {
-				continue
-			}
-			if k < 1 {
-				return nil, lw.unsupported(n, "multiple %d", k)
-			}
-			parts := make([]*value, k)
-			for i := range parts {
-				parts[i] = v
-			}
-			if v, err = lw.concat(parts, ax); err != nil {
-				return nil, err
-			}
-		}
-		return []*value{v}, nil
-	case fuse.OpGRU:
-		return lw.gru(n, in)
-	case "Conv2D":
-		return one(lw.conv2d(n, in[0], in[1]))
-	case "MaxPool":
-		return one(lw.maxPool(n, in[0]))
-	case "Mean", "Sum", "Max":
-		return one(lw.reduce(n, in[0], in[1]))
-	case "ResourceGather", "GatherV2":
-		return one(lw.gather(n, in))
+	return outs, nil
+}
+
+// one is the output list of a single-output lowering.
+func one(v *value, err error) ([]*value, error) {
+	if err != nil {
+		return nil, err
 	}
-	return nil, lw.unsupported(n, "")
+	return []*value{v}, nil
+}
+
+func identity(_ *lowerer, _ *graph.Node, in []*value) ([]*value, error) {
+	return []*value{in[0]}, nil
+}
+
+func gatherOp(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
+	return one(lw.gather(n, in))
+}
+
+func reduceOp(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
+	return one(lw.reduce(n, in[0], in[1]))
 }
 
 func isFloat(dt tensor.DType) bool { return dt == tensor.Float32 || dt == tensor.Float64 }
