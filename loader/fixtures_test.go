@@ -3,7 +3,6 @@ package loader_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,16 +15,7 @@ import (
 // each case's response.
 func TestFixtureGoldens(t *testing.T) {
 	fx := fixtures.Dir(t)
-	var files []string
-	filepath.WalkDir(fx, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Name() == "golden.json" {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) < 20 {
-		t.Fatalf("found only %d golden.json files under %s", len(files), fx)
-	}
+	files := golden.Files(t, fx)
 	for _, gf := range files {
 		dir := filepath.Dir(gf)
 		rel, _ := filepath.Rel(fx, dir)

@@ -12,6 +12,33 @@ import (
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 )
 
+// minFixtures is how many golden.json files a fixtures tree must hold at
+// the least: fewer means the tree is incomplete, not that the tests passed.
+const minFixtures = 20
+
+// Files lists every golden.json under root, in walk order; it fails the
+// test when the tree holds fewer than minFixtures.
+func Files(t testing.TB, root string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == "golden.json" {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk %s: %v", root, err)
+	}
+	if len(files) < minFixtures {
+		t.Fatalf("found only %d golden.json files under %s", len(files), root)
+	}
+	return files
+}
+
 // VersionDir returns the SavedModel directory of a fixture: the folder
 // itself if it holds saved_model.pb(txt), else its highest numeric child.
 func VersionDir(t testing.TB, dir string) string {

@@ -140,16 +140,7 @@ func startFixtureServerTLS(t *testing.T, fx string, models map[string]string, se
 // the outputs as the REST body and checks it against the golden response.
 func TestFixtureGoldensOverGRPC(t *testing.T) {
 	fx := fixtures.Dir(t)
-	var files []string
-	filepath.WalkDir(fx, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Name() == "golden.json" {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) < 20 {
-		t.Fatalf("found only %d golden.json files under %s", len(files), fx)
-	}
+	files := golden.Files(t, fx)
 	models := map[string]string{}
 	names := map[string]string{}
 	for i, gf := range files {
