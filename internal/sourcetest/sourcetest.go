@@ -1,7 +1,8 @@
-// Package sourcetest holds Dir, a model source over a local folder for
-// tests: the stand-in for loader/source's local source that the manager,
-// the REST and gRPC APIs and modelserver are tested with. It satisfies
-// server/manager.Source without importing it.
+// Package sourcetest holds what model-source tests share: Dir, a model
+// source over a local folder (the stand-in for loader/source's local
+// source that the manager, the REST and gRPC APIs and modelserver are
+// tested with; it satisfies server/manager.Source without importing it),
+// and CheckTree, which asserts what a source downloaded.
 package sourcetest
 
 import (

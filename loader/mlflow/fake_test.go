@@ -6,20 +6,14 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 // fakeRegistry is an in-process MLflow tracking server implementing the
@@ -326,33 +320,6 @@ func (f *fakeRegistry) serveSigned(w http.ResponseWriter, r *http.Request) {
 	w.Write(data)
 }
 
-// startS3 runs gofakes3 on 127.0.0.1 and points the AWS environment at it.
-func startS3(t *testing.T) *s3mem.Backend {
-	t.Helper()
-	backend := s3mem.New()
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-secret-value")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ENDPOINT_URL_S3", "http://localhost:"+port)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	return backend
-}
-
-func putS3(t *testing.T, b *s3mem.Backend, bucket, prefix string, files map[string][]byte) {
-	t.Helper()
-	_ = b.CreateBucket(bucket)
-	for rel, data := range files {
-		if _, err := b.PutObject(bucket, path.Join(prefix, rel), map[string]string{}, bytes.NewReader(data), int64(len(data)), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // savedModel returns fake SavedModel files (the loader is not involved:
 // these tests only move bytes and find the directory).
 func savedModel(tag string) map[string][]byte {
@@ -379,32 +346,6 @@ func merged(ms ...map[string][]byte) map[string][]byte {
 		maps.Copy(out, m)
 	}
 	return out
-}
-
-// checkDir asserts that dir holds exactly files, byte for byte.
-func checkDir(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	got := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		got[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(files) {
-		t.Errorf("%s: %d files, want %d (%v)", dir, len(got), len(files), slices.Sorted(maps.Keys(got)))
-	}
-	for rel, want := range files {
-		if !bytes.Equal(got[rel], want) {
-			t.Errorf("%s: %s differs or is missing", dir, rel)
-		}
-	}
 }
 
 // Legacy, tf.Module and Keras MLmodel files as MLflow writes them.

@@ -1,39 +1,23 @@
 package mlflow
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/tfserve/tfserve/internal/s3fake"
+	"github.com/tfserve/tfserve/internal/sourcetest"
+	"github.com/tfserve/tfserve/internal/syncbuf"
 	"github.com/tfserve/tfserve/loader/source"
 )
 
 const testToken = "dapi-T0ken-Never-Log-5a4b3c"
 
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func testOptions(t *testing.T, logs *logBuffer) source.Options {
+func testOptions(t *testing.T, logs *syncbuf.Buffer) source.Options {
 	return source.Options{CacheDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(logs, nil))}
 }
 
@@ -61,17 +45,17 @@ func wantVersions(t *testing.T, s source.Source, want ...int64) {
 
 // TestStageTransitionS3: a stage URI follows transitions; artifacts in S3.
 func TestStageTransitionS3(t *testing.T) {
-	s3 := startS3(t)
+	s3 := s3fake.Start(t, "127.0.0.1", "aws-secret-value")
 	reg := newFakeRegistry(t, "Bearer "+testToken)
 	v1 := merged(map[string][]byte{"MLmodel": []byte(mlmodelLegacy), "conda.yaml": []byte("deps")}, under("tfmodel", savedModel("one")))
 	v2 := merged(map[string][]byte{"MLmodel": []byte(mlmodelTF2)}, under("tf2model", savedModel("two")))
-	putS3(t, s3, "mlruns", "1/run1/artifacts/model", v1)
-	putS3(t, s3, "mlruns", "1/run2/artifacts/model", v2)
-	putS3(t, s3, "mlruns", "1/run1/artifacts/model-other", map[string][]byte{"x": []byte("sibling prefix")})
+	s3fake.Put(t, s3, "mlruns", "1/run1/artifacts/model", v1)
+	s3fake.Put(t, s3, "mlruns", "1/run2/artifacts/model", v2)
+	s3fake.Put(t, s3, "mlruns", "1/run1/artifacts/model-other", map[string][]byte{"x": []byte("sibling prefix")})
 	reg.addVersion("reco", 1, "Production", "s3://mlruns/1/run1/artifacts/model")
 	reg.addVersion("reco", 2, "Staging", "s3://mlruns/1/run2/artifacts/model")
 
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	opts := WithRegistry(testOptions(t, &logs), Config{TrackingURI: reg.srv.URL + "/", Token: testToken})
 	ctx := context.Background()
 	s, err := source.Open(ctx, "models:/reco/production", opts)
@@ -86,8 +70,8 @@ func TestStageTransitionS3(t *testing.T) {
 	if filepath.Base(dir) != "tfmodel" {
 		t.Errorf("Fetch(1) = %s, want the tfmodel directory", dir)
 	}
-	checkDir(t, dir, savedModel("one"))
-	checkDir(t, filepath.Dir(dir), v1) // the whole artifact dir, nothing of model-other
+	sourcetest.CheckTree(t, dir, savedModel("one"))
+	sourcetest.CheckTree(t, filepath.Dir(dir), v1) // the whole artifact dir, nothing of model-other
 
 	// Promote version 2: the same URI now resolves to it.
 	reg.setStage("reco", 2, "Production")
@@ -100,7 +84,7 @@ func TestStageTransitionS3(t *testing.T) {
 	if filepath.Base(dir) != "tf2model" {
 		t.Errorf("Fetch(2) = %s, want the tf2model directory", dir)
 	}
-	checkDir(t, dir, savedModel("two"))
+	sourcetest.CheckTree(t, dir, savedModel("two"))
 	// The old version stays fetchable (the cached copy is reused).
 	if _, err := s.Fetch(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -150,7 +134,7 @@ func TestAliasMlflowArtifacts(t *testing.T) {
 	reg.addVersion("tower", 2, "None", "runs:/r10/model")
 	reg.setAlias("tower", "champion", 1)
 
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	opts := WithRegistry(testOptions(t, &logs), Config{TrackingURI: reg.srv.URL, Username: "ana", Password: "pa55"})
 	ctx := context.Background()
 	s, err := source.Open(ctx, "models:/tower@champion", opts)
@@ -165,7 +149,7 @@ func TestAliasMlflowArtifacts(t *testing.T) {
 	if !strings.HasSuffix(filepath.ToSlash(dir), "data/model") {
 		t.Errorf("Fetch(1) = %s, want data/model", dir)
 	}
-	checkDir(t, dir, savedModel("keras"))
+	sourcetest.CheckTree(t, dir, savedModel("keras"))
 
 	reg.setAlias("tower", "champion", 2)
 	wantVersions(t, s, 2)
@@ -173,7 +157,7 @@ func TestAliasMlflowArtifacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, sm.Dir, savedModel("module"))
+	sourcetest.CheckTree(t, sm.Dir, savedModel("module"))
 	if reg.count("runs/get") == 0 {
 		t.Error("runs:/ source was not resolved through runs/get")
 	}
@@ -197,7 +181,7 @@ func TestDatabricksSignedURLs(t *testing.T) {
 	t.Setenv("DATABRICKS_HOST", reg.srv.URL)
 	t.Setenv("DATABRICKS_TOKEN", testToken)
 	t.Setenv("MLFLOW_TRACKING_TOKEN", "")
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	opts := testOptions(t, &logs)
 	opts.Openers = map[string]source.Opener{"models": Open}
 	ctx := context.Background()
@@ -210,7 +194,7 @@ func TestDatabricksSignedURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, savedModel("dbx"))
+	sourcetest.CheckTree(t, dir, savedModel("dbx"))
 	if reg.signedBad != 0 {
 		t.Errorf("%d signed downloads without the headers or with the token", reg.signedBad)
 	}
@@ -240,7 +224,7 @@ func TestRegistryErrors(t *testing.T) {
 	reg.addVersion("bad", 7, "None", "dbfs:/databricks/mlflow/x")
 	reg.addVersion("bad", 8, "None", "ftp://host/x")
 
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	opts := WithRegistry(testOptions(t, &logs), Config{TrackingURI: reg.srv.URL, Token: testToken})
 	ctx := context.Background()
 	open := func(uri string) source.Source {

@@ -1,77 +1,38 @@
 package source
 
 import (
-	"bytes"
 	"context"
-	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/tfserve/tfserve/internal/s3fake"
+	"github.com/tfserve/tfserve/internal/sourcetest"
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 const testSecret = "s3cr3t-Do-Not-Log-9f8e7d"
 
-// startS3 runs gofakes3 on 127.0.0.1 and points the AWS environment at it.
-// host is the host name to use in the endpoint URL ("127.0.0.1" or
-// "localhost"; the latter checks path-style addressing).
-func startS3(t *testing.T, host string) *s3mem.Backend {
-	t.Helper()
-	backend := s3mem.New()
-	faker := gofakes3.New(backend)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(faker.Server())
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTESTKEY")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", testSecret)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ENDPOINT_URL_S3", "http://"+net.JoinHostPort(host, port))
-	t.Setenv("AWS_ENDPOINT_URL", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	return backend
-}
-
-func putS3(t *testing.T, b *s3mem.Backend, bucket, prefix string, files map[string][]byte) {
-	t.Helper()
-	_ = b.CreateBucket(bucket)
-	for rel, data := range files {
-		if _, err := b.PutObject(bucket, prefix+"/"+rel, map[string]string{}, bytes.NewReader(data), int64(len(data)), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestS3Source(t *testing.T) {
 	for _, host := range []string{"127.0.0.1", "localhost"} {
 		t.Run(host, func(t *testing.T) {
-			backend := startS3(t, host)
+			backend := s3fake.Start(t, host, testSecret)
 			ctx := context.Background()
 			v1, v123, v2 := testModel(1), testModel(2), testModel(3)
 			// Base path "models/7": its siblings "models/77" and "models/7x"
 			// share its prefix and must not leak into its listing.
-			putS3(t, backend, "bucket", "models/7/1", v1)
-			putS3(t, backend, "bucket", "models/7/00000123", v123)
-			putS3(t, backend, "bucket", "models/7/export_tmp", testModel(8))
-			putS3(t, backend, "bucket", "models/77/5", testModel(9))
-			putS3(t, backend, "bucket", "models/7x/6", testModel(9))
-			putS3(t, backend, "bucket", "models/7/12", testModel(10))
-			putS3(t, backend, "bucket", "models/7/1-old", testModel(11)) // sibling of version 1 sharing its prefix
+			s3fake.Put(t, backend, "bucket", "models/7/1", v1)
+			s3fake.Put(t, backend, "bucket", "models/7/00000123", v123)
+			s3fake.Put(t, backend, "bucket", "models/7/export_tmp", testModel(8))
+			s3fake.Put(t, backend, "bucket", "models/77/5", testModel(9))
+			s3fake.Put(t, backend, "bucket", "models/7x/6", testModel(9))
+			s3fake.Put(t, backend, "bucket", "models/7/12", testModel(10))
+			s3fake.Put(t, backend, "bucket", "models/7/1-old", testModel(11)) // sibling of version 1 sharing its prefix
 
-			var logs logBuffer
+			var logs syncbuf.Buffer
 			cache := t.TempDir()
 			s, err := Open(ctx, "s3://bucket/models/7/", Options{CacheDir: cache, Logger: newLogger(&logs)})
 			if err != nil {
@@ -82,12 +43,12 @@ func TestS3Source(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDir(t, dir, v1) // nothing of 12/ or 1-old/ inside
+			sourcetest.CheckTree(t, dir, v1) // nothing of 12/ or 1-old/ inside
 			dir, err = s.Fetch(ctx, 123)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDir(t, dir, v123)
+			sourcetest.CheckTree(t, dir, v123)
 
 			// Cache reuse.
 			if _, err := s.Fetch(ctx, 123); err != nil {
@@ -98,13 +59,13 @@ func TestS3Source(t *testing.T) {
 			}
 
 			// A new version appears.
-			putS3(t, backend, "bucket", "models/7/200", v2)
+			s3fake.Put(t, backend, "bucket", "models/7/200", v2)
 			mustVersions(t, s, 1, 12, 123, 200)
 			dir, err = s.Fetch(ctx, 200)
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkDir(t, dir, v2)
+			sourcetest.CheckTree(t, dir, v2)
 			noTempLeft(t, cache)
 
 			// Missing base path and missing bucket.
@@ -130,8 +91,8 @@ func TestS3Source(t *testing.T) {
 }
 
 func TestS3WrongCredentials(t *testing.T) {
-	backend := startS3(t, "127.0.0.1")
-	putS3(t, backend, "bucket", "m/1", testModel(1))
+	backend := s3fake.Start(t, "127.0.0.1", testSecret)
+	s3fake.Put(t, backend, "bucket", "m/1", testModel(1))
 	// gofakes3 does not check signatures, so this only checks that an
 	// unreachable endpoint gives an error, not a hang or a panic.
 	t.Setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1")
@@ -164,7 +125,7 @@ func TestGCSSource(t *testing.T) {
 	put("serving/m2/9", testModel(5))
 
 	ctx := context.Background()
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	cache := t.TempDir()
 	s, err := Open(ctx, "gs://gbucket/serving/m", Options{CacheDir: cache, Logger: newLogger(&logs)})
 	if err != nil {
@@ -175,14 +136,14 @@ func TestGCSSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v3)
+	sourcetest.CheckTree(t, dir, v3)
 	put("serving/m/4", v4)
 	mustVersions(t, s, 3, 4)
 	dir, err = s.Fetch(ctx, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v4)
+	sourcetest.CheckTree(t, dir, v4)
 	if _, err := s.Fetch(ctx, 4); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -10,8 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 // testModel returns the files of a fake SavedModel version: nested
@@ -50,61 +50,6 @@ func writeLocal(t *testing.T, dir string, files map[string][]byte) {
 	}
 }
 
-// checkDir asserts that dir holds exactly files, byte for byte.
-func checkDir(t *testing.T, dir string, files map[string][]byte) {
-	t.Helper()
-	got := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		got[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatalf("walk %s: %v", dir, err)
-	}
-	for rel, want := range files {
-		g, ok := got[rel]
-		if !ok {
-			t.Errorf("%s: missing %s", dir, rel)
-			continue
-		}
-		if !bytes.Equal(g, want) {
-			t.Errorf("%s: %s differs (%d bytes, want %d)", dir, rel, len(g), len(want))
-		}
-	}
-	for rel := range got {
-		if _, ok := files[rel]; !ok {
-			t.Errorf("%s: unexpected file %s", dir, rel)
-		}
-	}
-}
-
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func newLogger(l *logBuffer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // noTempLeft asserts that no temporary directories remain under dir.
 func noTempLeft(t *testing.T, dir string) {
 	t.Helper()
@@ -137,4 +82,8 @@ func mustVersions(t *testing.T, s Source, want ...int64) {
 	if !equalVersions(got, want) {
 		t.Fatalf("%s Versions = %v, want %v", s, got, want)
 	}
+}
+
+func newLogger(l *syncbuf.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tfserve/tfserve/internal/sourcetest"
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 // makeTarGz builds a tar.gz of files (slash paths), with directory entries.
@@ -144,7 +147,7 @@ func TestHTTPArchiveBasePath(t *testing.T) {
 	defer srv.Close()
 
 	ctx := context.Background()
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	cache := t.TempDir()
 	uri := strings.Replace(srv.URL, "http://", "http://alice:"+testSecret+"@", 1) + "/m.tar.gz?token=" + testSecret
 	s, err := Open(ctx, uri, Options{CacheDir: cache, Logger: newLogger(&logs)})
@@ -159,7 +162,7 @@ func TestHTTPArchiveBasePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v2)
+	sourcetest.CheckTree(t, dir, v2)
 	if !strings.HasPrefix(dir, cache) {
 		t.Errorf("Fetch = %s, not in the cache", dir)
 	}
@@ -177,7 +180,7 @@ func TestHTTPArchiveBasePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v3)
+	sourcetest.CheckTree(t, dir, v3)
 	noTempLeft(t, cache)
 
 	// If the cache is wiped, the next poll downloads again despite the ETag.
@@ -192,10 +195,10 @@ func TestHTTPArchiveBasePath(t *testing.T) {
 	if dir, err = s.Fetch(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v3)
+	sourcetest.CheckTree(t, dir, v3)
 
 	// A fresh source with the same cache reuses the extraction.
-	logs2 := logBuffer{}
+	var logs2 syncbuf.Buffer
 	s2, _ := Open(ctx, uri, Options{CacheDir: cache, Logger: newLogger(&logs2)})
 	mustVersions(t, s2, 1, 2, 3)
 	if !strings.Contains(logs2.String(), "reusing") {
@@ -234,7 +237,7 @@ func TestHTTPArchiveSingleSavedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, model)
+	sourcetest.CheckTree(t, dir, model)
 }
 
 func TestHTTPArchiveErrors(t *testing.T) {

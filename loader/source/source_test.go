@@ -15,6 +15,9 @@ import (
 
 	"github.com/viant/afs/mem"
 	"github.com/viant/afs/storage"
+
+	"github.com/tfserve/tfserve/internal/sourcetest"
+	"github.com/tfserve/tfserve/internal/syncbuf"
 )
 
 func TestParseVersion(t *testing.T) {
@@ -120,7 +123,7 @@ func TestLocalSource(t *testing.T) {
 		if dir != filepath.Join(base, "00000123") {
 			t.Errorf("Fetch(123) = %s, want the directory in place", dir)
 		}
-		checkDir(t, dir, v123)
+		sourcetest.CheckTree(t, dir, v123)
 		if _, err := s.Fetch(ctx, 5); err == nil {
 			t.Error("Fetch of a missing version succeeded")
 		}
@@ -182,7 +185,7 @@ func TestMemSourceFetchAndCache(t *testing.T) {
 	putMem(t, mgr, base+"/1", v1)
 	putMem(t, mgr, base+"/notes", map[string][]byte{"x": []byte("y")})
 
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	cache := t.TempDir()
 	s, err := Open(ctx, base, Options{CacheDir: cache, Logger: newLogger(&logs), Managers: map[string]storage.Manager{"mem": mgr}})
 	if err != nil {
@@ -196,7 +199,7 @@ func TestMemSourceFetchAndCache(t *testing.T) {
 	if !strings.HasPrefix(dir, cache) {
 		t.Errorf("Fetch = %s, not in the cache %s", dir, cache)
 	}
-	checkDir(t, dir, v1)
+	sourcetest.CheckTree(t, dir, v1)
 	if strings.Contains(logs.String(), "reusing") {
 		t.Error("first fetch reported a cache hit")
 	}
@@ -217,7 +220,7 @@ func TestMemSourceFetchAndCache(t *testing.T) {
 	if _, err := s.Fetch(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v1)
+	sourcetest.CheckTree(t, dir, v1)
 
 	// A new version appears.
 	putMem(t, mgr, base+"/2", v2)
@@ -226,11 +229,11 @@ func TestMemSourceFetchAndCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dir, v2)
+	sourcetest.CheckTree(t, dir, v2)
 	noTempLeft(t, cache)
 
 	// A fresh Source over the same cache reuses the copies.
-	logs = logBuffer{}
+	logs = syncbuf.Buffer{}
 	s2, _ := Open(ctx, base, Options{CacheDir: cache, Logger: newLogger(&logs), Managers: map[string]storage.Manager{"mem": mgr}})
 	if _, err := s2.Fetch(ctx, 2); err != nil {
 		t.Fatal(err)
@@ -337,12 +340,12 @@ func TestMirrorAtomic(t *testing.T) {
 	if err := Mirror(ctx, &faultyTree{files: model, failOn: big}, dst, nil); err == nil {
 		t.Fatal("Mirror succeeded")
 	}
-	checkDir(t, dst, old)
+	sourcetest.CheckTree(t, dst, old)
 	// And a good one replaces it.
 	if err := Mirror(ctx, &faultyTree{files: model}, dst, nil); err != nil {
 		t.Fatal(err)
 	}
-	checkDir(t, dst, model)
+	sourcetest.CheckTree(t, dst, model)
 	noTempLeft(t, cache)
 }
 
@@ -359,7 +362,7 @@ func TestMirrorConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	checkDir(t, dst, model)
+	sourcetest.CheckTree(t, dst, model)
 	noTempLeft(t, filepath.Dir(dst))
 }
 

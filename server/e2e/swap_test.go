@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,32 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/tfserve/tfserve/internal/s3fake"
 	"github.com/tfserve/tfserve/loader/modelwriter/demo"
 )
 
-// startS3 runs gofakes3 on loopback and points the AWS environment at it.
+// startS3 runs an in-memory S3 with bucket "bucket" and a private model
+// cache folder.
 func startS3(t *testing.T) *s3mem.Backend {
-	backend := s3mem.New()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(gofakes3.New(backend).Server())
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ENDPOINT_URL_S3", "http://"+ln.Addr().String())
-	t.Setenv("AWS_ENDPOINT_URL", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	backend := s3fake.Start(t, "127.0.0.1", "not-a-real-secret")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	if err := backend.CreateBucket("bucket"); err != nil {
 		t.Fatal(err)
