@@ -30,4 +30,37 @@
 //
 // A panic in a handler is answered 500 "Internal error (id ...)", its value
 // and stack logged under the id (package servable/panics).
+//
+// # Request path
+//
+// One :predict from the socket to a kernel, naming each hop:
+//
+//  1. fasthttp reads the whole request (bounded by MaxBodyBytes, header and
+//     connection limits) and calls Server.handle, which routes the path
+//     (route.go) and reads RequestTimeoutHeader.
+//  2. A route that runs a model asks Options.Admission (package
+//     server/admission: bounded in flight, a CoDel-timed queue) for a
+//     ticket, then takes a slot from the worker pool (server/workers).
+//  3. predict (predict.go) parses the JSON against the signature (package
+//     jsontensor, under a servable/limits budget), after Options.Models
+//     (the server/manager.Manager) resolved name, version or label to a
+//     manager.Handle that pins that version until Release.
+//  4. Handle.Run calls the servable.Model the version was loaded as. From
+//     the outside in: metrics' instrumented model (server/metrics), the
+//     batching queue's model when batching is on (server/batching, which
+//     gives the worker slot back while it waits), and the engine's model:
+//     *loader.Model for ours, *gorgonia.Model (graph/gorgonia) for
+//     --engine=gorgonia. server/loadfunc builds that chain at load.
+//  5. loader.Model.Run checks inputs through graph.SignaturePlan (one input
+//     check for both engines) and runs its graph.Plan (graph/exec.go), whose
+//     nodes were bound to kernels when the model loaded: loader's
+//     sessionRegistry resolves each op through the checkpoint readers
+//     (RestoreV2, Restore, RestoreSlice) → graph/annrewrite → graph/scann →
+//     graph/fuse (fused GRU/LSTM) → kernels.Lookup, so predict does no
+//     lookups. The executor checks the context between kernels.
+//  6. The outputs are written as TF Serving's JSON (jsontensor), bounded by
+//     --response_max_bytes; the ticket and slot are given back.
+//
+// gRPC (server/grpcapi) joins at step 2 with the same admission, manager
+// and models.
 package restapi
