@@ -8,39 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// fixturePath returns a path under ../shared/fixtures, relative to the
-// directory holding go.mod. Under CI=true a missing folder fails the test.
-func fixturePath(t testing.TB, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "fixtures", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixture missing: %v", err)
-		}
-		t.Skipf("fixture missing: %v", err)
-	}
-	return p
-}
+	"github.com/tfserve/tfserve/internal/fixtures"
+)
 
 func halfPlusTwoMetadata(t testing.TB) []byte {
 	t.Helper()
-	b, err := os.ReadFile(fixturePath(t, "tfserving/servables/tensorflow/testdata/half_plus_two_model_metadata.json"))
+	b, err := os.ReadFile(fixtures.Path(t, "tfserving/servables/tensorflow/testdata/half_plus_two_model_metadata.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

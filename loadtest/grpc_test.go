@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/fixtures"
+	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/loader"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable"
@@ -13,22 +15,15 @@ import (
 	"github.com/tfserve/tfserve/server/manager"
 )
 
-type oneDirSource struct{ dir string }
-
-func (s oneDirSource) Versions(context.Context) ([]int64, error)     { return []int64{1}, nil }
-func (s oneDirSource) Fetch(context.Context, int64) (string, error)  { return s.dir, nil }
-func (s oneDirSource) String() string                                { return s.dir }
-func openOneDir(_ context.Context, p string) (manager.Source, error) { return oneDirSource{p}, nil }
-
 // TestGRPCTarget drives the real half_plus_two over gRPC with generated
 // REST bodies converted to PredictRequests: every request succeeds.
 func TestGRPCTarget(t *testing.T) {
-	dir := fixturePath(t, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu/00000123")
+	dir := fixtures.Path(t, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu")
 	mgr, err := manager.New(manager.Options{
 		Load: func(ctx context.Context, d string) (servable.Model, error) {
 			return loader.Load(ctx, d, loader.Options{})
 		},
-		OpenSource: openOneDir,
+		OpenSource: func(_ context.Context, p string) (manager.Source, error) { return sourcetest.Dir(p), nil },
 	})
 	if err != nil {
 		t.Fatal(err)
