@@ -407,9 +407,13 @@ func (ol *openLoop) OnTraffic(gc gnet.Conn) gnet.Action {
 			return gnet.None
 		}
 		now := time.Now()
+		sent := c.since.Load()
 		lat := c.settle(now)
 		ol.mu.Lock()
 		ol.record(now, lat, statusText(c.status), "")
+		if c.status >= 200 && c.status < 300 {
+			ol.rec.addService(now.Sub(time.Unix(0, sent)))
+		}
 		var k int64
 		ok := false
 		if c.connClose {

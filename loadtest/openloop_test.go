@@ -164,6 +164,14 @@ func TestOpenLoopLatencyFromSchedule(t *testing.T) {
 	if res.LatencyMS.Min < 100 {
 		t.Errorf("min latency %.1f ms, want >= 100: the hits behind the stall did not queue", res.LatencyMS.Min)
 	}
+	// From the actual send, only the stalled first request took 200 ms;
+	// the 19 behind it were answered at once.
+	if sv := res.ServiceLatencyMS; sv == nil || sv.Max < 200 || sv.P90 >= 100 {
+		t.Errorf("service latency %+v, want max >= 200 ms and p90 < 100 ms", sv)
+	}
+	if ok := res.SuccessLatencyMS; ok == nil || *ok != res.LatencyMS {
+		t.Errorf("success latency %+v, want %+v (every answer was 200)", ok, res.LatencyMS)
+	}
 	if srv.accepted.Load() != 1 {
 		t.Errorf("%d connections, want 1 (MaxInFlight 1)", srv.accepted.Load())
 	}
@@ -214,6 +222,9 @@ func TestOpenLoopStatuses(t *testing.T) {
 	}
 	if res.SuccessRPS <= 0 || res.SuccessRPS >= res.ThroughputRPS {
 		t.Errorf("success rps %.1f, throughput %.1f", res.SuccessRPS, res.ThroughputRPS)
+	}
+	if res.SuccessLatencyMS == nil || res.ServiceLatencyMS == nil {
+		t.Errorf("success latency %v, service latency %v: want both for the ten 200s", res.SuccessLatencyMS, res.ServiceLatencyMS)
 	}
 }
 

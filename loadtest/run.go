@@ -65,6 +65,15 @@ type Result struct {
 	SuccessRPS    float64 `json:"success_rps"`
 	// LatencyMS holds percentiles over all completed requests, in ms.
 	LatencyMS Latency `json:"latency_ms"`
+	// SuccessLatencyMS holds the same percentiles over 2xx answers only:
+	// under overload, the latency of what was accepted, apart from fast
+	// refusals (absent when nothing succeeded).
+	SuccessLatencyMS *Latency `json:"success_latency_ms,omitempty"`
+	// ServiceLatencyMS is, in open loop on event loops, the 2xx answers'
+	// latency counted from when each request was actually written rather
+	// than scheduled: what the server and network took, without the time
+	// a due request waited for a free connection under MaxInFlight.
+	ServiceLatencyMS *Latency `json:"service_latency_ms,omitempty"`
 	// Errors maps a non-2xx status ("503") or a transport error ("timeout",
 	// "connection refused") to its count.
 	Errors map[string]int64 `json:"errors"`
@@ -94,6 +103,8 @@ const maxLatencyUS = int64(time.Hour / time.Microsecond)
 
 type recorder struct {
 	hist      *hdrhistogram.Histogram
+	okHist    *hdrhistogram.Histogram // 2xx answers only
+	service   *hdrhistogram.Histogram // 2xx answers from the actual send (open loop, event loops)
 	statuses  map[string]int64
 	errors    map[string]int64
 	requests  int64
@@ -109,6 +120,8 @@ type liveCounts struct {
 func newRecorder(live *liveCounts) *recorder {
 	return &recorder{
 		hist:     hdrhistogram.New(1, maxLatencyUS, 3),
+		okHist:   hdrhistogram.New(1, maxLatencyUS, 3),
+		service:  hdrhistogram.New(1, maxLatencyUS, 3),
 		statuses: map[string]int64{},
 		errors:   map[string]int64{},
 		live:     live,
@@ -118,9 +131,7 @@ func newRecorder(live *liveCounts) *recorder {
 // add records one completed request. status is the protocol status; a
 // non-empty transportErr means no answer came back.
 func (r *recorder) add(lat time.Duration, status, transportErr string) {
-	us := lat.Microseconds()
-	us = max(1, min(us, maxLatencyUS))
-	_ = r.hist.RecordValue(us) // in range by construction
+	_ = r.hist.RecordValue(micros(lat)) // in range by construction
 	r.requests++
 	ok := false
 	switch {
@@ -131,6 +142,7 @@ func (r *recorder) add(lat time.Duration, status, transportErr string) {
 		if len(status) == 3 && status[0] == '2' {
 			ok = true
 			r.successes++
+			_ = r.okHist.RecordValue(micros(lat))
 		} else {
 			r.errors[status]++
 		}
@@ -141,6 +153,16 @@ func (r *recorder) add(lat time.Duration, status, transportErr string) {
 			r.live.errs.Add(1)
 		}
 	}
+}
+
+// addService records a 2xx answer's latency from its actual send.
+func (r *recorder) addService(d time.Duration) {
+	_ = r.service.RecordValue(micros(d))
+}
+
+// micros is d in whole microseconds, clamped to the histograms' range.
+func micros(d time.Duration) int64 {
+	return max(1, min(d.Microseconds(), maxLatencyUS))
 }
 
 func (c Config) progressInterval() time.Duration {
@@ -466,8 +488,12 @@ func summarize(recs []*recorder, elapsed time.Duration) *Result {
 		hist:        hdrhistogram.New(1, maxLatencyUS, 3),
 		DurationS:   elapsed.Seconds(),
 	}
+	ok := hdrhistogram.New(1, maxLatencyUS, 3)
+	service := hdrhistogram.New(1, maxLatencyUS, 3)
 	for _, r := range recs {
 		res.hist.Merge(r.hist)
+		ok.Merge(r.okHist)
+		service.Merge(r.service)
 		res.Requests += r.requests
 		res.Successes += r.successes
 		for k, v := range r.errors {
@@ -482,19 +508,31 @@ func summarize(recs []*recorder, elapsed time.Duration) *Result {
 		res.SuccessRPS = float64(res.Successes) / res.DurationS
 	}
 	if res.Requests > 0 {
-		h := res.hist
-		ms := func(us int64) float64 { return float64(us) / 1000 }
-		res.LatencyMS = Latency{
-			Min:  ms(h.Min()),
-			Mean: h.Mean() / 1000,
-			P50:  ms(h.ValueAtQuantile(50)),
-			P90:  ms(h.ValueAtQuantile(90)),
-			P99:  ms(h.ValueAtQuantile(99)),
-			P999: ms(h.ValueAtQuantile(99.9)),
-			Max:  ms(h.Max()),
-		}
+		res.LatencyMS = latencyOf(res.hist)
+	}
+	if ok.TotalCount() > 0 {
+		l := latencyOf(ok)
+		res.SuccessLatencyMS = &l
+	}
+	if service.TotalCount() > 0 {
+		l := latencyOf(service)
+		res.ServiceLatencyMS = &l
 	}
 	return res
+}
+
+// latencyOf summarizes a histogram of microseconds in milliseconds.
+func latencyOf(h *hdrhistogram.Histogram) Latency {
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	return Latency{
+		Min:  ms(h.Min()),
+		Mean: h.Mean() / 1000,
+		P50:  ms(h.ValueAtQuantile(50)),
+		P90:  ms(h.ValueAtQuantile(90)),
+		P99:  ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)),
+		Max:  ms(h.Max()),
+	}
 }
 
 // startProgress prints a progress line every interval until the returned
