@@ -51,6 +51,11 @@ func NewSession(lib Library, reg Registry) *Session {
 // Library returns the session's function library.
 func (s *Session) Library() Library { return s.lib }
 
+// Registry returns the registry the session binds kernels with: a second
+// engine over the same plans evaluates constant nodes with the same
+// kernels (ScaNN's, the checkpoint readers', the fused ones).
+func (s *Session) Registry() Registry { return s.reg }
+
 // resource returns the resource a node created, creating it on first use.
 func (s *Session) resource(n *Node, create func() (*tensor.Tensor, error)) (*tensor.Tensor, error) {
 	s.mu.Lock()

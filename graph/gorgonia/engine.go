@@ -116,6 +116,9 @@ func New(m Source, opts Options) (*Model, error) {
 		return nil, errors.New("gorgonia engine: nil model")
 	}
 	if opts.Registry == nil {
+		opts.Registry = m.Session().Registry()
+	}
+	if opts.Registry == nil {
 		opts.Registry = fuse.Registry(kernels.Lookup)
 	}
 	if opts.MaxUnroll <= 0 {
@@ -161,7 +164,10 @@ func New(m Source, opts Options) (*Model, error) {
 				gm.unsupported[name] = err
 				continue
 			}
-			log.Debug("gorgonia engine: probe lowering failed; will retry with request shapes", "signature", name, "err", err)
+			// Not an unsupported op: the probe's stand-in sizes (1 for
+			// each unknown dimension) may be what failed, so requests
+			// lower with their own shapes; say so where operators look.
+			log.Warn("gorgonia engine: lowering with stand-in shapes failed; requests will lower with their own shapes", "signature", name, "err", err)
 			continue
 		}
 		p, err := gm.pool(key(name, shapes))

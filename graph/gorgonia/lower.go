@@ -302,7 +302,7 @@ func (lw *lowerer) lowerNode(fr *frame, n *graph.Node, in []*value) ([]*value, e
 func (lw *lowerer) fold(n *graph.Node, in []*value) ([]*value, error) {
 	b, ok := lw.opts.Registry(n.Op)
 	if !ok {
-		return nil, fmt.Errorf("gorgonia engine: no kernel to evaluate constant node %s (%s)", n.Name, n.Op)
+		return nil, lw.unsupported(n, "no kernel to evaluate this request-independent node")
 	}
 	fn, err := b(n.Attrs, len(n.Inputs))
 	if err != nil {
