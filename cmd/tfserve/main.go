@@ -11,12 +11,15 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/tfserve/tfserve/graph/gorgonia"
@@ -42,22 +45,46 @@ func subcommands() map[string]func(args []string) int {
 	return map[string]func(args []string) int{"inspect": inspectCmd}
 }
 
-// inspectCmd prints a SavedModel's signatures and op support, like
-// `saved_model_cli show --all`.
-func inspectCmd(args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: tfserve inspect SAVED_MODEL_DIR")
+// inspectCmd prints a SavedModel's signatures, op support and whether the
+// loader loads each MetaGraph, like `saved_model_cli show --all`.
+func inspectCmd(args []string) int { return inspectTo(args, os.Stdout, os.Stderr) }
+
+// inspectTo is inspectCmd writing to stdout and stderr. It exits 1 when
+// the MetaGraph that --saved_model_tags selects (default serve, as the
+// server's flag) would not load, 2 on a usage error.
+func inspectTo(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tfserve inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tags := fs.String("saved_model_tags", "", "comma-separated MetaGraph tags the exit status checks (default serve)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: tfserve inspect [--saved_model_tags=serve] SAVED_MODEL_DIR")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	rep, err := inspect.Inspect(args[0], func(op string) bool {
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	dir := fs.Arg(0)
+	rep, err := inspect.Inspect(dir, func(op string) bool {
 		_, ok := kernels.Lookup(op)
 		return ok || inspect.TranslatedOp(op)
 	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tfserve inspect:", err)
+		fmt.Fprintln(stderr, "tfserve inspect:", err)
 		return 1
 	}
-	rep.Write(os.Stdout)
+	rep.Write(stdout)
+	var sel []string
+	if *tags != "" {
+		sel = strings.Split(*tags, ",")
+	}
+	if err := rep.Loads(sel); err != nil {
+		fmt.Fprintln(stderr, "tfserve inspect: the model does not load:", err)
+		return 1
+	}
 	return 0
 }
 

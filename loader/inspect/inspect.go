@@ -1,12 +1,21 @@
 // Package inspect describes a SavedModel the way `saved_model_cli show
 // --all` does (MetaGraphs, signatures with dtypes and shapes) and adds what
-// tfserve needs to know: the ops each signature reaches and whether tfserve
-// has a kernel for each.
+// tfserve needs to know: the ops each signature reaches, whether tfserve
+// has a kernel for each, and whether the loader loads each MetaGraph.
+//
+// Op names are not enough: a model whose ops all have kernels can still be
+// refused for a malformed attribute, a Const without a value or a negative
+// dimension. Inspect does not repeat those rules; it runs the loader itself
+// (loader.Load: translate, restore, initialise, compile, optimize) on every
+// MetaGraph and reports its error.
 package inspect
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"sort"
@@ -42,6 +51,31 @@ func TranslatedOp(op string) bool {
 // Report is what Inspect found.
 type Report struct {
 	MetaGraphs []MetaGraphReport
+
+	// sm is the SavedModel read, for Loads' selection by tags; mgs[i] is
+	// the MetaGraphDef MetaGraphs[i] describes.
+	sm  *tfpb.SavedModel
+	mgs []*tfpb.MetaGraphDef
+}
+
+// Loads is nil when the loader loads the MetaGraph that tags select (nil:
+// the loader's default, "serve"), the MetaGraph a `tfserve
+// --saved_model_tags=...` server would serve; otherwise the loader's error,
+// or the selection's error when no MetaGraph has those tags.
+func (r *Report) Loads(tags []string) error {
+	if r.sm == nil {
+		return errors.New("no SavedModel inspected")
+	}
+	mg, err := savedmodel.MetaGraph(r.sm, tags)
+	if err != nil {
+		return err
+	}
+	for i, m := range r.mgs {
+		if m == mg {
+			return r.MetaGraphs[i].LoadError
+		}
+	}
+	return errors.New("selected MetaGraph was not inspected")
 }
 
 // MetaGraphReport describes one MetaGraph.
@@ -54,7 +88,15 @@ type MetaGraphReport struct {
 	Ops map[string]bool
 	// Err is set when the MetaGraph could not be translated.
 	Err error
+	// LoadError is nil when loader.Load, with the loader's default options
+	// and this MetaGraph's tags, loads the MetaGraph; otherwise it is the
+	// loader's error, or why the loader cannot select this MetaGraph (an
+	// earlier one has the same tag-set).
+	LoadError error
 }
+
+// Loads reports whether the loader loads the MetaGraph.
+func (mg *MetaGraphReport) Loads() bool { return mg.LoadError == nil }
 
 // SignatureReport describes one SignatureDef.
 type SignatureReport struct {
@@ -74,13 +116,15 @@ type TensorReport struct {
 }
 
 // Inspect reads dir and describes every MetaGraph. supported tells whether
-// an op has a kernel.
+// an op has a kernel. Each MetaGraph is also loaded by the loader (see
+// MetaGraphReport.LoadError), which restores its variables and runs its
+// init op as a server would.
 func Inspect(dir string, supported func(op string) bool) (*Report, error) {
 	sm, err := savedmodel.Read(dir)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{}
+	rep := &Report{sm: sm, mgs: sm.MetaGraphs}
 	for _, mg := range sm.MetaGraphs {
 		mr := MetaGraphReport{Ops: map[string]bool{}}
 		if mg.MetaInfoDef != nil {
@@ -106,9 +150,34 @@ func Inspect(dir string, supported func(op string) bool) (*Report, error) {
 			mr.Signatures = append(mr.Signatures, sr)
 		}
 		mr.Err = err
+		mr.LoadError = load(dir, sm, mg)
 		rep.MetaGraphs = append(rep.MetaGraphs, mr)
 	}
 	return rep, nil
+}
+
+// quiet drops the loader's progress logs.
+var quiet = slog.New(slog.DiscardHandler)
+
+// load runs the loader on mg, selected by its tags as a server selects
+// it, and returns the loader's error.
+func load(dir string, sm *tfpb.SavedModel, mg *tfpb.MetaGraphDef) error {
+	var tags []string
+	if mg.MetaInfoDef != nil {
+		tags = mg.MetaInfoDef.Tags
+	}
+	sel, err := savedmodel.MetaGraph(sm, tags)
+	if err != nil {
+		return err
+	}
+	if sel != mg {
+		return fmt.Errorf("tag-set {%s} selects an earlier MetaGraph: the loader cannot select this one", strings.Join(tags, ","))
+	}
+	m, err := loader.Load(context.Background(), dir, loader.Options{Tags: tags, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	return m.Close()
 }
 
 func tensorReport(alias string, ti *tfpb.TensorInfo) TensorReport {
@@ -209,19 +278,29 @@ func (r *Report) Write(w io.Writer) {
 		}
 		if mg.Err != nil {
 			fmt.Fprintf(w, "\nError translating this MetaGraph: %v\n", mg.Err)
-			continue
-		}
-		var unsupported []string
-		for op, ok := range mg.Ops {
-			if !ok {
-				unsupported = append(unsupported, op)
+		} else {
+			var unsupported []string
+			for op, ok := range mg.Ops {
+				if !ok {
+					unsupported = append(unsupported, op)
+				}
+			}
+			sort.Strings(unsupported)
+			switch {
+			case len(unsupported) > 0:
+				fmt.Fprintf(w, "\nUnsupported ops (%d of %d reachable): %s\n", len(unsupported), len(mg.Ops), strings.Join(unsupported, ", "))
+			case mg.LoadError != nil:
+				// Every op has a kernel, yet the loader refuses the
+				// MetaGraph (attributes, constant values, shapes).
+				fmt.Fprintf(w, "\nAll %d reachable ops have tfserve kernels, but the loader rejects this MetaGraph.\n", len(mg.Ops))
+			default:
+				fmt.Fprintf(w, "\nAll %d reachable ops are supported by tfserve.\n", len(mg.Ops))
 			}
 		}
-		sort.Strings(unsupported)
-		if len(unsupported) == 0 {
-			fmt.Fprintf(w, "\nAll %d reachable ops are supported by tfserve.\n", len(mg.Ops))
+		if mg.LoadError != nil {
+			fmt.Fprintf(w, "Loads: no — %v\n", mg.LoadError)
 		} else {
-			fmt.Fprintf(w, "\nUnsupported ops (%d of %d reachable): %s\n", len(unsupported), len(mg.Ops), strings.Join(unsupported, ", "))
+			fmt.Fprintf(w, "Loads: yes\n")
 		}
 	}
 }
