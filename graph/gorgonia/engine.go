@@ -151,7 +151,7 @@ func New(m Source, opts Options) (*Model, error) {
 		if !known {
 			continue
 		}
-		mc, err := gm.build(name, sp, shapes)
+		mc, err := gm.build(name, sp, shapes, nil)
 		if err != nil {
 			var ue *UnsupportedError
 			if errors.As(err, &ue) {
@@ -266,7 +266,7 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 	p.mu.Unlock()
 	if mc == nil {
 		var err error
-		mc, err = gm.build(signature, sp, shapes)
+		mc, err = gm.build(signature, sp, shapes, args)
 		if err != nil {
 			p.mu.Lock()
 			p.err = err
@@ -286,13 +286,14 @@ func (gm *Model) Run(ctx context.Context, signature string, inputs map[string]*t
 }
 
 // build lowers a signature for concrete input shapes into a fresh machine.
-func (gm *Model) build(signature string, sp *graph.SignaturePlan, shapes []tensor.Shape) (mc *machine, err error) {
+func (gm *Model) build(signature string, sp *graph.SignaturePlan, shapes []tensor.Shape, args []*tensor.Tensor) (mc *machine, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("gorgonia engine: lowering %s panicked: %v\n%s", signature, r, debug.Stack())
 		}
 	}()
 	lw := newLowerer(gm.m.Session(), gm.opts)
+	lw.args = args
 	return lw.lowerSignature(gm.m.Graph(), sp, shapes)
 }
 

@@ -2,6 +2,7 @@ package gorgonia_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/loader/modelwriter"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -46,7 +48,13 @@ var fixtureCases = []fixture{
 	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu_with_saved_model_config", fusion: true},
 	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_mlmd", fusion: true},
 	{dir: "tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_tf2_cpu", fusion: true},
-	{dir: "tfrs/bangkit_events_retrieval", fusion: true, unsupported: "cannot be expressed with gorgonia ops"},
+	// TFRS: top-k, id and hash-table lookups as kernel nodes, string
+	// lookups in the host stage before the graph, ScaNN's search as a
+	// kernel node calling package ann.
+	{dir: "tfrs/bangkit_events_retrieval", fusion: true},
+	{dir: "tfrs/bangkit_events_ranking", fusion: true},
+	{dir: "tfrs/sembago_ranking", fusion: true},
+	{dir: "tfrs/universaldot_labse_index", fusion: true},
 }
 
 func load(t testing.TB, fx string, f fixture) *loader.Model {
@@ -110,19 +118,35 @@ func TestFixturesBothEngines(t *testing.T) {
 	}
 }
 
-// TestUnsupportedOpNamed checks the error names the op.
+// TestUnsupportedOpNamed: a model whose request-dependent path holds an
+// op gorgonia has no lowering for (Cumsum) is refused by New with an
+// *UnsupportedError naming the op and the node.
 func TestUnsupportedOpNamed(t *testing.T) {
-	fx := fixtures.Dir(t)
-	m := load(t, fx, fixture{dir: "tfrs/bangkit_events_retrieval", fusion: true})
+	b := modelwriter.New()
+	x := b.Placeholder("x", tensor.Float32, tensor.Shape{-1, 3})
+	axis := b.Const("axis", tensor.Scalar(int32(1)))
+	y := b.Op("running_total", "Cumsum", []string{x, axis}, map[string]any{"T": tensor.Float32, "Tidx": tensor.Int32})
+	b.Signature("serving_default", "tensorflow/serving/predict",
+		map[string]modelwriter.TensorSpec{"x": {Name: x + ":0", DType: tensor.Float32, Shape: tensor.Shape{-1, 3}}},
+		map[string]modelwriter.TensorSpec{"y": {Name: y + ":0", DType: tensor.Float32, Shape: tensor.Shape{-1, 3}}})
+	dir := t.TempDir()
+	if err := b.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	m, err := loader.Load(context.Background(), dir, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer m.Close()
-	_, err := gorgonia.New(m, gorgonia.Options{})
-	if err == nil {
-		t.Fatal("New succeeded on a model with TopKV2 and hash tables")
+	_, err = gorgonia.New(m, gorgonia.Options{})
+	var ue *gorgonia.UnsupportedError
+	if !errors.As(err, &ue) || ue.Op != "Cumsum" || ue.Node != "running_total" {
+		t.Fatalf("New: %v; want an UnsupportedError for op Cumsum, node running_total", err)
 	}
-	if !strings.Contains(err.Error(), "gorgonia engine: op ") || !strings.Contains(err.Error(), "(node ") {
-		t.Fatalf("error does not name an op and node: %v", err)
+	const want = "gorgonia engine: op Cumsum (node running_total) cannot be expressed with gorgonia ops"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
 	}
-	t.Log(err)
 }
 
 // TestConcurrentMixedBatches runs 8 goroutines × 50 requests of mixed batch

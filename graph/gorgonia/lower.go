@@ -26,6 +26,9 @@ type value struct {
 	floatInt bool
 	// opaque marks a request-dependent value gorgonia cannot hold (strings).
 	opaque bool
+	// host, when positive, is 1 + the host-stage slot holding the value
+	// (see boundary.go).
+	host int
 }
 
 func (v *value) dynamic() bool { return v.c == nil }
@@ -60,6 +63,15 @@ type lowerer struct {
 	slices map[sliceKey][2]int
 	kctx   *kernels.Context
 	ops    map[string]lowerFunc
+	// host is the stage before the graph; probes are its slots' stand-in
+	// values; inputs maps a materialized slot (1-based) to its graph input.
+	host   hostStage
+	probes []*tensor.Tensor
+	inputs map[int]*value
+	// args, when lowering for a request, are its inputs: the host stage
+	// is lowered on them rather than on stand-ins (a parser's output
+	// shapes depend on the data).
+	args []*tensor.Tensor
 }
 
 func newLowerer(sess *graph.Session, opts Options) *lowerer {
@@ -81,7 +93,7 @@ func (lw *lowerer) lowerSignature(top *graph.Graph, sp *graph.SignaturePlan, sha
 		dt := sp.DTypes[i]
 		gdt, ok := gDType(dt)
 		if !ok {
-			fr.fed[f.Node] = &value{opaque: true, dt: dt, shape: shapes[i]}
+			fr.fed[f.Node] = lw.seedHost(i, dt, shapes[i])
 			mc.inputs = append(mc.inputs, nil)
 			mc.inVals = append(mc.inVals, nil)
 			continue
@@ -111,6 +123,8 @@ func (lw *lowerer) lowerSignature(top *graph.Graph, sp *graph.SignaturePlan, sha
 		switch {
 		case v.c != nil:
 			mc.outs = append(mc.outs, output{c: v.c})
+		case v.host > 0:
+			mc.outs = append(mc.outs, output{slot: v.host})
 		case v.n != nil:
 			mc.outs = append(mc.outs, output{n: v.n, dt: v.dt, shape: v.shape})
 			anyNode = true
@@ -118,9 +132,11 @@ func (lw *lowerer) lowerSignature(top *graph.Graph, sp *graph.SignaturePlan, sha
 			return nil, fmt.Errorf("gorgonia engine: output %s is not a tensor gorgonia can compute", sp.Outputs[i])
 		}
 	}
-	if anyNode {
+	if anyNode || len(lw.host.feeds) > 0 {
 		mc.vm = G.NewTapeMachine(lw.g)
 	}
+	mc.host = lw.host
+	mc.host.kctx = &kernels.Context{}
 	return mc, nil
 }
 
@@ -279,10 +295,23 @@ func (lw *lowerer) lowerNode(fr *frame, n *graph.Node, in []*value) ([]*value, e
 		}
 		return []*value{{c: t}}, nil
 	}
+	if hostOnly(in) {
+		return lw.hostNode(n, in)
+	}
+	for i, v := range in {
+		m, err := lw.materialize(v)
+		if err != nil {
+			return nil, err
+		}
+		in[i] = m
+	}
 	for _, v := range in {
 		if v.opaque {
 			return nil, lw.unsupported(n, "input of type %v from the request", v.dt)
 		}
+	}
+	if kernelNodeOps[n.Op] && n.Op != "Cast" {
+		return lw.kernelNode(n, in)
 	}
 	if !floatIntOK[n.Op] {
 		for _, v := range in {

@@ -19,9 +19,12 @@ type machine struct {
 	// them; requests copy their data into those tensors.
 	inputs []*G.Node
 	inVals []*gt.Dense
-	// outs are the fetched values: a gorgonia node, or a constant computed
-	// at lowering time.
+	// outs are the fetched values: a gorgonia node, a constant computed
+	// at lowering time, or a host-stage slot.
 	outs []output
+	// host runs before the graph (string inputs and what depends on them
+	// alone; see boundary.go).
+	host hostStage
 }
 
 type output struct {
@@ -29,6 +32,7 @@ type output struct {
 	dt    tensor.DType
 	shape tensor.Shape
 	c     *tensor.Tensor
+	slot  int // 1 + a host-stage slot, 0 for none
 }
 
 func (mc *machine) run(args []*tensor.Tensor) (res []*tensor.Tensor, err error) {
@@ -41,9 +45,13 @@ func (mc *machine) run(args []*tensor.Tensor) (res []*tensor.Tensor, err error) 
 		if in == nil {
 			continue
 		}
-		if n := tensor.CopyData(in.Data(), args[i].Data); n != args[i].Len() {
+		if n := copyInput(in, args[i]); n != args[i].Len() {
 			return nil, fmt.Errorf("gorgonia engine: input %d: copied %d of %d values", i, n, args[i].Len())
 		}
+	}
+	slots, err := mc.host.run(args)
+	if err != nil {
+		return nil, fmt.Errorf("gorgonia engine: %w", err)
 	}
 	if mc.vm != nil {
 		defer mc.vm.Reset()
@@ -57,6 +65,10 @@ func (mc *machine) run(args []*tensor.Tensor) (res []*tensor.Tensor, err error) 
 			res[i] = o.c
 			continue
 		}
+		if o.slot > 0 {
+			res[i] = slots[o.slot-1]
+			continue
+		}
 		t, err := fromValue(o.n.Value(), o.dt, o.shape)
 		if err != nil {
 			return nil, fmt.Errorf("gorgonia engine: output %d: %w", i, err)
@@ -64,6 +76,27 @@ func (mc *machine) run(args []*tensor.Tensor) (res []*tensor.Tensor, err error) 
 		res[i] = t
 	}
 	return res, nil
+}
+
+// copyInput copies a request input into its graph tensor: booleans
+// become the 0/1 float32 masks they are held as, other types copy as they
+// are. It returns how many values it copied.
+func copyInput(dst *gt.Dense, src *tensor.Tensor) int {
+	if src.DType != tensor.Bool {
+		return tensor.CopyData(dst.Data(), src.Data)
+	}
+	f, ok := dst.Data().([]float32)
+	if !ok {
+		return 0
+	}
+	b := src.Bools()
+	for i := range min(len(f), len(b)) {
+		f[i] = 0
+		if b[i] {
+			f[i] = 1
+		}
+	}
+	return min(len(f), len(b))
 }
 
 // fromValue copies a gorgonia value into a new tfserve tensor of the given
@@ -102,6 +135,17 @@ func fromValue(v G.Value, dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, 
 			b[i] = f[i] != 0
 		}
 		return out, nil
+	}
+	if f, ok := data.([]float32); ok && dt != tensor.Float32 {
+		// An integer held as integral float32 values (value.floatInt).
+		if len(f) != shape.NumElements() {
+			return nil, fmt.Errorf("result has %d values, want %d for shape %v", len(f), shape.NumElements(), shape)
+		}
+		ints := make([]int64, len(f))
+		for i, x := range f {
+			ints[i] = int64(x)
+		}
+		return intTensor(dt, shape.Clone(), ints), nil
 	}
 	out := tensor.New(dt, shape.Clone())
 	if n := tensor.CopyData(out.Data, data); n != out.Len() {

@@ -389,7 +389,9 @@ func (lw *lowerer) gather(n *graph.Node, in []*value) (*value, error) {
 		table = out[0]
 	}
 	if table.DType != tensor.Float32 || len(table.Shape) != 2 {
-		return nil, lw.unsupported(n, "table of %v%v", table.DType, table.Shape)
+		// Ids and other non-embedding tables: tfserve's gather as a
+		// kernel node (a string table is refused there).
+		return lw.gatherKernel(n, in)
 	}
 	vocab, width := table.Shape[0], table.Shape[1]
 	is := lw.shapeOf(idx)

@@ -101,7 +101,8 @@ func lowerBiasAdd(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
 }
 
 // lowerCast relabels bool→float32 and same-type casts; a float32→int cast
-// stays float, and only a gather may consume it (see gather).
+// stays float, and only a gather may consume it (see gather); the others
+// are kernel nodes.
 func lowerCast(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
 	src, dst := lw.dtypeOf(in[0]), n.Attrs.Type("DstT", tensor.Invalid)
 	if src == dst || (src == tensor.Bool && dst == tensor.Float32) {
@@ -114,5 +115,7 @@ func lowerCast(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
 		v.dt, v.floatInt = dst, true
 		return []*value{&v}, nil
 	}
-	return nil, lw.unsupported(n, "cast from %v to %v of a request-dependent value", src, dst)
+	// Other casts (between integer types, integers to floats) run
+	// tfserve's Cast kernel as a node of the graph.
+	return lw.kernelNode(n, in)
 }

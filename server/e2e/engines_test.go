@@ -13,29 +13,33 @@ import (
 	"github.com/tfserve/tfserve/server/loadfunc"
 )
 
-// TestGRUGoldensEveryEngine serves every Keras GRU fixture through REST
-// three ways: fused (default), unfused (the exported While loops op by op)
-// and --engine=gorgonia, and checks each golden case.
-func TestGRUGoldensEveryEngine(t *testing.T) {
+// TestGoldensEveryEngine serves every Keras GRU and TFRS fixture through
+// REST three ways: fused (default), unfused (the exported While loops op by
+// op) and --engine=gorgonia, and checks each golden case.
+func TestGoldensEveryEngine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lowers GRU graphs to gorgonia")
 	}
 	fx := fixtures.Dir(t)
-	root := filepath.Join(fx, "keras/gru")
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var models []served
-	for _, e := range ents {
-		g, err := golden.Read(filepath.Join(root, e.Name(), "golden.json"))
+	for family, want := range map[string]int{"keras/gru": 5, "tfrs": 4} {
+		root := filepath.Join(fx, family)
+		ents, err := os.ReadDir(root)
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
-		models = append(models, served{name: e.Name(), base: filepath.Join(root, e.Name()), golden: g})
-	}
-	if len(models) != 5 {
-		t.Fatalf("want the 5 keras/gru fixtures, found %d", len(models))
+		found := 0
+		for _, e := range ents {
+			g, err := golden.Read(filepath.Join(root, e.Name(), "golden.json"))
+			if err != nil {
+				continue
+			}
+			found++
+			models = append(models, served{name: e.Name(), base: filepath.Join(root, e.Name()), golden: g})
+		}
+		if found != want {
+			t.Fatalf("want the %d %s fixtures with goldens, found %d", want, family, found)
+		}
 	}
 	engines := map[string]loadfunc.Engine{"gorgonia": func(m *loader.Model) (servable.Model, error) {
 		return gorgonia.New(m, gorgonia.Options{})
