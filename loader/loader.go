@@ -85,6 +85,27 @@ func Load(ctx context.Context, dir string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	return finish(ctx, im, opts, log)
+}
+
+// LoadMetaGraph compiles a MetaGraph made in memory (by a translator from
+// another format) as Load compiles a SavedModel's; dir is where its
+// assets would be.
+func LoadMetaGraph(ctx context.Context, dir string, mg *tfpb.MetaGraphDef, opts Options) (*Model, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	im, err := importMetaGraph(dir, mg, opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	return finish(ctx, im, opts, log)
+}
+
+// finish fuses, runs the extra passes and compiles an imported graph.
+func finish(ctx context.Context, im *Imported, opts Options, log *slog.Logger) (*Model, error) {
+	dir := im.Dir
 	if !opts.DisableFusion {
 		rep := fuse.Library(im.Library)
 		if len(rep.Fused) > 0 {

@@ -49,10 +49,13 @@ func buildRNN(lstm bool) kernels.Builder {
 	return func(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
 		o := rnnOpts{lstm: lstm, backwards: attrs.Bool("go_backwards", false), timeMajor: attrs.Bool("time_major", false), returnAll: attrs.Bool("return_all", true)}
 		var err error
-		if o.act, err = rnn.ParseActivation(attrs.String("activation", "tanh"), 2); err != nil {
+		// keras_major picks the Keras generation's activation formulas
+		// (hard_sigmoid differs); TF-exported layers are Keras 2's.
+		major := int(attrs.Int("keras_major", 2))
+		if o.act, err = rnn.ParseActivation(attrs.String("activation", "tanh"), major); err != nil {
 			return nil, err
 		}
-		if o.recAct, err = rnn.ParseActivation(attrs.String("recurrent_activation", "sigmoid"), 2); err != nil {
+		if o.recAct, err = rnn.ParseActivation(attrs.String("recurrent_activation", "sigmoid"), major); err != nil {
 			return nil, err
 		}
 		want := 5

@@ -17,11 +17,13 @@ import (
 // kernelNodeOps are the ops gorgonia has no equivalent of that run, on
 // request-dependent numbers, as nodes of the ExprGraph calling tfserve's
 // kernel (kernelOp): integer casts, top-k, lookups in hash tables with
-// numeric keys, and the ScaNN search (which calls package ann). Every other
-// request-dependent op is lowered to gorgonia's own operators.
+// numeric keys, the ScaNN search (which calls package ann), and ReverseV2
+// (data movement along an axis). Every other request-dependent op is
+// lowered to gorgonia's own operators.
 var kernelNodeOps = map[string]bool{
 	"Cast":                      true,
 	"TopKV2":                    true,
+	"ReverseV2":                 true,
 	"LookupTableFindV2":         true,
 	"Scann>ScannSearchBatched":  true,
 	"Scann>ScannSearch":         true,

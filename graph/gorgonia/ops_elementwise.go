@@ -17,7 +17,7 @@ func elementwiseOps() map[string]lowerFunc {
 		"LessEqual": binaryOp(binLte), "LogicalAnd": binaryOp(binMul),
 		"Relu": unaryOp(G.Rectify), "Sigmoid": unaryOp(G.Sigmoid), "Tanh": unaryOp(G.Tanh),
 		"Exp": unaryOp(G.Exp), "Log": unaryOp(G.Log), "Neg": unaryOp(G.Neg), "Square": unaryOp(G.Square),
-		"Sqrt": unaryOp(G.Sqrt), "Abs": unaryOp(G.Abs), "Softplus": unaryOp(G.Softplus),
+		"Sqrt": unaryOp(G.Sqrt), "Rsqrt": unaryOp(G.InverseSqrt), "Abs": unaryOp(G.Abs), "Softplus": unaryOp(G.Softplus),
 		"Softmax":           unaryOp(func(x *G.Node) (*G.Node, error) { return G.SoftMax(x) }),
 		"Div":               lowerDiv,
 		"AddN":              lowerAddN,

@@ -153,12 +153,8 @@ func (b *Builder) Write(dir string) error {
 		nodes = append(nodes, sub.nodes...)
 		saver = &tfpb.SaverDef{FilenameTensorName: "save/Const:0", RestoreOpName: "save/restore_all", Version: tfpb.SaverDef_V2}
 	}
-	mg := &tfpb.MetaGraphDef{
-		MetaInfoDef:  &tfpb.MetaGraphDef_MetaInfoDef{Tags: []string{"serve"}, TensorflowVersion: "tfserve-modelwriter"},
-		GraphDef:     &tfpb.GraphDef{Node: nodes, Versions: &tfpb.VersionDef{Producer: b.producer}},
-		SaverDef:     saver,
-		SignatureDef: b.sigs,
-	}
+	mg := b.metaGraph(nodes)
+	mg.SaverDef = saver
 	sm := &tfpb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*tfpb.MetaGraphDef{mg}}
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(sm)
 	if err != nil {
@@ -188,6 +184,27 @@ func (b *Builder) Write(dir string) error {
 		}
 	}
 	return nil
+}
+
+// MetaGraph returns the graph and signatures as a "serve" MetaGraphDef, in
+// memory, for a model without variables (its weights are constants): what
+// a translator from another format hands to the loader.
+func (b *Builder) MetaGraph() (*tfpb.MetaGraphDef, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if len(b.vars) > 0 {
+		return nil, fmt.Errorf("modelwriter: a MetaGraph in memory holds no variables (%d declared); use constants", len(b.vars))
+	}
+	return b.metaGraph(append([]*tfpb.NodeDef(nil), b.nodes...)), nil
+}
+
+func (b *Builder) metaGraph(nodes []*tfpb.NodeDef) *tfpb.MetaGraphDef {
+	return &tfpb.MetaGraphDef{
+		MetaInfoDef:  &tfpb.MetaGraphDef_MetaInfoDef{Tags: []string{"serve"}, TensorflowVersion: "tfserve-modelwriter"},
+		GraphDef:     &tfpb.GraphDef{Node: nodes, Versions: &tfpb.VersionDef{Producer: b.producer}},
+		SignatureDef: b.sigs,
+	}
 }
 
 func attrValue(v any) (*tfpb.AttrValue, error) {

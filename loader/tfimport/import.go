@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/kernels"
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/tensor"
@@ -160,6 +161,11 @@ func fallbackOutputs(op string, attrs kernels.Attrs) (map[string]int, int, error
 		return map[string]int{"output": 0}, int(attrs.Int("num", 1)), nil
 	case op == "Split" || op == "SplitV":
 		return map[string]int{"output": 0}, int(attrs.Int("num_split", 1)), nil
+	case op == fuse.OpGRU:
+		// Translators (Keras 3) emit the fused recurrent ops directly.
+		return map[string]int{"last_output": 0, "outputs": 1, "state": 2}, 3, nil
+	case op == fuse.OpLSTM:
+		return map[string]int{"last_output": 0, "outputs": 1, "state_h": 2, "state_c": 3}, 4, nil
 	case op == "TopKV2" || op == "Unique":
 		return map[string]int{"values": 0, "y": 0, "indices": 1, "idx": 1}, 2, nil
 	case op == "ParseExample":

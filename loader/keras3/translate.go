@@ -1,0 +1,277 @@
+package keras3
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tfserve/tfserve/loader/modelwriter"
+	"github.com/tfserve/tfserve/proto/tfpb"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Weights gives the variables of model.weights.h5 by path
+// ("layers/gru/cell/vars/0").
+type Weights interface {
+	// Tensor returns the dataset at path as a float32 tensor.
+	Tensor(path string) (*tensor.Tensor, error)
+}
+
+// kt is a Keras tensor during translation: a graph tensor name ("node:0")
+// and its static shape (-1 for unknown sizes); all are float32 unless dt
+// says otherwise.
+type kt struct {
+	name  string
+	shape tensor.Shape
+	dt    tensor.DType
+}
+
+func (t kt) rank() int { return len(t.shape) }
+
+// translator builds the graph of one model.
+type translator struct {
+	b       *modelwriter.Builder
+	w       Weights
+	counter int
+	inputs  map[string]kt // input layer name → placeholder
+}
+
+// Translate turns a Keras 3 config.json and its weights into a MetaGraph
+// with a serving_default signature, as Keras 3's model.export() names it:
+// inputs after the model's input layers, outputs output_0, output_1, ...
+func Translate(config []byte, w Weights) (*tfpb.MetaGraphDef, error) {
+	mc, err := parseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	tr := &translator{b: modelwriter.New(), w: w}
+	var ins map[string]kt
+	var inOrder []string
+	var outs []kt
+	switch mc.ClassName {
+	case "Sequential":
+		ins, inOrder, outs, err = tr.sequential(mc)
+	case "Functional", "Model":
+		ins, inOrder, outs, err = tr.functional(mc)
+	default:
+		return nil, fmt.Errorf("model class %q is not supported (Sequential and Functional are)", mc.ClassName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	inputs := map[string]modelwriter.TensorSpec{}
+	for _, name := range inOrder {
+		t := ins[name]
+		inputs[name] = modelwriter.TensorSpec{Name: t.name, DType: t.dtype(), Shape: t.shape}
+	}
+	outputs := map[string]modelwriter.TensorSpec{}
+	for i, t := range outs {
+		// An identity per output gives each a stable node of its own.
+		name := tr.b.Op(fmt.Sprintf("output_%d", i), "Identity", []string{t.name}, map[string]any{"T": t.dtype()})
+		outputs[fmt.Sprintf("output_%d", i)] = modelwriter.TensorSpec{Name: name + ":0", DType: t.dtype(), Shape: t.shape}
+	}
+	tr.b.Signature("serving_default", "tensorflow/serving/predict", inputs, outputs)
+	return tr.b.MetaGraph()
+}
+
+func (t kt) dtype() tensor.DType {
+	if t.dt == tensor.Invalid {
+		return tensor.Float32
+	}
+	return t.dt
+}
+
+func (tr *translator) sequential(mc *modelConfig) (map[string]kt, []string, []kt, error) {
+	layers := mc.Config.Layers
+	keys := weightKeys(layers)
+	var cur kt
+	var inName string
+	for i := range layers {
+		l := &layers[i]
+		name, err := l.layerName()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if l.ClassName == "InputLayer" {
+			if inName != "" {
+				continue
+			}
+			if cur, err = tr.input(name, l.Config); err != nil {
+				return nil, nil, nil, err
+			}
+			inName = name
+			continue
+		}
+		if inName == "" {
+			// No InputLayer: the first layer's config carries the shape.
+			if cur, err = tr.input("input_layer", l.Config); err != nil {
+				return nil, nil, nil, fmt.Errorf("sequential model without an input shape: %w", err)
+			}
+			inName = "input_layer"
+		}
+		outs, err := tr.layer(l, name, "layers/"+keys[i], []kt{cur})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if len(outs) != 1 {
+			return nil, nil, nil, fmt.Errorf("layer %s (%s): %d outputs inside a Sequential model", name, l.ClassName, len(outs))
+		}
+		cur = outs[0]
+	}
+	if inName == "" {
+		return nil, nil, nil, fmt.Errorf("sequential model without layers")
+	}
+	return map[string]kt{inName: tr.placeholderOf(inName)}, []string{inName}, []kt{cur}, nil
+}
+
+// placeholderOf returns the input tensor recorded for an input layer.
+func (tr *translator) placeholderOf(name string) kt { return tr.inputs[name] }
+
+func (tr *translator) functional(mc *modelConfig) (map[string]kt, []string, []kt, error) {
+	layers := mc.Config.Layers
+	keys := weightKeys(layers)
+	made := map[ref]kt{}
+	ins := map[string]kt{}
+	for i := range layers {
+		l := &layers[i]
+		name, err := l.layerName()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if l.ClassName == "InputLayer" {
+			t, err := tr.input(name, l.Config)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			ins[name] = t
+			made[ref{name, 0, 0}] = t
+			continue
+		}
+		for call, nd := range l.InboundNodes {
+			refs, err := callArgs(nd)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("layer %s: %w", name, err)
+			}
+			args := make([]kt, len(refs))
+			for j, r := range refs {
+				t, ok := made[r]
+				if !ok {
+					return nil, nil, nil, fmt.Errorf("layer %s: input %s[%d][%d] is not computed before it", name, r.layer, r.node, r.index)
+				}
+				args[j] = t
+			}
+			outs, err := tr.layer(l, fmt.Sprintf("%s_%d", name, call), "layers/"+keys[i], args)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			for j, o := range outs {
+				made[ref{name, call, j}] = o
+			}
+		}
+	}
+	inRefs, err := refList(mc.Config.InputLayers)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	outRefs, err := refList(mc.Config.OutputLayer)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var order []string
+	for _, r := range inRefs {
+		if _, ok := ins[r.layer]; !ok {
+			return nil, nil, nil, fmt.Errorf("input layer %s is not an InputLayer", r.layer)
+		}
+		order = append(order, r.layer)
+	}
+	var outs []kt
+	for _, r := range outRefs {
+		t, ok := made[r]
+		if !ok {
+			return nil, nil, nil, fmt.Errorf("output %s[%d][%d] is not computed", r.layer, r.node, r.index)
+		}
+		outs = append(outs, t)
+	}
+	return ins, order, outs, nil
+}
+
+// input adds the placeholder of an input layer.
+func (tr *translator) input(name string, raw json.RawMessage) (kt, error) {
+	var c struct {
+		BatchShape      []*int64 `json:"batch_shape"`
+		BatchInputShape []*int64 `json:"batch_input_shape"`
+		DType           any      `json:"dtype"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return kt{}, fmt.Errorf("input layer %s: %w", name, err)
+	}
+	dims := c.BatchShape
+	if dims == nil {
+		dims = c.BatchInputShape
+	}
+	if dims == nil {
+		return kt{}, fmt.Errorf("input layer %s has no batch_shape", name)
+	}
+	shape := make(tensor.Shape, len(dims))
+	for i, d := range dims {
+		shape[i] = -1
+		if d != nil {
+			if *d < 0 || *d > 1<<31 {
+				return kt{}, fmt.Errorf("input layer %s: dimension %d", name, *d)
+			}
+			shape[i] = int(*d)
+		}
+	}
+	dt, err := dtypeOf(c.DType)
+	if err != nil {
+		return kt{}, fmt.Errorf("input layer %s: %w", name, err)
+	}
+	p := tr.b.Placeholder(name, dt, shape)
+	t := kt{name: p + ":0", shape: shape, dt: dt}
+	if tr.inputs == nil {
+		tr.inputs = map[string]kt{}
+	}
+	tr.inputs[name] = t
+	return t, nil
+}
+
+// dtypeOf reads a Keras dtype: a name or a DTypePolicy object.
+func dtypeOf(v any) (tensor.DType, error) {
+	name := "float32"
+	switch x := v.(type) {
+	case nil:
+	case string:
+		name = x
+	case map[string]any:
+		if c, ok := x["config"].(map[string]any); ok {
+			if n, ok := c["name"].(string); ok {
+				name = n
+			}
+		}
+	}
+	switch name {
+	case "float32":
+		return tensor.Float32, nil
+	case "int32":
+		return tensor.Int32, nil
+	case "int64":
+		return tensor.Int64, nil
+	}
+	return tensor.Invalid, fmt.Errorf("dtype %s is not supported (float32, int32 and int64 inputs are)", name)
+}
+
+// uniq returns a node name of its own under prefix.
+func (tr *translator) uniq(prefix, op string) string {
+	tr.counter++
+	return fmt.Sprintf("%s/%s_%d", strings.ReplaceAll(prefix, ":", "_"), op, tr.counter)
+}
+
+// op adds a node and returns its first output as a tensor name.
+func (tr *translator) op(prefix, op string, inputs []string, attrs map[string]any) string {
+	return tr.b.Op(tr.uniq(prefix, op), op, inputs, attrs) + ":0"
+}
+
+// constant adds a constant tensor and returns its name.
+func (tr *translator) constant(prefix string, t *tensor.Tensor) string {
+	return tr.b.Const(tr.uniq(prefix, "Const"), t) + ":0"
+}
