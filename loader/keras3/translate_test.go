@@ -381,3 +381,52 @@ func TestEmbeddingFlatten(t *testing.T) {
 	defer m.Close()
 	near(t, "y", run(t, m, map[string]*tensor.Tensor{"input_layer": ids}), want, 0)
 }
+
+// refLSTM is Keras's LSTM in float64 (gate blocks i, f, c, o), last state.
+func refLSTM(x []float64, batch, steps, feat, units int, k, rk, b *tensor.Tensor) []float64 {
+	col := func(v []float64, w *tensor.Tensor, j int) float64 {
+		s := 0.0
+		for l := range v {
+			s += v[l] * float64(w.F32()[l*4*units+j])
+		}
+		return s
+	}
+	var out []float64
+	for n := 0; n < batch; n++ {
+		h, c := make([]float64, units), make([]float64, units)
+		for s := 0; s < steps; s++ {
+			xs := x[(n*steps+s)*feat : (n*steps+s+1)*feat]
+			g := func(block, j int) float64 {
+				return col(xs, k, block*units+j) + col(h, rk, block*units+j) + float64(b.F32()[block*units+j])
+			}
+			nh, nc := make([]float64, units), make([]float64, units)
+			for j := 0; j < units; j++ {
+				i, f, cc, o := sigmoid(g(0, j)), sigmoid(g(1, j)), math.Tanh(g(2, j)), sigmoid(g(3, j))
+				nc[j] = f*c[j] + i*cc
+				nh[j] = o * math.Tanh(nc[j])
+			}
+			h, c = nh, nc
+		}
+		out = append(out, h...)
+	}
+	return out
+}
+
+// TestLSTM: an LSTM layer's last output against the float64 formulas.
+func TestLSTM(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	w := mapWeights{"layers/lstm/cell/vars/0": rnd(r, 2, 12), "layers/lstm/cell/vars/1": rnd(r, 3, 12), "layers/lstm/cell/vars/2": rnd(r, 12)}
+	cfg := sequential(inputLayer(nil, 5, 2), layer("LSTM", map[string]any{"name": "l", "units": 3, "use_bias": true}))
+	x := rnd(r, 2, 5, 2)
+	want := refLSTM(f64(x), 2, 5, 2, 3, w["layers/lstm/cell/vars/0"], w["layers/lstm/cell/vars/1"], w["layers/lstm/cell/vars/2"])
+	mg, err := keras3.Translate(cfg, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := loader.LoadMetaGraph(context.Background(), t.TempDir(), mg, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	near(t, "h", run(t, m, map[string]*tensor.Tensor{"input_layer": x}), want, 1e-5)
+}
