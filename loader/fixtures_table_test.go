@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,37 +212,103 @@ func TestFixturesWithoutGolden(t *testing.T) {
 		if got := out["output_0"].I32(); len(got) != 1 || int64(got[0]) != 200*k {
 			t.Errorf("uint8_multiply: got %v, want 200*%d", got, k)
 		}
+		// tensorflow/tfjs tfjs-node/src/saved_model_test.ts states each
+		// model's function:
+		// module_with_multiple_signatures is 3x (serving_default) and 2x
+		// (timestwo); model_single_input_multi_output is f(x) = [2x, x];
+		// model_multi_output is f(x, y) = [2x, y]. The products below are
+		// exact in float32.
 		m := load(t, tfjs+"/module_with_multiple_signatures")
-		for _, sig := range []string{"serving_default", "timestwo"} {
-			got := f32s(t, run1(t, m, sig, map[string]*tensor.Tensor{"x": tensor.Scalar(float32(1.5))})["output_0"])
-			if len(got) != 1 || got[0] == 0 {
-				t.Errorf("%s: got %v", sig, got)
+		for _, c := range []struct {
+			sig string
+			k   float32
+		}{{"serving_default", 3}, {"timestwo", 2}} {
+			for _, x := range []float32{1.5, -4, 0, 0.25, 1000} {
+				got := f32s(t, run1(t, m, c.sig, map[string]*tensor.Tensor{"x": tensor.Scalar(x)})["output_0"])
+				if len(got) != 1 || got[0] != c.k*x {
+					t.Errorf("%s(%v) = %v, want %v", c.sig, x, got, c.k*x)
+				}
 			}
 		}
-		for _, name := range []string{"model_multi_output", "model_single_input_multi_output"} {
-			m := load(t, tfjs+"/"+name)
-			in := map[string]*tensor.Tensor{"x": tensor.Scalar(int32(5))}
-			if name == "model_multi_output" {
-				in["y"] = tensor.Scalar(int32(7))
+		i32 := func(t *testing.T, name string, x *tensor.Tensor) int32 {
+			t.Helper()
+			if x == nil || x.DType.Base() != tensor.Int32 || len(x.Shape) != 0 || len(x.I32()) != 1 {
+				t.Fatalf("%s: want an int32 scalar, got %v", name, x)
 			}
-			out := run1(t, m, "serving_default", in)
-			if len(out) != 2 || out["output_0"] == nil || out["output_1"] == nil {
-				t.Errorf("%s: want two outputs, got %v", name, out)
+			return x.I32()[0]
+		}
+		m = load(t, tfjs+"/model_single_input_multi_output")
+		for _, x := range []int32{5, -7, 0, 123456} {
+			out := run1(t, m, "serving_default", map[string]*tensor.Tensor{"x": tensor.Scalar(x)})
+			if len(out) != 2 {
+				t.Fatalf("model_single_input_multi_output: want 2 outputs, got %v", out)
+			}
+			if o0, o1 := i32(t, "output_0", out["output_0"]), i32(t, "output_1", out["output_1"]); o0 != 2*x || o1 != x {
+				t.Errorf("model_single_input_multi_output(%d) = [%d, %d], want [%d, %d]", x, o0, o1, 2*x, x)
+			}
+		}
+		m = load(t, tfjs+"/model_multi_output")
+		for _, xy := range [][2]int32{{5, 7}, {-3, 11}, {0, -9}, {40000, 1}} {
+			x, y := xy[0], xy[1]
+			out := run1(t, m, "serving_default", map[string]*tensor.Tensor{"x": tensor.Scalar(x), "y": tensor.Scalar(y)})
+			if len(out) != 2 {
+				t.Fatalf("model_multi_output: want 2 outputs, got %v", out)
+			}
+			if o0, o1 := i32(t, "output_0", out["output_0"]), i32(t, "output_1", out["output_1"]); o0 != 2*x || o1 != y {
+				t.Errorf("model_multi_output(%d, %d) = [%d, %d], want [%d, %d]", x, y, o0, o1, 2*x, y)
 			}
 		}
 	})
 
 	t.Run("VarsAndArithmeticObjectGraph", func(t *testing.T) {
-		m := load(t, tft+"/VarsAndArithmeticObjectGraph")
-		a, b := float32(3), float32(5)
-		got := f32s(t, run1(t, m, "serving_default", map[string]*tensor.Tensor{"a": tensor.Scalar(a), "b": tensor.Scalar(b)})["output_0"])
-		if len(got) != 1 {
-			t.Fatalf("got %v", got)
+		// tensorflow/cc/saved_model/testdata/generate_saved_models.py:
+		// variables x = 1.0, y = 2.0, child.z = 3.0, the constant
+		// child.c = 5.0, and compute(a, b) = (a + x) * (b + y) / z + c
+		// (the checkpoint values are also those TF's restore_ops_test.cc
+		// lists).
+		d := tft + "/VarsAndArithmeticObjectGraph"
+		r, err := bundle.Open(filepath.Join(d, "variables", "variables"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		// compute(a, b) = (a + x) * (b + y) / z + 2 for the module's
-		// variables; with a=-x the product vanishes and the result is 2.
-		if got[0] == 0 {
-			t.Errorf("got 0")
+		defer r.Close()
+		for k, want := range map[string]float32{"x": 1, "y": 2, "child/z": 3} {
+			v, err := r.Tensor(k + "/.ATTRIBUTES/VARIABLE_VALUE")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f32s(t, v); len(got) != 1 || got[0] != want {
+				t.Errorf("variable %s = %v, want %v", k, got, want)
+			}
+		}
+		m := load(t, d)
+		compute := func(a, b float32) float32 {
+			t.Helper()
+			got := f32s(t, run1(t, m, "serving_default", map[string]*tensor.Tensor{"a": tensor.Scalar(a), "b": tensor.Scalar(b)})["output_0"])
+			if len(got) != 1 {
+				t.Fatalf("compute(%v, %v) = %v, want one value", a, b, got)
+			}
+			return got[0]
+		}
+		// Exact in float32: (a+1)*(b+2) is a multiple of 3 or a short
+		// binary fraction.
+		for _, c := range []struct{ a, b, want float32 }{
+			{2, 1, 8},         // 3*3/3 + 5
+			{-1, 7, 5},        // 0*9/3 + 5: the constant alone
+			{5, 4, 17},        // 6*6/3 + 5
+			{-4, 1, 2},        // -3*3/3 + 5
+			{0.5, -0.5, 5.75}, // 1.5*1.5/3 + 5
+			{11, -2.5, 3},     // 12*-0.5/3 + 5
+			{-7, -8, 17},      // -6*-6/3 + 5
+		} {
+			if got := compute(c.a, c.b); got != c.want {
+				t.Errorf("compute(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+			}
+		}
+		// 28/3 is not representable: float32 rounds the quotient and the
+		// sum, each by at most half an ulp (4.8e-7).
+		if got, want := compute(3, 5), 4.0*7/3+5; math.Abs(float64(got)-want) > 2e-6 {
+			t.Errorf("compute(3, 5) = %v, want %v", got, want)
 		}
 	})
 
@@ -258,11 +325,26 @@ func TestFixturesWithoutGolden(t *testing.T) {
 	})
 
 	t.Run("StaticHashTableModule", func(t *testing.T) {
+		// generate_saved_models.py: a StaticHashTable from
+		// static_hashtable_asset.txt, key the whole line, value the line
+		// number, default -1. The asset's lines are foo, bar, baz, wombat
+		// (TF's saved_model_api_test.cc expects the same ids).
 		m := load(t, tft+"/StaticHashTableModule")
-		in := tensor.FromSlice(tensor.Shape{3}, []string{"foo", "wombat", "not-there"})
-		got := run1(t, m, "serving_default", map[string]*tensor.Tensor{"word": in})["output_0"].I64()
-		if len(got) != 3 || got[0] == got[1] || got[2] == got[0] || got[2] == got[1] {
-			t.Errorf("lookup got %v; want distinct ids for two vocabulary words and the default", got)
+		words := []string{"foo", "bar", "baz", "wombat", "not-there", "", "Foo", "wombat ", "baz"}
+		want := []int64{0, 1, 2, 3, -1, -1, -1, -1, 2}
+		in := tensor.FromSlice(tensor.Shape{len(words)}, words)
+		out := run1(t, m, "serving_default", map[string]*tensor.Tensor{"word": in})["output_0"]
+		if out == nil || out.DType.Base() != tensor.Int64 {
+			t.Fatalf("lookup: want int64 ids, got %v", out)
+		}
+		got := out.I64()
+		if len(got) != len(want) {
+			t.Fatalf("lookup(%q) = %v, want %v", words, got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("lookup(%q) = %d, want %d", words[i], got[i], want[i])
+			}
 		}
 	})
 

@@ -180,27 +180,40 @@ func TestErrorKey(t *testing.T) {
 	}
 }
 
-// The open-loop rate is checked by counting requests, with wide bounds.
-// TestOpenLoopRate runs the goroutine client (vegeta's attacker); the
-// event loops' count is exact (TestOpenLoopExactCount).
+// TestOpenLoopRate runs the goroutine client (vegeta's attacker) at 200/s
+// for a fixed number of requests, so every count is exact; the event loops'
+// count is checked in TestOpenLoopExactCount. Hit k (from 0) is due
+// (k+1)*5 ms after the start and is not sent before, so the last of 100
+// ends no earlier than 500 ms in: a client that did not keep to the rate
+// would send them all at once and finish in a few milliseconds. Only that
+// lower bound is checked; a slow machine can take any longer.
 func TestOpenLoopRate(t *testing.T) {
+	const n = 100
 	ts := newTestServer(t, 0)
 	tgt := targetWith(t, ts.predictURL(), HTTPOptions{Timeout: 5 * time.Second, GoroutineClient: true}, `{}`)
-	res, err := RunOpen(context.Background(), tgt, Config{Rate: 200, Duration: time.Second})
+	if tgt.useEventLoops() {
+		t.Fatal("GoroutineClient target would run on the event loops")
+	}
+	res, err := RunOpen(context.Background(), tgt, Config{Rate: 200, MaxRequests: n})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Requests < 140 || res.Requests > 260 {
-		t.Errorf("%d requests at 200/s for 1s, want about 200", res.Requests)
+	if res.Scheduled != n || res.Requests != n || res.Successes != n {
+		t.Errorf("scheduled %d requests %d successes %d; want %d each", res.Scheduled, res.Requests, res.Successes, n)
 	}
-	if got := ts.count.Load(); got != res.Requests {
-		t.Errorf("server saw %d requests, result says %d", got, res.Requests)
+	if got := ts.count.Load(); got != n {
+		t.Errorf("server saw %d requests, want %d", got, n)
 	}
-	if res.Scheduled != 200 {
-		t.Errorf("scheduled %d, want 200 (1 s at 200/s)", res.Scheduled)
+	if res.StatusCodes["200"] != n || len(res.Errors) != 0 {
+		t.Errorf("statuses %v errors %v; want %d × 200", res.StatusCodes, res.Errors, n)
 	}
-	if res.Mode != "open" || res.TargetRateRPS != 200 || res.Successes != res.Requests {
-		t.Errorf("result %+v", res)
+	if res.Mode != "open" || res.TargetRateRPS != 200 {
+		t.Errorf("mode %q rate %v; want open at 200/s", res.Mode, res.TargetRateRPS)
+	}
+	// The result's start is read a moment after the attack begins, so
+	// the bound leaves 50 ms for that.
+	if res.DurationS < 0.45 {
+		t.Errorf("%d requests at 200/s took %.3f s, want >= 0.45 s (the last is due at 0.5 s)", n, res.DurationS)
 	}
 }
 
