@@ -24,10 +24,15 @@ const (
 
 // artifactTree returns the Tree holding a model version's artifacts. A
 // Databricks workspace registry is read through signed download URLs
-// (no cloud credentials needed); otherwise the artifact URI decides.
+// (no cloud credentials needed), a Unity Catalog registry through temporary
+// credentials for the version's storage location; otherwise the artifact
+// URI decides.
 func (r *registrySource) artifactTree(ctx context.Context, version int64) (source.Tree, error) {
-	if r.c.cfg.databricks() {
+	switch r.c.kind {
+	case kindDatabricks:
 		return &databricksTree{c: r.c, name: r.uri.Name, version: version}, nil
+	case kindUC:
+		return r.ucTree(ctx, version)
 	}
 	uri, err := r.c.downloadURI(ctx, r.uri.Name, version)
 	if err != nil {

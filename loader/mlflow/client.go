@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tfserve/tfserve/loader/source"
 )
@@ -18,28 +19,49 @@ import (
 // Config says how to reach the MLflow tracking server that hosts the model
 // registry.
 type Config struct {
-	// TrackingURI is http(s)://host[:port][/prefix], or "databricks"
-	// (then DatabricksHost is the workspace URL).
-	TrackingURI    string
+	// TrackingURI is http(s)://host[:port][/prefix], "databricks" or
+	// "databricks://<profile>" (a Databricks workspace registry).
+	TrackingURI string
+	// RegistryURI, when set, names the model registry instead of
+	// TrackingURI (MLflow's MLFLOW_REGISTRY_URI). "databricks-uc" or
+	// "databricks-uc://<profile>" selects the Unity Catalog registry; any
+	// other value is used like TrackingURI (runs:/ and mlflow-artifacts:/
+	// sources are then read from that server too).
+	RegistryURI string
+	// DatabricksHost is the workspace URL for "databricks" and
+	// "databricks-uc" without a profile (DATABRICKS_HOST).
 	DatabricksHost string
 	// Token is sent as "Authorization: Bearer <Token>". Otherwise Username
-	// and Password, if set, are sent as basic auth.
+	// and Password, if set, are sent as basic auth. With a Databricks
+	// profile, the profile's token (or username and password) is used
+	// instead.
 	Token    string
 	Username string
 	Password string
+	// DatabricksConfigFile is the Databricks CLI configuration read for
+	// databricks://<profile> and databricks-uc://<profile>, and for its
+	// DEFAULT profile when DatabricksHost is empty. Empty:
+	// $DATABRICKS_CONFIG_FILE, else ~/.databrickscfg.
+	DatabricksConfigFile string
+	// Timeout bounds each REST call to the registry; 0 means 60 seconds.
+	// (Artifact downloads are bounded by their sizes, not by time.)
+	Timeout time.Duration
 }
 
 // ConfigFromEnv reads MLflow's standard environment variables:
-// MLFLOW_TRACKING_URI, DATABRICKS_HOST, MLFLOW_TRACKING_TOKEN or
-// DATABRICKS_TOKEN, MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.
-// getenv is usually os.Getenv.
+// MLFLOW_TRACKING_URI, MLFLOW_REGISTRY_URI, DATABRICKS_HOST,
+// MLFLOW_TRACKING_TOKEN or DATABRICKS_TOKEN, MLFLOW_TRACKING_USERNAME,
+// MLFLOW_TRACKING_PASSWORD and DATABRICKS_CONFIG_FILE. getenv is usually
+// os.Getenv.
 func ConfigFromEnv(getenv func(string) string) Config {
 	c := Config{
-		TrackingURI:    getenv("MLFLOW_TRACKING_URI"),
-		DatabricksHost: getenv("DATABRICKS_HOST"),
-		Token:          getenv("MLFLOW_TRACKING_TOKEN"),
-		Username:       getenv("MLFLOW_TRACKING_USERNAME"),
-		Password:       getenv("MLFLOW_TRACKING_PASSWORD"),
+		TrackingURI:          getenv("MLFLOW_TRACKING_URI"),
+		RegistryURI:          getenv("MLFLOW_REGISTRY_URI"),
+		DatabricksHost:       getenv("DATABRICKS_HOST"),
+		Token:                getenv("MLFLOW_TRACKING_TOKEN"),
+		Username:             getenv("MLFLOW_TRACKING_USERNAME"),
+		Password:             getenv("MLFLOW_TRACKING_PASSWORD"),
+		DatabricksConfigFile: getenv("DATABRICKS_CONFIG_FILE"),
 	}
 	if c.Token == "" {
 		c.Token = getenv("DATABRICKS_TOKEN")
@@ -47,69 +69,123 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	return c
 }
 
-// databricks reports whether the tracking URI names a Databricks workspace.
-func (c Config) databricks() bool {
-	s := strings.ToLower(strings.TrimSpace(c.TrackingURI))
-	return s == "databricks" || strings.HasPrefix(s, "databricks://")
+// registryKind is the kind of registry a Config names.
+type registryKind int
+
+const (
+	kindREST       registryKind = iota // an MLflow tracking server
+	kindDatabricks                     // a Databricks workspace registry
+	kindUC                             // a Databricks Unity Catalog registry
+)
+
+// registryURI is the URI of the registry: RegistryURI, else TrackingURI.
+func (c Config) registryURI() (uri, envName string) {
+	if s := strings.TrimSpace(c.RegistryURI); s != "" {
+		return s, "MLFLOW_REGISTRY_URI"
+	}
+	return strings.TrimSpace(c.TrackingURI), "MLFLOW_TRACKING_URI"
 }
 
-// baseURL returns the tracking server's base URL without a trailing slash.
+func (c Config) kind() registryKind {
+	uri, _ := c.registryURI()
+	scheme, _, _ := strings.Cut(strings.ToLower(uri), "://")
+	switch scheme {
+	case "databricks":
+		return kindDatabricks
+	case "databricks-uc":
+		return kindUC
+	}
+	return kindREST
+}
+
+// databricks reports whether the registry is a Databricks workspace
+// registry (not Unity Catalog).
+func (c Config) databricks() bool { return c.kind() == kindDatabricks }
+
+// baseURL returns the registry's base URL without a trailing slash.
 func (c Config) baseURL() (*url.URL, error) {
-	raw := strings.TrimSpace(c.TrackingURI)
+	e, err := c.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	return e.base, nil
+}
+
+// endpoint is where the registry is and how to authenticate to it.
+type endpoint struct {
+	base               *url.URL // no user info
+	kind               registryKind
+	token              string
+	username, password string
+}
+
+func (c Config) endpoint() (endpoint, error) {
+	raw, envName := c.registryURI()
+	e := endpoint{kind: c.kind(), token: c.Token, username: c.Username, password: c.Password}
 	switch {
 	case raw == "":
-		return nil, errors.New("MLFLOW_TRACKING_URI is not set")
-	case c.databricks():
-		if strings.HasPrefix(strings.ToLower(raw), "databricks-uc") {
-			return nil, errors.New("Unity Catalog registries (databricks-uc) are not supported")
+		return e, errors.New("MLFLOW_TRACKING_URI is not set")
+	case e.kind != kindREST:
+		creds, err := c.databricksCreds(raw, envName)
+		if err != nil {
+			return e, err
 		}
-		raw = strings.TrimSpace(c.DatabricksHost)
-		if raw == "" {
-			return nil, errors.New("MLFLOW_TRACKING_URI is databricks but DATABRICKS_HOST is not set (profiles in ~/.databrickscfg are not read)")
-		}
+		raw, e.token, e.username, e.password = creds.host, creds.token, creds.username, creds.password
 		if !strings.Contains(raw, "://") {
 			raw = "https://" + raw
 		}
-	case strings.HasPrefix(strings.ToLower(raw), "databricks-uc"):
-		return nil, errors.New("Unity Catalog registries (databricks-uc) are not supported")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("tracking URI %s: %w", source.Redact(raw), err)
+		return e, fmt.Errorf("tracking URI %s: %w", source.Redact(raw), redactErr(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("tracking URI %s: want http(s)://host or databricks (local file stores have no REST API)", source.Redact(raw))
+		return e, fmt.Errorf("tracking URI %s: want http(s)://host, databricks or databricks-uc (local file stores have no REST API)", source.Redact(raw))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("tracking URI %s: no host", source.Redact(raw))
+		return e, fmt.Errorf("tracking URI %s: no host", source.Redact(raw))
+	}
+	if u.User != nil {
+		if e.token == "" && e.username == "" && e.password == "" {
+			e.username = u.User.Username()
+			e.password, _ = u.User.Password()
+		}
+		u.User = nil
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	u.RawQuery, u.Fragment = "", ""
-	return u, nil
+	e.base = u
+	return e, nil
 }
+
+// defaultTimeout bounds a registry REST call when Config.Timeout is 0.
+const defaultTimeout = 60 * time.Second
 
 // client calls the MLflow REST API.
 type client struct {
 	base     *url.URL // no user info
-	user     *url.Userinfo
-	cfg      Config
+	kind     registryKind
+	token    string
+	username string
+	password string
+	timeout  time.Duration
 	http     *http.Client
 	redacted string
 }
 
 func newClient(cfg Config, hc *http.Client) (*client, error) {
-	base, err := cfg.baseURL()
+	e, err := cfg.endpoint()
 	if err != nil {
 		return nil, err
 	}
-	c := &client{cfg: cfg, http: hc}
-	if base.User != nil {
-		c.user = base.User
-		base.User = nil
+	c := &client{
+		base: e.base, kind: e.kind, token: e.token, username: e.username, password: e.password,
+		timeout: cfg.Timeout, http: hc, redacted: e.base.String(),
 	}
-	c.base = base
-	c.redacted = base.String()
+	if c.timeout <= 0 {
+		c.timeout = defaultTimeout
+	}
 	return c, nil
 }
 
@@ -117,15 +193,16 @@ func newClient(cfg Config, hc *http.Client) (*client, error) {
 // server (never for signed or third-party URLs).
 func (c *client) authorize(req *http.Request) {
 	switch {
-	case c.cfg.Token != "":
-		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
-	case c.cfg.Username != "" || c.cfg.Password != "":
-		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
-	case c.user != nil:
-		p, _ := c.user.Password()
-		req.SetBasicAuth(c.user.Username(), p)
+	case c.token != "":
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	case c.username != "" || c.password != "":
+		req.SetBasicAuth(c.username, c.password)
 	}
 }
+
+// secrets are the client's credentials, masked in every error it returns
+// (a profile's token is not in the environment, where redact looks).
+func (c *client) secrets() []string { return []string{c.token, c.password} }
 
 // apiError is an MLflow error response.
 type apiError struct {

@@ -55,6 +55,9 @@ type registrySource struct {
 func openRegistry(uri string, cfg Config, opts source.Options) (*registrySource, error) {
 	opts = opts.WithDefaults()
 	m, err := ParseURI(uri)
+	if cfg.kind() == kindUC {
+		err = checkUCURI(uri, m, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +69,15 @@ func openRegistry(uri string, cfg Config, opts source.Options) (*registrySource,
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", m, err)
 	}
+	key := "mlflow|" + c.redacted + "|" + m.Name
+	if c.kind == kindUC {
+		key = "mlflow-uc|" + c.redacted + "|" + m.Name
+	}
 	return &registrySource{
 		uri:   m,
 		c:     c,
 		opts:  opts,
-		cache: source.CacheDirFor(opts.CacheDir, "mlflow|"+c.redacted+"|"+m.Name),
+		cache: source.CacheDirFor(opts.CacheDir, key),
 	}, nil
 }
 
@@ -81,12 +88,15 @@ func (r *registrySource) String() string { return r.uri.String() + " at " + r.c.
 func (r *registrySource) Versions(ctx context.Context) ([]int64, error) {
 	v, err := r.resolve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", r, err)
+		return nil, scrub(fmt.Errorf("resolve %s: %w", r, err), r.c.secrets()...)
 	}
 	return []int64{v}, nil
 }
 
 func (r *registrySource) resolve(ctx context.Context) (int64, error) {
+	if r.c.kind == kindUC {
+		return r.resolveUC(ctx)
+	}
 	name := r.uri.Name
 	switch r.uri.Selector {
 	case ByVersion:
@@ -161,7 +171,7 @@ func (r *registrySource) Fetch(ctx context.Context, version int64) (string, erro
 	defer r.fetch.Unlock()
 	sm, err := r.fetchModel(ctx, version)
 	if err != nil {
-		return "", err
+		return "", scrub(err, r.c.secrets()...)
 	}
 	return sm.Dir, nil
 }
@@ -178,7 +188,8 @@ func FetchSavedModel(ctx context.Context, src source.Source, version int64) (Sav
 	}
 	r.fetch.Lock()
 	defer r.fetch.Unlock()
-	return r.fetchModel(ctx, version)
+	sm, err := r.fetchModel(ctx, version)
+	return sm, scrub(err, r.c.secrets()...)
 }
 
 func (r *registrySource) fetchModel(ctx context.Context, version int64) (SavedModel, error) {
@@ -191,6 +202,10 @@ func (r *registrySource) fetchModel(ctx context.Context, version int64) (SavedMo
 	}
 	dst := filepath.Join(r.cache, strconv.FormatInt(version, 10))
 	if err := source.Mirror(ctx, tree, dst, r.opts.Logger); err != nil {
+		if st, ok := tree.(scrubTree); ok {
+			// Read errors of a download pass through Mirror alone.
+			err = scrub(err, st.creds.secrets()...)
+		}
 		return SavedModel{}, fmt.Errorf("fetch %s version %d: %w", r, version, err)
 	}
 	sm, err := FindSavedModel(dst)

@@ -325,6 +325,16 @@ func TestConfigFromEnv(t *testing.T) {
 	if c := ConfigFromEnv(func(k string) string { return env[k] }); c.Token != "m" {
 		t.Errorf("MLFLOW_TRACKING_TOKEN does not take precedence: %+v", c)
 	}
+	// MLFLOW_REGISTRY_URI names the registry; databricks-uc is Unity Catalog.
+	env["MLFLOW_REGISTRY_URI"] = "databricks-uc://prod"
+	env["DATABRICKS_CONFIG_FILE"] = "/etc/dbcfg"
+	c = ConfigFromEnv(func(k string) string { return env[k] })
+	if c.RegistryURI != "databricks-uc://prod" || c.kind() != kindUC || c.databricks() || c.databricksConfigFile() != "/etc/dbcfg" {
+		t.Errorf("config = %+v, kind %d", c, c.kind())
+	}
+	if k := (Config{TrackingURI: "databricks", RegistryURI: "https://registry:5000"}).kind(); k != kindREST {
+		t.Errorf("MLFLOW_REGISTRY_URI=https://... does not take precedence: kind %d", k)
+	}
 }
 
 func TestWithRegistryDoesNotModifyInput(t *testing.T) {
@@ -337,8 +347,11 @@ func TestWithRegistryDoesNotModifyInput(t *testing.T) {
 
 func TestMain(m *testing.M) {
 	// Keep the environment of the developer's shell out of the tests.
-	for _, k := range []string{"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} {
+	for _, k := range []string{"MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_TRACKING_TOKEN", "DATABRICKS_HOST", "DATABRICKS_TOKEN",
+		"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "STORAGE_EMULATOR_HOST", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"} {
 		os.Unsetenv(k)
 	}
+	// Never read the developer's ~/.databrickscfg.
+	os.Setenv("DATABRICKS_CONFIG_FILE", filepath.Join(os.TempDir(), "tfserve-mlflow-test-no-databrickscfg"))
 	os.Exit(m.Run())
 }
