@@ -9,7 +9,8 @@
 // into the cache (atomically, see source.Mirror) and returns the SavedModel
 // directory the MLmodel file's tensorflow flavor points to: saved_model_dir
 // (tfmodel, tf2model) or data/model for Keras models saved in the tf format.
-// Keras v3 (.keras) and HDF5 (.h5) files are reported as not SavedModels.
+// Keras 3 (.keras) files are served (package loader/keras3); Keras 2 HDF5
+// (.h5) files are reported as not servable.
 //
 // The tracking server comes from MLFLOW_TRACKING_URI (http(s)://host, or
 // databricks with DATABRICKS_HOST), the registry from MLFLOW_REGISTRY_URI

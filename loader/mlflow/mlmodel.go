@@ -90,7 +90,8 @@ func scalar(v any) string {
 
 // SavedModel is a SavedModel found inside an MLflow model directory.
 type SavedModel struct {
-	// Dir is the SavedModel directory (holds saved_model.pb).
+	// Dir is the SavedModel directory (holds saved_model.pb), or the
+	// folder holding a Keras 3 model.keras.
 	Dir string
 	// Tags and SignatureKey come from the flavor when it records them
 	// (legacy layout); empty means the defaults ("serve",
@@ -100,8 +101,9 @@ type SavedModel struct {
 }
 
 // FindSavedModel reads dir/MLmodel and returns the SavedModel the tensorflow
-// flavor points to. Keras v3 (.keras) and HDF5 (.h5) models are not
-// SavedModels and give an error that says so.
+// flavor points to, or the folder holding its Keras 3 model.keras (which
+// the loader reads too). Keras 2 HDF5 (.h5) models give an error that says
+// so.
 func FindSavedModel(dir string) (SavedModel, error) {
 	data, err := readLimited(filepath.Join(dir, "MLmodel"))
 	if err != nil {
@@ -141,17 +143,22 @@ func FindSavedModel(dir string) (SavedModel, error) {
 	switch strings.ToLower(tf.SaveFormat) {
 	case "h5":
 		return SavedModel{}, fmt.Errorf("Keras model saved as HDF5 (save_format h5) in %s is not a SavedModel; export it with model.export() or save_format=\"tf\"", dataDir)
-	case "keras":
-		return SavedModel{}, fmt.Errorf("Keras v3 model (save_format keras) in %s is not a SavedModel; export it with model.export() or log it with save_format=\"tf\"", dataDir)
 	}
 	if p := filepath.Join(data0, "model"); isSavedModel(p) {
 		sm.Dir = p
 		return sm, nil
 	}
-	for _, name := range []string{"model.keras", "model.h5"} {
-		if _, err := os.Stat(filepath.Join(data0, name)); err == nil {
-			return SavedModel{}, fmt.Errorf("%s/%s is a Keras file, not a SavedModel; export it with model.export() or log it with save_format=\"tf\"", dataDir, name)
-		}
+	// A Keras 3 file (save_format keras): the loader reads
+	// <data>/model.keras as it reads a version directory holding one.
+	if info, err := os.Stat(filepath.Join(data0, "model.keras")); err == nil && info.Mode().IsRegular() {
+		sm.Dir = data0
+		return sm, nil
+	}
+	if strings.ToLower(tf.SaveFormat) == "keras" {
+		return SavedModel{}, fmt.Errorf("MLmodel keras layout (save_format keras): no model.keras in %s", dataDir)
+	}
+	if _, err := os.Stat(filepath.Join(data0, "model.h5")); err == nil {
+		return SavedModel{}, fmt.Errorf("%s/model.h5 is a Keras HDF5 file, not a SavedModel; export it with model.export() or save it as model.keras", dataDir)
 	}
 	return SavedModel{}, fmt.Errorf("MLmodel keras layout: no SavedModel at %s/model", dataDir)
 }

@@ -142,3 +142,31 @@ func FuzzFindSavedModel(f *testing.F) {
 		}
 	})
 }
+
+// Keras 3 layouts: the folder holding model.keras is returned for the
+// loader; without the file, save_format keras names what is missing; an
+// HDF5 file is refused.
+func TestFindSavedModelKeras3(t *testing.T) {
+	for _, c := range []struct {
+		mlmodel, file, want string
+	}{
+		{mlmodelKeras3, "model.keras", ""},
+		{mlmodelKerasNoFormat, "model.keras", ""},
+		{mlmodelKeras3, "", "no model.keras in data"},
+		{mlmodelKerasNoFormat, "model.h5", "model.h5 is a Keras HDF5 file"},
+	} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "data"), 0o755)
+		os.WriteFile(filepath.Join(dir, "MLmodel"), []byte(c.mlmodel), 0o644)
+		if c.file != "" {
+			os.WriteFile(filepath.Join(dir, "data", c.file), []byte("x"), 0o644)
+		}
+		sm, err := FindSavedModel(dir)
+		switch {
+		case c.want == "" && (err != nil || sm.Dir != filepath.Join(dir, "data")):
+			t.Errorf("%s: %+v, %v; want the data folder", c.file, sm, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%q: err = %v, want %q", c.file, err, c.want)
+		}
+	}
+}

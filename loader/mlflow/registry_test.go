@@ -248,9 +248,7 @@ func TestRegistryErrors(t *testing.T) {
 	s := open("models:/bad/1")
 	for v, want := range map[int64]string{
 		1:  "no tensorflow flavor in MLmodel (flavors: python_function, sklearn)",
-		2:  "not a SavedModel",
-		3:  "model.keras is a Keras file, not a SavedModel",
-		4:  "model.h5 is a Keras file, not a SavedModel",
+		4:  "model.h5 is a Keras HDF5 file, not a SavedModel",
 		5:  "read MLmodel",
 		6:  "disk on fire",
 		7:  "dbfs:/ artifacts need a Databricks tracking URI",
@@ -259,6 +257,17 @@ func TestRegistryErrors(t *testing.T) {
 	} {
 		if _, err := s.Fetch(ctx, v); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Fetch(%d): err = %v, want %q", v, err, want)
+		}
+	}
+	// Keras 3 files, with and without save_format: the folder holding
+	// model.keras, for the loader.
+	for _, v := range []int64{2, 3} {
+		dir, err := s.Fetch(ctx, v)
+		if err != nil {
+			t.Fatalf("Fetch(%d): %v", v, err)
+		}
+		if data, err := os.ReadFile(filepath.Join(dir, "model.keras")); err != nil || string(data) != "zip" {
+			t.Errorf("Fetch(%d) = %s: model.keras %q, %v", v, dir, data, err)
 		}
 	}
 	// The failed download left no version directory behind.
