@@ -10,12 +10,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/graph/scann"
+	"github.com/tfserve/tfserve/loader/keras3"
 	"github.com/tfserve/tfserve/loader/savedmodel"
 	"github.com/tfserve/tfserve/loader/tfimport"
 	"github.com/tfserve/tfserve/proto/tfpb"
@@ -138,6 +141,12 @@ func Import(dir string, tags []string) (*Imported, error) {
 // calls would expand past lim.MaxNodes (or recurse, or nest deeper than
 // graph.MaxCallDepth) fails.
 func ImportLimited(dir string, tags []string, lim limits.Load) (*Imported, error) {
+	if mg, ok, err := kerasMetaGraph(dir, lim); ok || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", dir, err)
+		}
+		return importMetaGraph(dir, mg, lim)
+	}
 	sm, err := savedmodel.Read(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
@@ -147,6 +156,23 @@ func ImportLimited(dir string, tags []string, lim limits.Load) (*Imported, error
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	return importMetaGraph(dir, mg, lim)
+}
+
+// kerasMetaGraph translates the Keras 3 file of a version directory that
+// holds no SavedModel (ok is false otherwise). Its weights are bounded by
+// the constants' budget, which they become.
+func kerasMetaGraph(dir string, lim limits.Load) (*tfpb.MetaGraphDef, bool, error) {
+	for _, name := range []string{"saved_model.pb", "saved_model.pbtxt"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return nil, false, nil
+		}
+	}
+	path, ok, err := keras3.Find(dir)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	mg, err := keras3.ReadFile(path, keras3.Limits{MaxWeightsBytes: lim.MaxConstBytes})
+	return mg, true, err
 }
 
 // ImportMetaGraph translates one MetaGraph of the SavedModel in dir, within

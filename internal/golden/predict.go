@@ -16,8 +16,10 @@ import (
 // the least: fewer means the tree is incomplete, not that the tests passed.
 const minFixtures = 20
 
-// Files lists every golden.json under root, in walk order; it fails the
-// test when the tree holds fewer than minFixtures.
+// Files lists every golden file under root, in walk order: golden.json,
+// and golden.keras3.json beside the Keras 3 .keras fixtures (named apart
+// until .keras files loaded). It fails the test when the tree holds fewer
+// than minFixtures.
 func Files(t testing.TB, root string) []string {
 	t.Helper()
 	var files []string
@@ -25,7 +27,7 @@ func Files(t testing.TB, root string) []string {
 		if err != nil {
 			return err
 		}
-		if d.Name() == "golden.json" {
+		if d.Name() == "golden.json" || d.Name() == "golden.keras3.json" {
 			files = append(files, p)
 		}
 		return nil
