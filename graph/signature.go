@@ -2,8 +2,8 @@ package graph
 
 import (
 	"slices"
-	"strings"
 
+	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -35,37 +35,55 @@ func SignatureError(name string, exists bool) error {
 	return status.Errorf(status.InvalidArgument, "Serving signature name: \"%s\" not found in signature def", name)
 }
 
-// Args checks a request against the signature, as TF Serving's session
-// run does, and returns its inputs in plan argument order (appended to
-// buf[:0]): every input alias must be declared and given, with the
-// declared dtype and a consistent tensor; every requested output alias
-// must be declared. Errors are INVALID_ARGUMENT with TF's messages.
+// Args checks a request against the signature, with TF Serving's
+// messages and in RunPredict's order (package servable, predict.go, has
+// the rules), and returns its inputs in plan argument order (appended to
+// buf[:0]): the input aliases must be exactly the signature's, every input
+// consistent, every requested output alias declared and named once, and
+// every input of its feed's dtype. Errors are INVALID_ARGUMENT.
 func (sp *SignaturePlan) Args(inputs map[string]*tensor.Tensor, outputs []string, buf []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	for alias := range inputs {
-		if !slices.Contains(sp.Inputs, alias) {
-			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in signature: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
-		}
+	if err := servable.InputAliasError(sp.Inputs, func(i int) string { return sp.Feeds[i].String() }, inputs); err != nil {
+		return nil, err
 	}
 	args := buf[:0]
-	for i, alias := range sp.Inputs {
-		t, ok := inputs[alias]
-		if !ok {
-			return nil, status.Errorf(status.InvalidArgument, "input tensor alias not found in request: %s. Inputs expected to be in the set {%s}.", alias, strings.Join(sp.Inputs, ","))
-		}
-		if t.DType != sp.DTypes[i] {
-			return nil, status.Errorf(status.InvalidArgument, "Expects arg[%d] to be %s but %s is provided", i, sp.DTypes[i].Name(), t.DType.Name())
+	for _, alias := range sp.Inputs {
+		t := inputs[alias]
+		if t == nil {
+			return nil, status.New(status.InvalidArgument, "tensor parsing error: "+alias)
 		}
 		if err := t.Validate(); err != nil {
 			return nil, status.Errorf(status.InvalidArgument, "input %s: %v", alias, err)
 		}
 		args = append(args, t)
 	}
-	for _, o := range outputs {
-		if !slices.Contains(sp.Outputs, o) {
-			return nil, status.Errorf(status.InvalidArgument, "output tensor alias not found in signature: %s Outputs expected to be in the set {%s}.", o, strings.Join(sp.Outputs, ","))
+	if err := servable.OutputFilterError(sp.Outputs, outputs); err != nil {
+		return nil, err
+	}
+	bad, badArg := -1, 0
+	for i, t := range args {
+		if t.DType != sp.DTypes[i] {
+			// The session reports the first argument in its own order.
+			if a := sp.argIndex(i); bad < 0 || a < badArg {
+				bad, badArg = i, a
+			}
 		}
 	}
+	if bad >= 0 {
+		return nil, servable.DTypeError(badArg, sp.DTypes[bad], args[bad].DType)
+	}
 	return args, nil
+}
+
+// argIndex is the session's argument index of input i: the rank of its
+// feed's name among all feed names (servable.Signature.ArgIndex).
+func (sp *SignaturePlan) argIndex(i int) int {
+	name, n := sp.Feeds[i].String(), 0
+	for j, f := range sp.Feeds {
+		if s := f.String(); s < name || (s == name && j < i) {
+			n++
+		}
+	}
+	return n
 }
 
 // Results names a run's results by output alias, keeping those in outputs

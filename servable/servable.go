@@ -5,12 +5,7 @@ package servable
 
 import (
 	"context"
-	"maps"
-	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/tensor"
 )
 
@@ -38,6 +33,12 @@ type TensorInfo struct {
 	// Dims is nil when UnknownRank is true.
 	Dims        []Dim
 	UnknownRank bool
+	// NoShape: the stored TensorInfo has no tensor_shape field at all.
+	// Running treats it as an unknown rank (UnknownRank is true too), but
+	// metadata prints the TensorInfo as stored, without a tensor_shape (TF
+	// Serving's GetModelMetadata copies the stored SignatureDef; an absent
+	// message field is printed by neither the proto nor its JSON).
+	NoShape bool
 }
 
 // Shape returns the dims as a tensor.Shape (-1 for unknown sizes).
@@ -78,27 +79,4 @@ type Model interface {
 // racing them against the deadline on another one.
 type Cooperative interface {
 	Cooperative() bool
-}
-
-// InputSizeError is TF Serving's VerifyRequestInputsSize error
-// (predict_util.cc) for a request whose input aliases do not match the
-// signature's: both sets sorted, then the extra and the missing ones.
-func (s *Signature) InputSizeError(aliases []string) error {
-	req := slices.Sorted(slices.Values(aliases))
-	want := slices.Sorted(maps.Keys(s.Inputs))
-	var extra, missing []string
-	for _, k := range req {
-		if _, ok := s.Inputs[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	for _, k := range want {
-		if !slices.Contains(req, k) {
-			missing = append(missing, k)
-		}
-	}
-	return status.New(status.InvalidArgument, "input size does not match signature: "+
-		strconv.Itoa(len(req))+"!="+strconv.Itoa(len(s.Inputs))+" len({"+strings.Join(req, ",")+
-		"}) != len({"+strings.Join(want, ",")+"}). Sent extra: {"+strings.Join(extra, ",")+
-		"}. Missing but required: {"+strings.Join(missing, ",")+"}.")
 }

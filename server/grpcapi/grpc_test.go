@@ -205,7 +205,7 @@ func TestPredictErrors(t *testing.T) {
 			"x": floatsProto([]float32{1}, -1, 1)}}, codes.InvalidArgument, "tensor parsing error: x"},
 		{"wrong alias", &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: map[string]*tfpb.TensorProto{
 			"z": floatsProto([]float32{1}, 1, 1)}}, codes.InvalidArgument,
-			"input tensor alias not found in signature: z. Inputs expected to be in the set {x}."},
+			"Signature input alias: x(feed name: x:0) not found in request and no default value provided. Inputs expected to be in the request {z}, or default input alias set: "},
 		{"no inputs", &servingpb.PredictRequest{ModelSpec: spec("m")}, codes.InvalidArgument,
 			"input size does not match signature: 0!=1 len({}) != len({x}). Sent extra: {}. Missing but required: {x}."},
 		{"unknown output filter", &servingpb.PredictRequest{ModelSpec: spec("m"), Inputs: x, OutputFilter: []string{"q"}},
@@ -938,7 +938,7 @@ func FuzzPredictRequest(f *testing.F) {
 				t.Fatalf("%s: decoded tensor invalid: %v", alias, err)
 			}
 		}
-		_, _ = outputFilter(sig, req.GetOutputFilter())
+		_ = sig.CheckOutputFilter(req.GetOutputFilter())
 	})
 }
 

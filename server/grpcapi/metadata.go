@@ -68,11 +68,17 @@ func SignatureDef(sig *servable.Signature) *tfpb.SignatureDef {
 	return d
 }
 
+// tensorInfo is the TensorInfo as the SavedModel stored it: without a
+// tensor_shape when it had none (TF Serving's GetModelMetadata copies the
+// stored SignatureDef), with unknown_rank set when the rank is unknown.
 func tensorInfo(ti servable.TensorInfo) *tfpb.TensorInfo {
-	sh := &tfpb.TensorShapeProto{UnknownRank: ti.UnknownRank}
-	if !ti.UnknownRank {
-		for _, d := range ti.Dims {
-			sh.Dim = append(sh.Dim, &tfpb.TensorShapeProto_Dim{Size: d.Size, Name: d.Name})
+	var sh *tfpb.TensorShapeProto
+	if !ti.NoShape {
+		sh = &tfpb.TensorShapeProto{UnknownRank: ti.UnknownRank}
+		if !ti.UnknownRank {
+			for _, d := range ti.Dims {
+				sh.Dim = append(sh.Dim, &tfpb.TensorShapeProto_Dim{Size: d.Size, Name: d.Name})
+			}
 		}
 	}
 	return &tfpb.TensorInfo{
@@ -94,6 +100,10 @@ func ServableSignature(name string, d *tfpb.SignatureDef) *servable.Signature {
 		for k, ti := range m {
 			x := servable.TensorInfo{Name: ti.GetName(), DType: tensor.DType(ti.GetDtype()),
 				UnknownRank: ti.GetTensorShape().GetUnknownRank()}
+			if ti.GetTensorShape() == nil {
+				// No shape stored: an unknown rank, not a scalar.
+				x.UnknownRank, x.NoShape = true, true
+			}
 			if !x.UnknownRank {
 				x.Dims = []servable.Dim{}
 				for _, d := range ti.GetTensorShape().GetDim() {

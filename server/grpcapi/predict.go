@@ -5,8 +5,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -70,22 +68,33 @@ func (s *Server) Predict(ctx context.Context, req *servingpb.PredictRequest) (*s
 	}
 	defer h.Release()
 	sigName := signatureName(req.GetModelSpec())
-	sig := h.Signatures()[sigName]
-	if sig == nil {
-		return nil, status.New(status.FailedPrecondition, "Serving signature key \""+sigName+"\" not found.")
-	}
-	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != servable.MethodPredict &&
-		sig.MethodName != servable.MethodClassify && sig.MethodName != servable.MethodRegress {
-		return nil, status.New(status.Internal, "Expected prediction signature method_name to be one of {"+
-			servable.MethodPredict+", "+servable.MethodClassify+", "+servable.MethodRegress+"}. Was: "+sig.MethodName)
-	}
-	inputs, err := decodeInputs(sig, req.GetInputs(), limits.NewBudget(s.opts.Limits))
+	sig, err := servable.PredictSignature(h.Signatures(), sigName, s.opts.EnableSignatureMethodNameCheck)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := outputFilter(sig, req.GetOutputFilter())
+	// PreProcessPrediction's order: the input aliases, each input's
+	// parsing, the output filter; then the session's dtype check. Inputs
+	// are decoded only after all of them (decodeInputs), so a request
+	// refused for its dtype or filter allocates nothing it declares; the
+	// one difference: content that does not parse (TF's FromProto, before
+	// the filter) is found last.
+	in := req.GetInputs()
+	if err := servable.CheckInputs(sig, in); err != nil {
+		return nil, err
+	}
+	if err := checkParsable(in); err != nil {
+		return nil, err
+	}
+	filter := req.GetOutputFilter()
+	if err := sig.CheckOutputFilter(filter); err != nil {
+		return nil, err
+	}
+	inputs, err := decodeInputs(sig, in, limits.NewBudget(s.opts.Limits))
 	if err != nil {
 		return nil, err
+	}
+	if len(filter) == 0 {
+		filter = nil
 	}
 	outputs, err := h.Run(ctx, sigName, inputs, filter)
 	if err != nil {
@@ -154,22 +163,33 @@ func checkResponseBytes(n, limit int64) error {
 		"response needs %d bytes, over the limit of %d (--response_max_bytes)", n, limit)
 }
 
-// decodeInputs is VerifyRequestInputsSize plus PreProcessPrediction's input
-// half: every alias must belong to the signature and every tensor must have
-// the signature's dtype, both checked before anything is decoded; then each
-// tensor is decoded within budget (rank, elements and bytes of all inputs
-// together), so a small proto declaring a huge shape is refused before it is
-// allocated.
+// decodeInputs checks a request's inputs against sig and decodes them:
+// the aliases (servable.CheckInputs), each tensor's dtype, parsable
+// (checkParsable) and the signature's (servable.DTypeError, for the
+// lowest argument index as the session reports it), all before anything
+// is decoded; then each tensor is decoded within budget (rank, elements
+// and bytes of all inputs together), so a small proto declaring a huge
+// shape is refused before it is allocated.
 func decodeInputs(sig *servable.Signature, in map[string]*tfpb.TensorProto, budget *limits.Budget) (map[string]*tensor.Tensor, error) {
-	if len(in) != len(sig.Inputs) {
-		return nil, sig.InputSizeError(slices.Collect(maps.Keys(in)))
+	if err := servable.CheckInputs(sig, in); err != nil {
+		return nil, err
 	}
-	aliases := slices.Sorted(maps.Keys(in))
-	for i, alias := range aliases {
-		if err := checkInput(sig, alias, i, in[alias]); err != nil {
-			return nil, err
+	if err := checkParsable(in); err != nil {
+		return nil, err
+	}
+	bad, badArg := "", -1
+	for alias, p := range in {
+		want := sig.Inputs[alias].DType
+		if got := tensor.DType(p.GetDtype()); want != tensor.Invalid && got != want {
+			if a := sig.ArgIndex(alias); badArg < 0 || a < badArg {
+				bad, badArg = alias, a
+			}
 		}
 	}
+	if badArg >= 0 {
+		return nil, servable.DTypeError(badArg, sig.Inputs[bad].DType, tensor.DType(in[bad].GetDtype()))
+	}
+	aliases := slices.Sorted(maps.Keys(in))
 	out := make(map[string]*tensor.Tensor, len(in))
 	for _, alias := range aliases {
 		p := in[alias]
@@ -185,6 +205,26 @@ func decodeInputs(sig *servable.Signature, in map[string]*tfpb.TensorProto, budg
 	return out, nil
 }
 
+// checkParsable is GetInputValues's "tensor parsing error" for a tensor
+// whose dtype TensorFlow cannot parse (Tensor::FromProto), inputs taken in
+// sorted alias order. Content that does not parse is found when it is
+// decoded.
+func checkParsable(in map[string]*tfpb.TensorProto) error {
+	var (
+		bad   string
+		found bool
+	)
+	for alias, p := range in {
+		if !tensorproto.Decodable(p.GetDtype()) && (!found || alias < bad) {
+			bad, found = alias, true
+		}
+	}
+	if found {
+		return status.New(status.InvalidArgument, "tensor parsing error: "+bad)
+	}
+	return nil
+}
+
 // inputError names the input in a budget's error (which names the limit
 // and its flag); any other decode error is TF Serving's
 // "tensor parsing error".
@@ -194,43 +234,4 @@ func inputError(alias string, err error) error {
 		return status.New(se.Code, "input "+alias+": "+se.Msg)
 	}
 	return status.New(status.InvalidArgument, "tensor parsing error: "+alias)
-}
-
-// checkInput checks one input before it is decoded: its alias must belong
-// to sig and its dtype (when one TensorFlow can parse) must be the
-// signature's, with TF Serving's messages. i is the input's index in
-// sorted order, which the dtype message quotes as arg[i].
-func checkInput(sig *servable.Signature, alias string, i int, p *tfpb.TensorProto) error {
-	info, ok := sig.Inputs[alias]
-	if !ok {
-		return status.New(status.InvalidArgument, "input tensor alias not found in signature: "+alias+
-			". Inputs expected to be in the set {"+strings.Join(slices.Sorted(maps.Keys(sig.Inputs)), ",")+"}.")
-	}
-	if !tensorproto.Decodable(p.GetDtype()) {
-		return status.New(status.InvalidArgument, "tensor parsing error: "+alias)
-	}
-	if got := tensor.DType(p.GetDtype()); info.DType != tensor.Invalid && got != info.DType {
-		return status.New(status.InvalidArgument, "Expects arg["+strconv.Itoa(i)+"] to be "+
-			info.DType.Name()+" but "+got.Name()+" is provided")
-	}
-	return nil
-}
-
-// outputFilter is PreProcessPrediction's output half.
-func outputFilter(sig *servable.Signature, filter []string) ([]string, error) {
-	if len(filter) == 0 {
-		return nil, nil
-	}
-	seen := make(map[string]bool, len(filter))
-	for _, alias := range filter {
-		if _, ok := sig.Outputs[alias]; !ok {
-			return nil, status.New(status.InvalidArgument, "output tensor alias not found in signature: "+alias+
-				" Outputs expected to be in the set {"+strings.Join(slices.Sorted(maps.Keys(sig.Outputs)), ",")+"}.")
-		}
-		if seen[alias] {
-			return nil, status.New(status.InvalidArgument, "duplicate output tensor alias: "+alias)
-		}
-		seen[alias] = true
-	}
-	return filter, nil
 }

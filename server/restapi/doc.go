@@ -7,9 +7,16 @@
 // Routing, status codes, error messages and response bodies follow TF
 // Serving's model_servers/http_rest_api_handler.cc, http_rest_api_util.cc and
 // http_server.cc (tensorflow/serving 9d981c5c): paths match case-insensitively
-// on the raw (undecoded) request path including its query string; anything
-// else under /v1/ is 400 "Malformed request: <METHOD> <path>"; a version that
-// does not fit an int64 is 400 with an empty body; other paths are a bare 404.
+// on the raw (undecoded) request target including its query string and
+// fragment, as net_http's uri_path() returns it (evhttp_request.cc joins
+// path, "?query" and "#fragment"; a "?" with an empty query stays), so
+// "/v1/models/m:predict?x=1" is a malformed request and "/v1/models/m?x=1"
+// asks for the status of model "m?x=1"; only the model name and label are
+// percent-decoded (curl_easy_unescape); anything else under /v1/ is 400
+// "Malformed request: <METHOD> <path>"; a version that does not fit an int64
+// is 400 with an empty body; other paths are a bare 404. A target libevent's
+// strict evhttp_uri_parse refuses (characters outside RFC 3986, a bad %
+// escape) is answered before routing with libevent's 400 HTML page.
 // Every response carries Content-Type: application/json, CORS headers are
 // added only when enabled, and gzip request bodies are decompressed.
 //

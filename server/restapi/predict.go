@@ -2,10 +2,7 @@ package restapi
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tfserve/tfserve/servable"
@@ -79,11 +76,14 @@ func (s *Server) predict(spec manager.Spec, rn runner, body, out []byte) ([]byte
 		}
 		defer h.Release()
 	}
-	sig := h.Signatures()[req.SignatureName]
-	if sig == nil {
-		return out, status.New(status.FailedPrecondition, "Serving signature key \""+req.SignatureName+"\" not found.")
+	// RunPredict's checks (servable/predict.go). The JSON already named
+	// every input the signature has, and only those, so CheckInputs is a
+	// safeguard here: it answers as it does for gRPC.
+	sig, err := servable.PredictSignature(h.Signatures(), req.SignatureName, s.opts.EnableSignatureMethodNameCheck)
+	if err != nil {
+		return out, err
 	}
-	if err := s.checkPredictSignature(sig, req.Inputs); err != nil {
+	if err := servable.CheckInputs(sig, req.Inputs); err != nil {
 		return out, err
 	}
 	ctx, cancel := s.runContext(rn)
@@ -107,37 +107,6 @@ func (s *Server) predict(spec manager.Spec, rn runner, body, out []byte) ([]byte
 		outputs = kept
 	}
 	return jsontensor.AppendPredictResponseLimited(out, s.limits.MaxResponseBytes, req.Format, outputs, nil)
-}
-
-// checkPredictSignature is predict_util.cc's VerifySignature,
-// VerifyRequestInputsSize and saved_model::GetInputValues.
-func (s *Server) checkPredictSignature(sig *servable.Signature, inputs map[string]*tensor.Tensor) error {
-	if s.opts.EnableSignatureMethodNameCheck && sig.MethodName != servable.MethodPredict &&
-		sig.MethodName != servable.MethodClassify && sig.MethodName != servable.MethodRegress {
-		return status.New(status.Internal, "Expected prediction signature method_name to be one of {"+
-			servable.MethodPredict+", "+servable.MethodClassify+", "+servable.MethodRegress+"}. Was: "+sig.MethodName)
-	}
-	if len(inputs) != len(sig.Inputs) {
-		return sig.InputSizeError(slices.Collect(maps.Keys(inputs)))
-	}
-	missing := false
-	for alias := range sig.Inputs {
-		if _, ok := inputs[alias]; !ok {
-			missing = true
-			break
-		}
-	}
-	if missing {
-		// Report the first missing alias in sorted order (deterministic).
-		for _, alias := range slices.Sorted(maps.Keys(sig.Inputs)) {
-			if _, ok := inputs[alias]; !ok {
-				return status.New(status.InvalidArgument, "Signature input alias: "+alias+"(feed name: "+
-					sig.Inputs[alias].Name+") not found in request and no default value provided. Inputs expected to be in the request {"+
-					strings.Join(slices.Sorted(maps.Keys(inputs)), ",")+"}, or default input alias set: ")
-			}
-		}
-	}
-	return nil
 }
 
 // Signature keys of classify and regress signatures (TF's

@@ -194,22 +194,28 @@ func writeTensorInfoMap(w *pjWriter, m map[string]servable.TensorInfo) {
 		w.key(k)
 		w.open('{')
 		w.str("dtype", ti.DType.String())
-		w.key("tensor_shape")
-		w.open('{')
-		w.key("dim")
-		w.open('[')
-		if !ti.UnknownRank {
-			for _, d := range ti.Dims {
-				w.elem()
-				w.open('{')
-				w.str("size", strconv.FormatInt(d.Size, 10))
-				w.str("name", d.Name)
-				w.close('}')
+		// A TensorInfo stored without a tensor_shape prints without one:
+		// a message field has presence, so always_print_fields_with_no_presence
+		// does not print it (an unknown rank is a shape, printed as
+		// "unknown_rank": true).
+		if !ti.NoShape {
+			w.key("tensor_shape")
+			w.open('{')
+			w.key("dim")
+			w.open('[')
+			if !ti.UnknownRank {
+				for _, d := range ti.Dims {
+					w.elem()
+					w.open('{')
+					w.str("size", strconv.FormatInt(d.Size, 10))
+					w.str("name", d.Name)
+					w.close('}')
+				}
 			}
+			w.close(']')
+			w.boolean("unknown_rank", ti.UnknownRank)
+			w.close('}')
 		}
-		w.close(']')
-		w.boolean("unknown_rank", ti.UnknownRank)
-		w.close('}')
 		w.str("name", ti.Name)
 		w.close('}')
 	}

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -293,3 +294,46 @@ func underV1(path string) bool {
 	}
 	return true
 }
+
+// uriConforms reports whether libevent's strict URI parser (evhttp_uri_parse,
+// which TF Serving's net_http ParsedEvRequest::decode calls on every request
+// before any handler) accepts an origin-form request target: the path may
+// hold only unreserved characters, sub-delims, ':', '@', '/' and %XX escapes
+// of two hex digits; the query (after the first '?') and the fragment
+// (after the first '#') may also hold '?'. Anything else, a raw space, '"',
+// '<', '{', '|', '\\', '^', '`', a control or non-ASCII byte or a bad escape,
+// fails the parse, and net_http answers with libevent's 400 page
+// (badRequestPage) instead of routing the request.
+func uriConforms(u string) bool {
+	part := 0 // 0: path, 1: query, 2: fragment
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		switch {
+		case uriPathChar(c):
+		case c == '%' && i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2]):
+			i += 2
+		case c == '?':
+			if part == 0 {
+				part = 1
+			}
+		case c == '#' && part < 2:
+			part = 2
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// uriPathChar: RFC 3986 unreserved, sub-delims, ':', '@' and '/'.
+func uriPathChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0
+}
+
+// badRequestPage is what libevent's evhttp_send_error(req, 400, NULL)
+// writes (with Content-Type: text/html and Connection: close).
+const badRequestPage = "<HTML><HEAD>\n<TITLE>400 Bad Request</TITLE>\n</HEAD><BODY>\n<H1>Bad Request</H1>\n</BODY></HTML>\n"

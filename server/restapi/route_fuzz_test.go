@@ -92,5 +92,6 @@ func FuzzRoute(f *testing.F) {
 			t.Fatalf("%s %q: got %+v want %+v", m, path, got, want)
 		}
 		_ = underV1(path)
+		_ = uriConforms(path)
 	})
 }

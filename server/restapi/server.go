@@ -249,6 +249,14 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer s.recoverPanic(ctx)
 	path := requestPath(ctx)
+	if !uriConforms(path) {
+		// net_http's ParsedEvRequest::decode failed: libevent's page.
+		ctx.SetStatusCode(fasthttp.StatusBadRequest)
+		ctx.Response.Header.SetContentType("text/html")
+		ctx.SetConnectionClose()
+		ctx.SetBodyString(badRequestPage)
+		return
+	}
 	if !underV1(path) {
 		s.handleOther(ctx)
 		return

@@ -13,6 +13,8 @@ import (
 	"github.com/tfserve/tfserve/proto/tfpb"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/status"
+	"github.com/tfserve/tfserve/tensor"
+	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
 
 // TestReplayRealModel replays warmup records against a real SavedModel
@@ -64,5 +66,17 @@ func TestReplayRealModel(t *testing.T) {
 	}
 	if last.closed != 1 {
 		t.Fatalf("model closed %d times", last.closed)
+	}
+
+	// A wrong dtype reaches the model's run, which answers as TF's session
+	// does (FunctionCallFrame::SetArgs, via graph.SignaturePlan.Args).
+	p, err := tensorproto.Encode(tensor.FromSlice(tensor.Shape{1, 1}, []string{"a"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, dir, Log{Predict: &servingpb.PredictRequest{Inputs: map[string]*tfpb.TensorProto{"x": p}}})
+	if _, err := WrapLoad(load, Options{})(context.Background(), dir); err == nil ||
+		status.CodeOf(err) != status.InvalidArgument || !strings.HasSuffix(err.Error(), " failed: Expects arg[0] to be float but string is provided") {
+		t.Fatalf("wrong dtype: %v", err)
 	}
 }

@@ -189,55 +189,47 @@ func signatureName(ms *servingpb.ModelSpec) string {
 	return servable.DefaultSignature
 }
 
-func keys[V any](m map[string]V) string { return strings.Join(slices.Sorted(maps.Keys(m)), ",") }
-
-// runPredict checks the request against the signature like predict_util.cc
-// (every input alias known and given with the signature's dtype,
-// output_filter aliases known), decodes its tensors within budget and runs
-// it.
+// runPredict checks the request against the signature as predict_util.cc
+// RunPredict does, with the same rules and messages as the Predict APIs
+// (servable/predict.go): the signature, the input aliases, each tensor
+// (decoded within budget), the output filter; the model's run checks the
+// dtypes. The method name check is a server flag TF Serving's warmup also
+// obeys; replay has no servers' flags and skips it.
 func runPredict(ctx context.Context, m servable.Model, req *servingpb.PredictRequest, budget *limits.Budget) error {
 	name := signatureName(req.GetModelSpec())
-	sig := m.Signatures()[name]
-	if sig == nil {
-		return status.New(status.FailedPrecondition, "Serving signature key \""+name+"\" not found.")
+	sig, err := servable.PredictSignature(m.Signatures(), name, false)
+	if err != nil {
+		return err
+	}
+	if err := servable.CheckInputs(sig, req.GetInputs()); err != nil {
+		return err
 	}
 	inputs := make(map[string]*tensor.Tensor, len(req.GetInputs()))
-	for alias, tp := range req.GetInputs() {
-		if _, ok := sig.Inputs[alias]; !ok {
-			return status.New(status.InvalidArgument, "input tensor alias not found in signature: "+alias+
-				". Inputs expected to be in the set {"+keys(sig.Inputs)+"}.")
-		}
-		if want := sig.Inputs[alias].DType; want != tensor.Invalid && tensor.DType(tp.GetDtype()) != want {
-			return status.New(status.InvalidArgument, "input "+alias+": "+tensor.DType(tp.GetDtype()).String()+
-				", the signature wants "+want.String())
-		}
+	for _, alias := range slices.Sorted(maps.Keys(req.GetInputs())) {
+		tp := req.GetInputs()[alias]
 		if err := budget.Rank(len(tp.GetTensorShape().GetDim())); err != nil {
 			return status.New(status.InvalidArgument, "input "+alias+": "+err.Error())
 		}
 		t, err := tensorproto.DecodeLimited(tp, budget.Take)
 		if err != nil {
-			return status.New(status.InvalidArgument, "input "+alias+": "+err.Error())
+			// A budget's error names its limit; anything else is
+			// GetInputValues's parsing error.
+			var se *status.Error
+			if errors.As(err, &se) {
+				return status.New(se.Code, "input "+alias+": "+se.Msg)
+			}
+			return status.New(status.InvalidArgument, "tensor parsing error: "+alias)
 		}
 		inputs[alias] = t
 	}
-	for alias := range sig.Inputs {
-		if _, ok := inputs[alias]; !ok {
-			return status.New(status.InvalidArgument, "Request inputs do not match required inputs for signature \""+
-				name+"\": missing "+alias+". Inputs expected to be in the set {"+keys(sig.Inputs)+"}.")
-		}
+	if err := sig.CheckOutputFilter(req.GetOutputFilter()); err != nil {
+		return err
 	}
 	var outputs []string
-	for _, o := range req.GetOutputFilter() {
-		if _, ok := sig.Outputs[o]; !ok {
-			return status.New(status.InvalidArgument, "output tensor alias not found in signature: "+o+
-				" Outputs expected to be in the set {"+keys(sig.Outputs)+"}.")
-		}
-		if slices.Contains(outputs, o) {
-			return status.New(status.InvalidArgument, "duplicate output tensor alias in output_filter: "+o)
-		}
-		outputs = append(outputs, o)
+	if len(req.GetOutputFilter()) > 0 {
+		outputs = req.GetOutputFilter()
 	}
-	_, err := m.Run(ctx, name, inputs, outputs)
+	_, err = m.Run(ctx, name, inputs, outputs)
 	return err
 }
 

@@ -355,7 +355,25 @@ func TestWrapLoadFailures(t *testing.T) {
 			l := predictLog(t, "", 1)
 			l.Predict.Inputs["z"] = l.Predict.Inputs["x"]
 			mustWrite(t, dir, l)
-		}, status.InvalidArgument, "input tensor alias not found in signature: z"},
+		}, status.InvalidArgument, "failed: input size does not match signature: 2!=1 len({x,z}) != len({x}). Sent extra: {z}. Missing but required: {}."},
+		{"renamed input", func(t *testing.T, dir string) {
+			// The same count, another alias: GetInputValues
+			// (tensorflow/cc/saved_model/util.cc) names the missing one.
+			l := predictLog(t, "", 1)
+			l.Predict.Inputs = map[string]*tfpb.TensorProto{"z": l.Predict.Inputs["x"]}
+			mustWrite(t, dir, l)
+		}, status.InvalidArgument, "failed: Signature input alias: x(feed name: x:0) not found in request and no default value provided. " +
+			"Inputs expected to be in the request {z}, or default input alias set: "},
+		{"unknown output filter", func(t *testing.T, dir string) {
+			l := predictLog(t, "", 1)
+			l.Predict.OutputFilter = []string{"q"}
+			mustWrite(t, dir, l)
+		}, status.InvalidArgument, "failed: output tensor alias not found in signature: q Outputs expected to be in the set {y}."},
+		{"duplicate output filter", func(t *testing.T, dir string) {
+			l := predictLog(t, "", 1)
+			l.Predict.OutputFilter = []string{"y", "y"}
+			mustWrite(t, dir, l)
+		}, status.InvalidArgument, "failed: duplicate output tensor alias: y"},
 		{"wrong dtype", func(t *testing.T, dir string) {
 			p, _ := tensorproto.Encode(tensor.FromSlice(tensor.Shape{1, 1}, []string{"a"}))
 			mustWrite(t, dir, Log{Predict: &servingpb.PredictRequest{Inputs: map[string]*tfpb.TensorProto{"x": p}}})

@@ -48,9 +48,12 @@ type HalfPlusTwo struct {
 	RunsWithSlot atomic.Int64
 	RunsAfter    atomic.Int64 // Run calls that started after Close
 	Closed       atomic.Bool
-	CloseCalled  atomic.Int64
-	mu           sync.Mutex
-	sigs         map[string]*servable.Signature
+	// Extra signatures join the built-in ones (set before the first
+	// Signatures call); Run cannot run them (INTERNAL).
+	Extra       map[string]*servable.Signature
+	CloseCalled atomic.Int64
+	mu          sync.Mutex
+	sigs        map[string]*servable.Signature
 }
 
 // New returns y = 0.5x + 2.
@@ -112,6 +115,9 @@ func (m *HalfPlusTwo) Signatures() map[string]*servable.Signature {
 			Outputs: map[string]servable.TensorInfo{"__saved_model_init_op": {Name: "NoOp", DType: tensor.Invalid, UnknownRank: true}}},
 	}
 	m.sigs["scalar"].Outputs["y"] = servable.TensorInfo{Name: "y:0", DType: tensor.Float32, Dims: []servable.Dim{}}
+	for k, sig := range m.Extra {
+		m.sigs[k] = sig
+	}
 	return m.sigs
 }
 
