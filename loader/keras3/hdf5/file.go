@@ -157,7 +157,7 @@ func (f *File) SuperblockVersion() int { return f.sbVersion }
 
 // chargeMeta counts n metadata bytes against MaxMetadataBytes.
 func (f *File) chargeMeta(n uint64, what string) error {
-	if n > uint64(f.opts.MaxMetadataBytes) {
+	if n > uint64(f.opts.MaxMetadataBytes) || n > math.MaxInt {
 		return budgetErr("%s: %d bytes of metadata exceed MaxMetadataBytes %d", what, n, f.opts.MaxMetadataBytes)
 	}
 	if total := f.metaBytes.Add(int64(n)); total > f.opts.MaxMetadataBytes {
@@ -250,7 +250,7 @@ type readBudget struct {
 func (f *File) newReadBudget(what string) *readBudget { return &readBudget{f: f, what: what} }
 
 func (rb *readBudget) charge(n uint64) error {
-	limit := uint64(rb.f.opts.MaxBytes)
+	limit := min(uint64(rb.f.opts.MaxBytes), math.MaxInt)
 	if n > limit || rb.used+n > limit {
 		return budgetErr("%s: reading needs more than MaxBytes %d bytes", rb.what, limit)
 	}

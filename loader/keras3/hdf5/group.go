@@ -114,8 +114,9 @@ func (f *File) Group(path string) (*Group, error) { return f.root.Group(path) }
 // links, depth first with each group's members in byte-wise name order, so
 // paths come in lexical order of their components. Each group is entered
 // once (a group linked from several places is walked at its first path,
-// which also stops cycles); soft and external links are skipped. The walk
-// uses an explicit stack, never deeper than Options.MaxDepth. An error from
+// which also stops cycles), while a dataset linked from several groups is
+// reported at each of its paths; soft and external links are skipped. The
+// walk uses an explicit stack, never deeper than Options.MaxDepth. An error from
 // fn stops the walk and is returned.
 func (f *File) Walk(fn func(path string, d *Dataset) error) error {
 	type item struct {

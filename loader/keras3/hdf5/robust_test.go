@@ -199,7 +199,7 @@ func TestTruncated(t *testing.T) {
 // every test file: nothing panics, every error wraps a sentinel, and reads
 // stay within their limits.
 func TestCorrupted(t *testing.T) {
-	rounds := 300
+	rounds := 150
 	if testing.Short() {
 		rounds = 40
 	}
@@ -476,5 +476,65 @@ func TestErrorsNameTheirPlace(t *testing.T) {
 	}
 	if _, err := f.Dataset("chunked/nothing"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "chunked/nothing") {
 		t.Errorf("missing dataset: %v", err)
+	}
+}
+
+// TestConcurrentReads: one File serves many goroutines (run with -race).
+func TestConcurrentReads(t *testing.T) {
+	b := testFiles(t)["latest"]
+	f, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"chunked/fixed", "chunked/btree2", "dense/link_with_a_longer_name_007", "target", "layers/gru/cell/vars/1"}
+	want := map[string][]float32{}
+	for _, p := range paths {
+		d, err := f.Dataset(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[p], err = d.ReadFloat32(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		go func(w int) {
+			f2, err := Open(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := 0; i < 20; i++ {
+				for _, file := range []*File{f, f2} {
+					p := paths[(w+i)%len(paths)]
+					d, err := file.Dataset(p)
+					if err != nil {
+						errs <- err
+						return
+					}
+					got, err := d.ReadFloat32()
+					if err != nil || len(got) != len(want[p]) || (len(got) > 0 && got[len(got)-1] != want[p][len(got)-1]) {
+						errs <- fmt.Errorf("%s: %d values, %v", p, len(got), err)
+						return
+					}
+					a, err := file.Root().Attr("vlen_list")
+					if err != nil {
+						errs <- err
+						return
+					}
+					if _, err := a.Strings(); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- f2.Walk(func(string, *Dataset) error { return nil })
+		}(w)
+	}
+	for w := 0; w < 8; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
