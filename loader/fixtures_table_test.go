@@ -376,3 +376,22 @@ func TestFixturesWithoutGolden(t *testing.T) {
 		}
 	})
 }
+
+// saved_model_half_plus_three stores serving_default's TensorInfos without
+// a tensor_shape: the signature says so (NoShape, printed without one by
+// both APIs) and checks it as unknown rank.
+func TestSignatureWithoutShape(t *testing.T) {
+	d := fixtures.Path(t, "tfserving/servables/tensorflow/testdata/saved_model_half_plus_three/00000123")
+	m, err := loader.Load(context.Background(), d, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	in := m.Signatures()["serving_default"].Inputs["x"]
+	if !in.NoShape || !in.UnknownRank || in.Dims != nil {
+		t.Errorf("serving_default input x = %+v; want NoShape and UnknownRank", in)
+	}
+	if out := m.Signatures()["serving_default"].Outputs["y"]; !out.NoShape {
+		t.Errorf("serving_default output y = %+v; want NoShape", out)
+	}
+}

@@ -296,10 +296,10 @@ func signatures(mg *tfpb.MetaGraphDef) map[string]*servable.Signature {
 func tensorInfo(ti *tfpb.TensorInfo) servable.TensorInfo {
 	out := servable.TensorInfo{Name: ti.GetName(), DType: tensor.DType(ti.Dtype)}
 	if ti.TensorShape == nil || ti.TensorShape.UnknownRank {
-		out.UnknownRank = ti.TensorShape != nil && ti.TensorShape.UnknownRank
-		if ti.TensorShape == nil {
-			out.UnknownRank = true
-		}
+		// An absent tensor_shape is printed as absent (TF Serving prints
+		// the TensorInfo as stored) and checked as unknown rank.
+		out.UnknownRank = true
+		out.NoShape = ti.TensorShape == nil
 		return out
 	}
 	out.Dims = make([]servable.Dim, len(ti.TensorShape.Dim))
