@@ -176,6 +176,10 @@ func buildRegistry() map[string]Builder {
 		"TensorArraySizeV3":    simple(tensorArraySize),
 		"TensorArrayGatherV3":  tensorArrayGatherBuilder,
 		"TensorArrayScatterV3": simple(tensorArrayScatter),
+
+		// TF1 fused recurrent cells.
+		"GRUBlockCell":  simple(gruBlockCell),
+		"LSTMBlockCell": lstmBlockCellBuilder,
 	}
 	for _, op := range []string{"Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "MulNoNan",
 		"FloorDiv", "FloorMod", "Mod", "TruncateDiv", "TruncateMod", "Maximum", "Minimum", "Pow",

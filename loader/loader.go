@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/graph/functionalize"
 	"github.com/tfserve/tfserve/graph/fuse"
 	"github.com/tfserve/tfserve/graph/scann"
 	"github.com/tfserve/tfserve/loader/keras3"
@@ -193,6 +194,11 @@ func importMetaGraph(dir string, mg *tfpb.MetaGraphDef, lim limits.Load) (*Impor
 	res, err := tfimport.ImportLimited(mg.GraphDef, ops, budget.take)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: translate graph: %w", dir, err)
+	}
+	// TF1 while loops (Enter/Merge/Switch/NextIteration/Exit frames) become
+	// functional While nodes; a no-op for graphs without them.
+	if err := functionalize.Graph(res.Graph, res.Library); err != nil {
+		return nil, fmt.Errorf("load %s: v1 control flow: %w", dir, err)
 	}
 	im := &Imported{Dir: dir, MetaGraph: mg, Graph: res.Graph, Library: res.Library, Ops: res.Ops, budget: budget}
 	if im.Expansion, err = checkExpansion(im, lim); err != nil {

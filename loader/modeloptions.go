@@ -33,6 +33,9 @@ type ModelOptions struct {
 		// to the quantized index (see package annrewrite).
 		BruteForceToANN bool `json:"bruteforce_to_ann"`
 	} `json:"ann"`
+	// Frozen says how to serve a version directory that holds a frozen
+	// GraphDef instead of a SavedModel (see FrozenMetaGraph).
+	Frozen *FrozenGraphOptions `json:"frozen,omitempty"`
 }
 
 // maxModelOptionsBytes bounds assets.extra/tfserve.json: a few options, so
