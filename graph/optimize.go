@@ -189,6 +189,10 @@ var statefulOps = map[string]bool{
 	"LookupTableImportV2": true, "InitializeTableV2": true, "InitializeTableFromTextFileV2": true,
 	"LookupTableInsertV2": true, "Placeholder": true, "PlaceholderWithDefault": true, OpArg: true,
 	"ReadFile": true, "Print": true, "PrintV2": true, "NoOp": true,
+	// A TensorArray is a mutable resource: folded, one array would be
+	// shared by every request (v1 loops whose arrays were not rewritten
+	// to TensorLists keep these ops).
+	"TensorArrayV3": true, "TensorArrayWriteV3": true, "TensorArrayScatterV3": true, "TensorArraySplitV3": true,
 }
 
 // FoldOptions configure FoldConstants.

@@ -110,8 +110,8 @@ func maxDiff(got *tensor.Tensor, want []float64, shape tensor.Shape) (float64, s
 	return d, ""
 }
 
-// TestFrozenDL4JGraphs loads each dl4j frozen graph through FrozenMetaGraph
-// and LoadMetaGraph, feeds TensorFlow's inputs and checks its outputs, and
+// TestFrozenDL4JGraphs loads each dl4j frozen graph as a version directory
+// (loader.Load, which finds it with FrozenMetaGraph), feeds TensorFlow's inputs and checks its outputs, and
 // every intermediate that is still a node of the graph after
 // functionalization, within 1e-5.
 func TestFrozenDL4JGraphs(t *testing.T) {
@@ -146,7 +146,9 @@ func TestFrozenDL4JGraphs(t *testing.T) {
 			}
 			slices.Sort(outs)
 			for _, opts := range []loader.Options{{Logger: quiet}, {Logger: quiet, DisableOptimization: true}} {
-				m, err := loader.LoadMetaGraph(context.Background(), dir, mg, opts)
+				// As a server loads a version directory (ImportLimited
+				// finds the frozen graph).
+				m, err := loader.Load(context.Background(), dir, opts)
 				if err != nil {
 					t.Fatalf("load (optimization %v): %v", !opts.DisableOptimization, err)
 				}

@@ -137,16 +137,20 @@ func Import(dir string, tags []string) (*Imported, error) {
 	return ImportLimited(dir, tags, limits.Load{})
 }
 
-// ImportLimited is Import within lim: constants are charged to
+// ImportLimited is Import within lim (a version directory may hold a
+// Keras 3 .keras file or a frozen GraphDef instead of a SavedModel; see
+// kerasMetaGraph and FrozenMetaGraph): constants are charged to
 // lim.MaxConstBytes before they are decoded, and a graph whose function
 // calls would expand past lim.MaxNodes (or recurse, or nest deeper than
 // graph.MaxCallDepth) fails.
 func ImportLimited(dir string, tags []string, lim limits.Load) (*Imported, error) {
-	if mg, ok, err := kerasMetaGraph(dir, lim); ok || err != nil {
-		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", dir, err)
+	for _, other := range []func(string, limits.Load) (*tfpb.MetaGraphDef, bool, error){kerasMetaGraph, FrozenMetaGraph} {
+		if mg, ok, err := other(dir, lim); ok || err != nil {
+			if err != nil {
+				return nil, fmt.Errorf("load %s: %w", dir, err)
+			}
+			return importMetaGraph(dir, mg, lim)
 		}
-		return importMetaGraph(dir, mg, lim)
 	}
 	sm, err := savedmodel.Read(dir)
 	if err != nil {

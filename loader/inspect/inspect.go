@@ -23,8 +23,10 @@ import (
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/loader/keras3"
 	"github.com/tfserve/tfserve/loader/savedmodel"
 	"github.com/tfserve/tfserve/proto/tfpb"
+	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/tensor"
 	"github.com/tfserve/tfserve/tensor/tensorproto"
 )
@@ -120,7 +122,7 @@ type TensorReport struct {
 // MetaGraphReport.LoadError), which restores its variables and runs its
 // init op as a server would.
 func Inspect(dir string, supported func(op string) bool) (*Report, error) {
-	sm, err := savedmodel.Read(dir)
+	sm, err := readModel(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -319,4 +321,30 @@ func writeTensor(w io.Writer, kind string, t TensorReport) {
 		shape += ")"
 	}
 	fmt.Fprintf(w, "    %s['%s'] tensor_info:\n        dtype: %s\n        shape: %s\n        name: %s\n", kind, t.Alias, t.DType, shape, t.Name)
+}
+
+// readModel reads the SavedModel in dir or, for a version directory that
+// holds a frozen GraphDef or a Keras 3 .keras file instead, the MetaGraph
+// the loader makes of it (one "serve" MetaGraph), so that all are
+// inspected alike.
+func readModel(dir string) (*tfpb.SavedModel, error) {
+	sm, err := savedmodel.Read(dir)
+	if err == nil {
+		return sm, nil
+	}
+	if mg, ok, ferr := loader.FrozenMetaGraph(dir, limits.Load{}); ok || ferr != nil {
+		if ferr != nil {
+			return nil, ferr
+		}
+		return &tfpb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*tfpb.MetaGraphDef{mg}}, nil
+	}
+	path, ok, kerr := keras3.Find(dir)
+	if kerr != nil || !ok {
+		return nil, err
+	}
+	mg, kerr := keras3.ReadFile(path, keras3.Limits{})
+	if kerr != nil {
+		return nil, kerr
+	}
+	return &tfpb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*tfpb.MetaGraphDef{mg}}, nil
 }
