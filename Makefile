@@ -52,6 +52,7 @@ bench:
 	bench/rest/run.sh 5 32 2
 	sh bench/gru/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./bench/keras3/
 	$(GO) run ./bench/grpc -duration 5s -warmup 1s -concurrency 1,8,32
 	bench/loadtest/matrix.sh 3 5 1,16,64
 	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 | tee bench/loadtest/RESULTS-echo.txt
