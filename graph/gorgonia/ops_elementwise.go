@@ -22,6 +22,8 @@ func elementwiseOps() map[string]lowerFunc {
 		"Div":               lowerDiv,
 		"AddN":              lowerAddN,
 		"SquaredDifference": lowerSquaredDifference,
+		"Maximum":           lowerMaxMin(binGte),
+		"Minimum":           lowerMaxMin(binLte),
 		"LogicalNot":        lowerLogicalNot,
 		"Select":            lowerSelect,
 		"SelectV2":          lowerSelect,
@@ -78,6 +80,18 @@ func lowerSquaredDifference(lw *lowerer, n *graph.Node, in []*value) ([]*value, 
 		return nil, err
 	}
 	return unaryOp(G.Square)(lw, n, []*value{d})
+}
+
+// lowerMaxMin selects elementwise between the inputs by a comparison
+// mask: Maximum takes x where x >= y, Minimum where x <= y.
+func lowerMaxMin(k binKind) lowerFunc {
+	return func(lw *lowerer, n *graph.Node, in []*value) ([]*value, error) {
+		mask, err := lw.binary(k, in[0], in[1])
+		if err != nil {
+			return nil, err
+		}
+		return one(lw.sel(n, mask, in[0], in[1]))
+	}
 }
 
 func lowerLogicalNot(lw *lowerer, _ *graph.Node, in []*value) ([]*value, error) {

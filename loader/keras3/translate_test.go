@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -429,4 +431,127 @@ func TestLSTM(t *testing.T) {
 	}
 	defer m.Close()
 	near(t, "h", run(t, m, map[string]*tensor.Tensor{"input_layer": x}), want, 1e-5)
+}
+
+// TestDenseActivations: every Keras 3 activation the translator knows,
+// against its float64 formula (Keras 3's definitions: leaky_relu's slope
+// 0.2, hard_sigmoid relu6(x+3)/6, exact gelu).
+func TestDenseActivations(t *testing.T) {
+	softplus := func(x float64) float64 { return math.Log1p(math.Exp(x)) }
+	unit := map[string]func(float64) float64{
+		"linear": func(x float64) float64 { return x }, "relu": func(x float64) float64 { return math.Max(0, x) },
+		"sigmoid": sigmoid, "tanh": math.Tanh, "softplus": softplus,
+		"softsign":    func(x float64) float64 { return x / (1 + math.Abs(x)) },
+		"relu6":       func(x float64) float64 { return math.Min(6, math.Max(0, x)) },
+		"exponential": math.Exp,
+		"elu": func(x float64) float64 {
+			if x > 0 {
+				return x
+			}
+			return math.Expm1(x)
+		},
+		"selu": func(x float64) float64 {
+			const a, s = 1.6732632423543772, 1.0507009873554805
+			if x > 0 {
+				return s * x
+			}
+			return s * a * math.Expm1(x)
+		},
+		"swish": func(x float64) float64 { return x * sigmoid(x) },
+		"silu":  func(x float64) float64 { return x * sigmoid(x) },
+		"leaky_relu": func(x float64) float64 {
+			if x > 0 {
+				return x
+			}
+			return 0.2 * x
+		},
+		"hard_sigmoid": func(x float64) float64 { return math.Min(6, math.Max(0, x+3)) / 6 },
+		"gelu":         func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) },
+		"mish":         func(x float64) float64 { return x * math.Tanh(softplus(x)) },
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	k, b := rnd(r, 3, 4), rnd(r, 4)
+	x := rnd(r, 2, 3)
+	for i := range x.F32() {
+		x.F32()[i] *= 3 // reach the bends of relu6, hard_sigmoid
+	}
+	z := matmul(f64(x), k, 2)
+	for i := range z {
+		z[i] += float64(b.F32()[i%4])
+	}
+	names := append([]string{"softmax", "log_softmax"}, slices.Sorted(maps.Keys(unit))...)
+	for _, act := range names {
+		cfg := sequential(inputLayer(nil, 3), layer("Dense", map[string]any{"name": "d", "units": 4, "activation": act}))
+		mg, err := keras3.Translate(cfg, mapWeights{"layers/dense/vars/0": k, "layers/dense/vars/1": b})
+		if err != nil {
+			t.Fatalf("%s: %v", act, err)
+		}
+		m, err := loader.LoadMetaGraph(context.Background(), t.TempDir(), mg, loader.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", act, err)
+		}
+		want := make([]float64, len(z))
+		for row := 0; row < 2; row++ {
+			zs := z[row*4 : row*4+4]
+			sum := 0.0
+			for _, v := range zs {
+				sum += math.Exp(v)
+			}
+			for j, v := range zs {
+				switch act {
+				case "softmax":
+					want[row*4+j] = math.Exp(v) / sum
+				case "log_softmax":
+					want[row*4+j] = v - math.Log(sum)
+				default:
+					want[row*4+j] = unit[act](v)
+				}
+			}
+		}
+		near(t, act, run(t, m, map[string]*tensor.Tensor{"input_layer": x}), want, 1e-5)
+		m.Close()
+	}
+}
+
+// TestMergesReshapeActivation: each merge layer on two inputs, and
+// Reshape → Activation → Flatten, as Functional and Sequential models.
+func TestMergesReshapeActivation(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	a, b := rnd(r, 2, 6), rnd(r, 2, 6)
+	ref := func(l string) map[string]any {
+		return map[string]any{"class_name": "__keras_tensor__", "config": map[string]any{"keras_history": []any{l, 0, 0}}}
+	}
+	for class, f := range map[string]func(x, y float64) float64{
+		"Add": func(x, y float64) float64 { return x + y }, "Subtract": func(x, y float64) float64 { return x - y },
+		"Multiply": func(x, y float64) float64 { return x * y }, "Average": func(x, y float64) float64 { return (x + y) / 2 },
+		"Maximum": math.Max, "Minimum": math.Min,
+	} {
+		cfg, _ := json.Marshal(map[string]any{"class_name": "Functional", "config": map[string]any{
+			"layers": []any{
+				map[string]any{"class_name": "InputLayer", "name": "a", "config": map[string]any{"name": "a", "batch_shape": []any{nil, 6}}, "inbound_nodes": []any{}},
+				map[string]any{"class_name": "InputLayer", "name": "b", "config": map[string]any{"name": "b", "batch_shape": []any{nil, 6}}, "inbound_nodes": []any{}},
+				map[string]any{"class_name": class, "name": "m", "config": map[string]any{"name": "m"},
+					"inbound_nodes": []any{map[string]any{"args": []any{[]any{ref("a"), ref("b")}}}}},
+			},
+			"input_layers": []any{[]any{"a", 0, 0}, []any{"b", 0, 0}}, "output_layers": []any{[]any{"m", 0, 0}},
+		}})
+		want := make([]float64, 12)
+		for i := range want {
+			want[i] = f(float64(a.F32()[i]), float64(b.F32()[i]))
+		}
+		for _, m := range load(t, cfg, mapWeights{}) {
+			near(t, class, run(t, m, map[string]*tensor.Tensor{"a": a, "b": b}), want, 1e-6)
+		}
+	}
+	cfg := sequential(inputLayer(nil, 6),
+		layer("Reshape", map[string]any{"name": "r", "target_shape": []int{2, 3}}),
+		layer("Activation", map[string]any{"name": "act", "activation": "tanh"}),
+		layer("Flatten", map[string]any{"name": "f"}))
+	want := make([]float64, 12)
+	for i := range want {
+		want[i] = math.Tanh(float64(a.F32()[i]))
+	}
+	for _, m := range load(t, cfg, mapWeights{}) {
+		near(t, "reshape", run(t, m, map[string]*tensor.Tensor{"input_layer": a}), want, 1e-6)
+	}
 }
