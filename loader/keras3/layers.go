@@ -586,10 +586,9 @@ func batchNorm(tr *translator, prefix, key string, cfg json.RawMessage, in []kt)
 		}
 		return t.F32(), nil
 	}
-	gamma, beta := make([]float32, width), make([]float32, width)
-	for i := range gamma {
-		gamma[i] = 1
-	}
+	// Weights are read (and their shapes checked against width) before
+	// anything of width is allocated: width comes from the config.
+	var gamma, beta []float32
 	var err error
 	if c.Scale == nil || *c.Scale {
 		if gamma, err = next(); err != nil {
@@ -608,6 +607,15 @@ func batchNorm(tr *translator, prefix, key string, cfg json.RawMessage, in []kt)
 	mv, err := next()
 	if err != nil {
 		return nil, err
+	}
+	if gamma == nil {
+		gamma = make([]float32, width)
+		for i := range gamma {
+			gamma[i] = 1
+		}
+	}
+	if beta == nil {
+		beta = make([]float32, width)
 	}
 	scale, offset := make([]float32, width), make([]float32, width)
 	for i := range scale {
