@@ -109,6 +109,8 @@ type Options struct {
 	AdmissionQueueIntervalMicros int64   // --admission_queue_interval_micros (100000)
 	ReadyzMaxShedRatio           float64 // --readyz_max_shed_ratio (0: off)
 
+	AccessLog string // --access_log: PATH or "stderr", one JSON line per request ("": off)
+
 	// Set lists the flags given on the command line, in order.
 	Set []string
 	// Unknown lists arguments that are not flags of tfserve (reported,
@@ -136,7 +138,8 @@ func isImplemented(name string) bool {
 		"rest_api_max_connections", "rest_api_max_header_bytes", "rest_api_ssl_config_file",
 		"grpc_allow_reload_config", "allowed_model_base_paths",
 		"enable_admission_control", "admission_max_in_flight", "admission_min_in_flight", "admission_max_queue",
-		"admission_queue_target_micros", "admission_queue_interval_micros", "readyz_max_shed_ratio":
+		"admission_queue_target_micros", "admission_queue_interval_micros", "readyz_max_shed_ratio",
+		"access_log":
 		return true
 	}
 	return false
@@ -233,6 +236,8 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.Int64Var(&o.AdmissionQueueIntervalMicros, "admission_queue_interval_micros", 100_000, "CoDel interval: the longest any request waits for admission")
 	fs.Float64Var(&o.ReadyzMaxShedRatio, "readyz_max_shed_ratio", 0,
 		"/readyz answers 503 while more than this fraction of model requests were refused in the last 1-2 s (0: never)")
+	fs.StringVar(&o.AccessLog, "access_log", "",
+		"write one JSON line per REST and gRPC request (time, model, version, API, status, latency, bytes, client) to this file, or to stderr with --access_log=stderr")
 	return fs
 }
 

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/tfserve/tfserve/proto/servingpb"
-	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/admission"
 )
 
@@ -23,7 +22,7 @@ func (s *Server) admit(ctx context.Context, req any) (admission.Ticket, error) {
 	if err != nil {
 		if s.opts.Observe != nil {
 			api, model := describe(req)
-			s.opts.Observe(RequestInfo{Model: model, API: api, Code: status.CodeOf(err), Elapsed: time.Since(start)})
+			s.opts.Observe(requestInfo(ctx, model, api, req, nil, err, start))
 		}
 		return t, toGRPC(err)
 	}

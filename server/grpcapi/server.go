@@ -25,6 +25,7 @@ import (
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
+	"github.com/tfserve/tfserve/server/requestlog"
 	"github.com/tfserve/tfserve/server/workers"
 )
 
@@ -36,12 +37,20 @@ type Models interface {
 	ReloadConfig(ctx context.Context, cfg *servingpb.ModelServerConfig) error
 }
 
-// RequestInfo describes one finished RPC, for metrics.
+// RequestInfo describes one finished RPC, for metrics and the access log.
 type RequestInfo struct {
 	Model   string // "" when the request named none
 	API     string // "predict", "classify", "regress", "multi_inference", "metadata", "status", "reload_config"
 	Code    status.Code
 	Elapsed time.Duration
+	// Version is the version that served the request (the response's
+	// model_spec); 0 when none did.
+	Version int64
+	// RequestBytes and ResponseBytes are the messages' serialized sizes
+	// (0 for a response not sent).
+	RequestBytes, ResponseBytes int64
+	// Client is the peer's address (nil when unknown).
+	Client net.Addr
 }
 
 // Options configure a Server.
@@ -75,6 +84,10 @@ type Options struct {
 	Admission *admission.Limiter
 	// Observe, when set, is called after every tensorflow.serving RPC.
 	Observe func(RequestInfo)
+	// RequestLog, when set, logs the successful Predict, Classify, Regress
+	// and MultiInference RPCs its models' logging_config samples (package
+	// server/requestlog).
+	RequestLog *requestlog.Logger
 	// Logger receives request errors at debug level; nil discards them.
 	Logger *slog.Logger
 }
@@ -190,7 +203,7 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 		if s.opts.Observe != nil {
 			if api, model := describe(req); api != "" {
-				s.opts.Observe(RequestInfo{Model: model, API: api, Code: status.CodeOf(err), Elapsed: time.Since(start)})
+				s.opts.Observe(requestInfo(ctx, model, api, req, resp, err, start))
 			}
 		}
 		if err != nil && s.log.Enabled(ctx, slog.LevelDebug) {
@@ -198,7 +211,11 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 		err = toGRPC(err)
 	}()
-	return handler(ctx, req)
+	resp, err = handler(ctx, req)
+	if err == nil {
+		s.logRequest(req, resp)
+	}
+	return resp, err
 }
 
 // interceptStream turns a panic in a streaming handler (health Watch,

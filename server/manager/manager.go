@@ -66,6 +66,12 @@ type Options struct {
 	AllowedBasePaths []string
 	// Logger receives load/unload events (redacted); nil discards them.
 	Logger *slog.Logger
+	// PrepareConfig, when set, is called by ReloadConfig with a
+	// model_config_list that passed every other check, just before it is
+	// applied (server/requestlog's Logger.Prepare: the models'
+	// logging_config). An error rejects the config whole; otherwise commit
+	// is called once the config is applied.
+	PrepareConfig func(list *servingpb.ModelConfigList) (commit func(), err error)
 }
 
 // Manager owns the loaded model versions. Create it with New, give it a
@@ -185,6 +191,14 @@ func (m *Manager) ReloadConfig(ctx context.Context, cfg *servingpb.ModelServerCo
 		}
 	}
 
+	var commit func()
+	if m.opts.PrepareConfig != nil {
+		var err error
+		if commit, err = m.opts.PrepareConfig(list); err != nil {
+			return err
+		}
+	}
+
 	// Apply: new model table, then start, update or stop model goroutines.
 	cur := *m.models.Load()
 	next := maps.Clone(cur)
@@ -218,6 +232,9 @@ func (m *Manager) ReloadConfig(ctx context.Context, cfg *servingpb.ModelServerCo
 	}
 	m.config = proto.Clone(cfg).(*servingpb.ModelServerConfig)
 	m.haveFirst.Store(true)
+	if commit != nil {
+		commit()
+	}
 	for _, md := range removed {
 		m.log.Info("unloading model removed from config", "model", md.name)
 		md.remove()

@@ -189,6 +189,11 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 	if err != nil {
 		return err
 	}
+	lg, err := newLogging(o, lo, obs, log)
+	if err != nil {
+		return err
+	}
+	defer lg.close()
 	mgr, err := manager.New(manager.Options{
 		Load: obs.wrapLoad(func(ctx context.Context, dir string) (servable.Model, error) {
 			return deps.Load(ctx, dir, lo)
@@ -200,6 +205,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		AllowVersionLabelsForUnavailableModels: o.AllowVersionLabelsUnavailable,
 		AllowedBasePaths:                       splitComma(o.AllowedModelBasePaths),
 		Logger:                                 log,
+		PrepareConfig:                          lg.req.Prepare,
 	})
 	if err != nil {
 		return err
@@ -215,7 +221,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		restOff = ln == nil && o.RESTPort == 0
 	)
 	if !restOff {
-		rest, err = restapi.New(obs.restOptions(restapi.Options{
+		rest, err = restapi.New(obs.restOptions(lg.restOptions(restapi.Options{
 			Models:                         readiness(mgr, lim, o.ReadyzMaxShedRatio),
 			Admission:                      lim,
 			Timeout:                        time.Duration(max(o.RESTTimeoutMs, 0)) * time.Millisecond,
@@ -230,7 +236,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 			IdleTimeout:                    time.Duration(max(o.RESTIdleTimeoutMs, 0)) * time.Millisecond,
 			MaxConnections:                 o.RESTMaxConnections,
 			MaxHeaderBytes:                 o.RESTMaxHeaderBytes,
-		}))
+		})))
 		if err != nil {
 			return err
 		}
@@ -248,7 +254,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		log.Info("Exporting HTTP/REST API", "address", ln.Addr().String())
 	}
 
-	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, grpcTLS, lim, log)
+	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, lg, grpcTLS, lim, log)
 	if err != nil {
 		stopREST(rest, log, deps.ShutdownTimeout)
 		return err
@@ -291,6 +297,8 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 	}
 	stopGRPC(grpcSrv, deps.ShutdownTimeout)
 	stopREST(rest, log, deps.ShutdownTimeout)
+	// The requests have drained: write out their request and access logs.
+	lg.close()
 	if err := mgr.Close(); err != nil {
 		return err
 	}
@@ -315,7 +323,7 @@ func stopREST(rest *restapi.Server, log *slog.Logger, timeout time.Duration) {
 // startGRPC serves TF Serving's gRPC API on --port (unless 0, or
 // Deps.GRPCListener) and on --grpc_socket_path. It returns a nil server
 // when gRPC is off. The channel reports the first Serve error.
-func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, tlsCfg *tls.Config, lim *admission.Limiter, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
+func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, lg *logging, tlsCfg *tls.Config, lim *admission.Limiter, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
 	served := make(chan error, 2)
 	var lns []net.Listener
 	if deps.GRPCListener != nil {
@@ -348,7 +356,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observabil
 	if err != nil {
 		return nil, served, err
 	}
-	srv, err := grpcapi.New(obs.grpcOptions(grpcapi.Options{
+	srv, err := grpcapi.New(obs.grpcOptions(lg.grpcOptions(grpcapi.Options{
 		Models:                         reloadPolicy(mgr, o.GRPCAllowReloadConfig),
 		EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
 		TensorContent:                  o.EnableSerializationAsTensorContent,
@@ -359,7 +367,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observabil
 		Logger:                         log,
 		Limits:                         o.RequestLimits(),
 		TLS:                            tlsCfg,
-	}))
+	})))
 	if err != nil {
 		for _, l := range lns {
 			l.Close()

@@ -66,7 +66,10 @@
 //     graph/fuse (fused GRU/LSTM) → kernels.Lookup, so predict does no
 //     lookups. The executor checks the context between kernels.
 //  6. The outputs are written as TF Serving's JSON (jsontensor), bounded by
-//     --response_max_bytes; the ticket and slot are given back.
+//     --response_max_bytes; the ticket and slot are given back. A request
+//     its model's logging_config samples goes to Options.RequestLog as the
+//     gRPC API's request and response protos (server/requestlog), and
+//     Options.Observe sees every /v1/ request (metrics, --access_log).
 //
 // gRPC (server/grpcapi) joins at step 2 with the same admission, manager
 // and models.

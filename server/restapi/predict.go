@@ -21,6 +21,7 @@ import (
 type runner struct {
 	slot     *workers.Slot
 	deadline time.Time
+	served   *int64 // route.served: the version that serves the request
 }
 
 // runContext bounds a model run by --rest_api_timeout_in_ms and by the
@@ -76,6 +77,7 @@ func (s *Server) predict(spec manager.Spec, rn runner, body, out []byte) ([]byte
 		}
 		defer h.Release()
 	}
+	rn.serve(h)
 	// RunPredict's checks (servable/predict.go). The JSON already named
 	// every input the signature has, and only those, so CheckInputs is a
 	// safeguard here: it answers as it does for gRPC.
@@ -106,7 +108,11 @@ func (s *Server) predict(spec manager.Spec, rn runner, body, out []byte) ([]byte
 		}
 		outputs = kept
 	}
-	return jsontensor.AppendPredictResponseLimited(out, s.limits.MaxResponseBytes, req.Format, outputs, nil)
+	out, err = jsontensor.AppendPredictResponseLimited(out, s.limits.MaxResponseBytes, req.Format, outputs, nil)
+	if err == nil {
+		s.logPredict(spec, h, req, outputs)
+	}
+	return out, err
 }
 
 // Signature keys of classify and regress signatures (TF's
@@ -121,28 +127,30 @@ func (s *Server) exampleSignature(h manager.Handle, name, method string) (*serva
 
 // runExamples parses a classify/regress body, resolves the model and
 // signature, and runs the serialized tf.Examples through the signature's
-// single input. It returns the outputs and the number of examples.
-func (s *Server) runExamples(spec manager.Spec, rn runner, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, error) {
+// single input. It returns the outputs, the number of examples and, when
+// the request log samples the request, what it needs to log it.
+func (s *Server) runExamples(spec manager.Spec, rn runner, body []byte, method string, want []string) (map[string]*tensor.Tensor, *servable.Signature, int, *exampleLog, error) {
 	budget := limits.NewBudget(s.limits)
 	req, err := jsontensor.ParseClassifyRegressRequestLimited(body, budget)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	h, err := s.opts.Models.Get(spec)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	defer h.Release()
+	rn.serve(h)
 	sig, err := s.exampleSignature(h, req.SignatureName, method)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	strs, err := req.InputStrings(budget)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	if len(strs) == 0 {
-		return nil, nil, 0, status.New(status.InvalidArgument, "Input is empty.")
+		return nil, nil, 0, nil, status.New(status.InvalidArgument, "Input is empty.")
 	}
 	in := map[string]*tensor.Tensor{examplesig.Inputs: tensor.FromSlice(tensor.Shape{len(strs)}, strs)}
 	var fetch []string
@@ -155,15 +163,15 @@ func (s *Server) runExamples(spec manager.Spec, rn runner, body []byte, method s
 	defer cancel()
 	outputs, err := h.Run(ctx, req.SignatureName, in, fetch)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	for _, o := range fetch {
 		if outputs[o] == nil {
-			return nil, nil, 0, status.New(status.InvalidArgument,
+			return nil, nil, 0, nil, status.New(status.InvalidArgument,
 				"Expected "+strconv.Itoa(len(fetch))+" output tensor(s).  Got: "+strconv.Itoa(countPresent(outputs, fetch)))
 		}
 	}
-	return outputs, sig, len(strs), nil
+	return outputs, sig, len(strs), s.sampleExamples(spec, h, req), nil
 }
 
 func countPresent(m map[string]*tensor.Tensor, keys []string) int {
@@ -179,7 +187,7 @@ func countPresent(m map[string]*tensor.Tensor, keys []string) int {
 // classify is ProcessClassifyRequest: RunClassify plus
 // PostProcessClassificationResult's checks.
 func (s *Server) classify(spec manager.Spec, rn runner, body, out []byte) ([]byte, error) {
-	outputs, _, n, err := s.runExamples(spec, rn, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
+	outputs, _, n, lg, err := s.runExamples(spec, rn, body, servable.MethodClassify, []string{examplesig.Classes, examplesig.Scores})
 	if err != nil {
 		return out, err
 	}
@@ -202,13 +210,17 @@ func (s *Server) classify(spec manager.Spec, rn runner, body, out []byte) ([]byt
 		}
 		results[i] = row
 	}
-	return jsontensor.AppendClassifyResponse(out, s.limits.MaxResponseBytes, results)
+	out, err = jsontensor.AppendClassifyResponse(out, s.limits.MaxResponseBytes, results)
+	if err == nil {
+		lg.classify(cls)
+	}
+	return out, err
 }
 
 // regress is ProcessRegressRequest: RunRegress plus
 // PostProcessRegressionResult's checks.
 func (s *Server) regress(spec manager.Spec, rn runner, body, out []byte) ([]byte, error) {
-	outputs, sig, n, err := s.runExamples(spec, rn, body, servable.MethodRegress, []string{examplesig.Outputs})
+	outputs, sig, n, lg, err := s.runExamples(spec, rn, body, servable.MethodRegress, []string{examplesig.Outputs})
 	if err != nil {
 		return out, err
 	}
@@ -216,5 +228,9 @@ func (s *Server) regress(spec manager.Spec, rn runner, body, out []byte) ([]byte
 	if err != nil {
 		return out, err
 	}
-	return jsontensor.AppendRegressResponse(out, s.limits.MaxResponseBytes, vals)
+	out, err = jsontensor.AppendRegressResponse(out, s.limits.MaxResponseBytes, vals)
+	if err == nil {
+		lg.regress(vals)
+	}
+	return out, err
 }

@@ -31,6 +31,8 @@ type route struct {
 	// badVersion: the version digits do not fit an int64. TF Serving then
 	// answers 400 with an empty body.
 	badVersion bool
+	// served is the version that served the request, once known.
+	served int64
 }
 
 // parseRoute matches method and the raw request path (with its query

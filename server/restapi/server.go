@@ -20,6 +20,7 @@ import (
 	"github.com/tfserve/tfserve/servable/status"
 	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
+	"github.com/tfserve/tfserve/server/requestlog"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/server/workers"
 )
@@ -37,12 +38,23 @@ type Models interface {
 	Ready() (bool, []string)
 }
 
-// RequestInfo describes one finished /v1/ request, for metrics.
+// RequestInfo describes one finished /v1/ request, for metrics and the
+// access log.
 type RequestInfo struct {
 	Model   string // "" when the path did not parse
 	API     string // "predict", "classify", "regress", "status", "metadata" or ""
 	Code    status.Code
 	Elapsed time.Duration
+	// Version is the version that served the request (predict, classify,
+	// regress, metadata); 0 when none did.
+	Version int64
+	// HTTPStatus is the response's status code.
+	HTTPStatus int
+	// RequestBytes and ResponseBytes are the bodies' sizes as sent (a gzip
+	// request body compressed).
+	RequestBytes, ResponseBytes int64
+	// Client is the peer's address.
+	Client net.Addr
 }
 
 // Options configure a Server.
@@ -70,6 +82,10 @@ type Options struct {
 	Handlers map[string]fasthttp.RequestHandler
 	// Observe, when set, is called after every /v1/ request.
 	Observe func(RequestInfo)
+	// RequestLog, when set, logs the successful predict, classify and
+	// regress requests its models' logging_config samples (package
+	// server/requestlog), as the gRPC API's protos.
+	RequestLog *requestlog.Logger
 	// Logger receives request errors at debug level; nil discards them.
 	Logger *slog.Logger
 	// Limits bound each predict, classify and regress request (JSON depth,
@@ -264,7 +280,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
 	method := string(ctx.Method())
 	r := parseRoute(method, path)
-	var rn runner
+	rn := runner{served: &r.served}
 	if r.kind.runsModel() && !r.badVersion {
 		var ok bool
 		if rn.deadline, ok = s.clientDeadline(ctx, &r, start); !ok {
@@ -337,7 +353,9 @@ func (s *Server) finish(ctx *fasthttp.RequestCtx, r *route, start time.Time, cod
 	ctx.SetStatusCode(httpStatus)
 	ctx.Response.SetBody(body)
 	if s.opts.Observe != nil {
-		s.opts.Observe(RequestInfo{Model: r.name, API: apiName(r.kind), Code: code, Elapsed: time.Since(start)})
+		s.opts.Observe(RequestInfo{Model: r.name, API: apiName(r.kind), Code: code, Elapsed: time.Since(start),
+			Version: r.served, HTTPStatus: httpStatus, RequestBytes: int64(len(ctx.Request.Body())),
+			ResponseBytes: int64(len(body)), Client: ctx.RemoteAddr()})
 	}
 }
 
@@ -379,6 +397,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rn runner, r *route, method,
 			return out, err
 		}
 		defer h.Release()
+		r.served = h.Version()
 		return appendMetadataJSON(out, h.Name(), h.Version(), h.Signatures()), nil
 	case routePredict, routeClassify, routeRegress:
 		if r.hasVersion && r.hasLabel {

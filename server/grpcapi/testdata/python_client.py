@@ -32,8 +32,10 @@ def main():
         # Old protoc (Debian 12's grpc_tools bundles 3.5.1) cannot parse
         # proto3 `optional` in the config protos that model_service.proto
         # reaches through model_management.proto: compile the rest and call
-        # ModelService through a generic stub.
-        skip = ("tensorflow_serving/config/", "apis/model_management.proto", "apis/model_service.proto")
+        # ModelService through a generic stub. The request-log protos
+        # (logging.proto, prediction_log.proto) reach logging_config.proto.
+        skip = ("tensorflow_serving/config/", "apis/model_management.proto", "apis/model_service.proto",
+                "apis/logging.proto", "apis/prediction_log.proto")
         rest = [f for f in files if not any(k in f.replace(os.sep, "/") for k in skip)]
         if not compile_protos(rest):
             sys.exit("protoc failed")
