@@ -143,7 +143,8 @@ func serve(args []string) int {
 		OpenSource: func(ctx context.Context, basePath string) (manager.Source, error) {
 			return source.Open(ctx, basePath, srcOpts)
 		},
-		Logger: log,
+		Logger:  log,
+		Version: version,
 	}
 	if err := modelserver.Run(ctx, opts, deps); err != nil {
 		fmt.Fprintln(os.Stderr, "Failed to start server. Error:", err)

@@ -111,6 +111,8 @@ type Options struct {
 
 	AccessLog string // --access_log: PATH or "stderr", one JSON line per request ("": off)
 
+	MLflowDefaultModel string // --mlflow_default_model: the model MLflow's /invocations, /ping and /health use
+
 	// Set lists the flags given on the command line, in order.
 	Set []string
 	// Unknown lists arguments that are not flags of tfserve (reported,
@@ -139,7 +141,7 @@ func isImplemented(name string) bool {
 		"grpc_allow_reload_config", "allowed_model_base_paths",
 		"enable_admission_control", "admission_max_in_flight", "admission_min_in_flight", "admission_max_queue",
 		"admission_queue_target_micros", "admission_queue_interval_micros", "readyz_max_shed_ratio",
-		"access_log":
+		"access_log", "mlflow_default_model":
 		return true
 	}
 	return false
@@ -238,6 +240,8 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 		"/readyz answers 503 while more than this fraction of model requests were refused in the last 1-2 s (0: never)")
 	fs.StringVar(&o.AccessLog, "access_log", "",
 		"write one JSON line per REST and gRPC request (time, model, version, API, status, latency, bytes, client) to this file, or to stderr with --access_log=stderr")
+	fs.StringVar(&o.MLflowDefaultModel, "mlflow_default_model", "",
+		"model that MLflow's scoring protocol on the REST port (/invocations, /ping, /health) uses; needed when several models are served")
 	return fs
 }
 

@@ -61,6 +61,9 @@ type Deps struct {
 	// initial config has been applied, with the REST address (nil when REST
 	// is off) and the manager.
 	Ready func(restAddr net.Addr, m *manager.Manager)
+	// Version is tfserve's version string, which MLflow's GET /version
+	// answers ("dev" when empty).
+	Version string
 }
 
 // Validate checks flag combinations the way BuildAndStart does.
@@ -236,6 +239,8 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 			IdleTimeout:                    time.Duration(max(o.RESTIdleTimeoutMs, 0)) * time.Millisecond,
 			MaxConnections:                 o.RESTMaxConnections,
 			MaxHeaderBytes:                 o.RESTMaxHeaderBytes,
+			MLflow:                         restapi.MLflowOptions{DefaultModel: o.MLflowDefaultModel, Version: deps.Version},
+			Lister:                         mgr,
 		})))
 		if err != nil {
 			return err

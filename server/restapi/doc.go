@@ -22,7 +22,12 @@
 //
 // Additions beyond TF Serving: GET /healthz (200 while the process serves),
 // GET /readyz (200 when every configured model has an AVAILABLE version,
-// else 503 naming the others), and limits on every input (issue 11), each
+// else 503 naming the others), GET /v1/models (every served model with its
+// versions' states, sorted by name, each as GET /v1/models/{name} prints
+// them; TF Serving answers 400 "Missing model name in request."; see
+// models.go), MLflow's scoring protocol (POST /invocations, GET /ping,
+// /health and /version, for the one model served or --mlflow_default_model;
+// see mlflow.go), and limits on every input (issue 11), each
 // answered with {"error": "..."} naming its flag:
 //   - body: Options.MaxBodyBytes (default 64 MiB), before and while gzip is
 //     decompressed (one layer only), 413;

@@ -122,6 +122,14 @@ func appendProtoJSONString(b []byte, s string) []byte {
 func appendStatusJSON(b []byte, sts []manager.VersionStatus) []byte {
 	w := pjWriter{buf: b}
 	w.open('{')
+	writeVersionStatus(&w, sts)
+	w.close('}')
+	return append(w.buf, '\n')
+}
+
+// writeVersionStatus writes the "model_version_status" member of a
+// GetModelStatusResponse.
+func writeVersionStatus(w *pjWriter, sts []manager.VersionStatus) {
 	w.key("model_version_status")
 	w.open('[')
 	for _, st := range sts {
@@ -137,8 +145,6 @@ func appendStatusJSON(b []byte, sts []manager.VersionStatus) []byte {
 		w.close('}')
 	}
 	w.close(']')
-	w.close('}')
-	return append(w.buf, '\n')
 }
 
 // appendMetadataJSON writes a GetModelMetadataResponse as TF Serving's

@@ -110,6 +110,12 @@ type Options struct {
 	// predict, classify or regress request runs now, waits, or is refused
 	// (503 with Retry-After); see admission.go.
 	Admission *admission.Limiter
+	// MLflow configures MLflow's scoring protocol on this port (/invocations,
+	// /ping, /health, /version; see mlflow.go).
+	MLflow MLflowOptions
+	// Lister lists the served models for GET /v1/models and MLflow's
+	// default model; nil means Models, when it implements ModelLister.
+	Lister ModelLister
 }
 
 // Defaults of the connection options.
@@ -379,6 +385,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rn runner, r *route, method,
 	spec := manager.Spec{Name: r.name, Version: r.version, HasVersion: r.hasVersion, Label: r.label, HasLabel: r.hasLabel}
 	switch r.kind {
 	case routeStatus, routeMetadata:
+		if isModelList(r) {
+			return s.appendModelList(out) // GET /v1/models: our extension
+		}
 		if r.name == "" {
 			return out, status.New(status.InvalidArgument, "Missing model name in request.")
 		}
@@ -476,6 +485,9 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx) {
 	p := string(ctx.Path())
 	if h, ok := s.opts.Handlers[p]; ok {
 		h(ctx)
+		return
+	}
+	if s.serveMLflow(ctx, p) {
 		return
 	}
 	switch p {
