@@ -133,12 +133,7 @@ func dense(tr *translator, prefix, key string, cfg json.RawMessage, in []kt) ([]
 // reshapeLike reshapes a [rows, last] result back to x's leading
 // dimensions followed by last, computing them from x at run time.
 func (tr *translator) reshapeLike(prefix, y string, x kt, last int) string {
-	shape := tr.op(prefix, "Shape", []string{x.name}, map[string]any{"T": x.dtype(), "out_type": tensor.Int32})
-	lead := tr.op(prefix, "StridedSlice", []string{shape,
-		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{0})),
-		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{-1})),
-		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{1}))},
-		map[string]any{"T": tensor.Int32, "Index": tensor.Int32, "begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 0})
+	lead := tr.dimsOf(prefix, x, -1, false)
 	full := tr.op(prefix, "ConcatV2", []string{lead, tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{int32(last)})),
 		tr.constant(prefix, tensor.Scalar(int32(0)))}, map[string]any{"T": tensor.Int32, "N": 2, "Tidx": tensor.Int32})
 	return tr.op(prefix, "Reshape", []string{y, full}, map[string]any{"T": tensor.Float32, "Tshape": tensor.Int32})
@@ -269,14 +264,24 @@ func (tr *translator) rnn(prefix, key string, cfg json.RawMessage, in []kt, lstm
 	return outs, nil
 }
 
+// dimsOf is x's run-time dimensions [0, end) (end < 0 counts from the
+// last); scalar takes the one dimension of [0, 1) as a scalar.
+func (tr *translator) dimsOf(prefix string, x kt, end int32, scalar bool) string {
+	shape := tr.op(prefix, "Shape", []string{x.name}, map[string]any{"T": x.dtype(), "out_type": tensor.Int32})
+	shrink := 0
+	if scalar {
+		shrink = 1
+	}
+	return tr.op(prefix, "StridedSlice", []string{shape,
+		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{0})),
+		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{end})),
+		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{1}))},
+		map[string]any{"T": tensor.Int32, "Index": tensor.Int32, "begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": shrink})
+}
+
 // zeroState is a [batch, units] zero tensor for x's batch.
 func (tr *translator) zeroState(prefix string, x kt, units int) string {
-	shape := tr.op(prefix, "Shape", []string{x.name}, map[string]any{"T": x.dtype(), "out_type": tensor.Int32})
-	batch := tr.op(prefix, "StridedSlice", []string{shape,
-		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{0})),
-		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{1})),
-		tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{1}))},
-		map[string]any{"T": tensor.Int32, "Index": tensor.Int32, "begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0, "new_axis_mask": 0, "shrink_axis_mask": 1})
+	batch := tr.dimsOf(prefix, x, 1, true)
 	dims := tr.op(prefix, "Pack", []string{batch, tr.constant(prefix, tensor.Scalar(int32(units)))}, map[string]any{"T": tensor.Int32, "N": 2, "axis": 0})
 	return tr.op(prefix, "Fill", []string{dims, tr.constant(prefix, tensor.Scalar(float32(0)))}, map[string]any{"T": tensor.Float32, "index_type": tensor.Int32})
 }
