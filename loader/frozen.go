@@ -58,10 +58,8 @@ const FrozenSignature = "serving_default"
 // lim.MaxNodes before it is translated.
 func FrozenMetaGraph(dir string, lim limits.Load) (*tfpb.MetaGraphDef, bool, error) {
 	lim = lim.WithDefaults()
-	for _, name := range []string{"saved_model.pb", "saved_model.pbtxt"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return nil, false, nil
-		}
+	if savedmodel.Holds(dir) {
+		return nil, false, nil
 	}
 	mo, err := ReadModelOptions(dir)
 	if err != nil {

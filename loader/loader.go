@@ -10,8 +10,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -167,10 +165,8 @@ func ImportLimited(dir string, tags []string, lim limits.Load) (*Imported, error
 // holds no SavedModel (ok is false otherwise). Its weights are bounded by
 // the constants' budget, which they become.
 func kerasMetaGraph(dir string, lim limits.Load) (*tfpb.MetaGraphDef, bool, error) {
-	for _, name := range []string{"saved_model.pb", "saved_model.pbtxt"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return nil, false, nil
-		}
+	if savedmodel.Holds(dir) {
+		return nil, false, nil
 	}
 	path, ok, err := keras3.Find(dir)
 	if !ok || err != nil {

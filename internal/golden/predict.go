@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tfserve/tfserve/loader/savedmodel"
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 )
@@ -45,10 +46,8 @@ func Files(t testing.TB, root string) []string {
 // itself if it holds saved_model.pb(txt), else its highest numeric child.
 func VersionDir(t testing.TB, dir string) string {
 	t.Helper()
-	for _, f := range []string{"saved_model.pb", "saved_model.pbtxt"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return dir
-		}
+	if savedmodel.Holds(dir) {
+		return dir
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -23,6 +23,18 @@ const MaxFileSize = 2 << 30
 // DefaultTags is what TF Serving loads when no tags are given.
 var DefaultTags = []string{"serve"}
 
+// Holds reports whether dir has a saved_model.pb or saved_model.pbtxt
+// entry: a SavedModel, rather than another format a version directory may
+// hold (a Keras 3 file, a frozen GraphDef).
+func Holds(dir string) bool {
+	for _, name := range []string{"saved_model.pb", "saved_model.pbtxt"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Read parses dir/saved_model.pb, or dir/saved_model.pbtxt if there is no
 // binary file.
 func Read(dir string) (*tfpb.SavedModel, error) {
