@@ -42,6 +42,8 @@ type rnnOpts struct {
 	backwards   bool
 	timeMajor   bool
 	returnAll   bool
+	masked      bool // a last input holds a [batch, steps] bool mask
+	zeroOutMask bool // Keras zero_output_for_mask
 	act, recAct rnn.Activation
 }
 
@@ -62,9 +64,13 @@ func buildRNN(lstm bool) kernels.Builder {
 		if lstm {
 			want = 6
 		}
-		if numInputs != want {
-			return nil, fmt.Errorf("fused RNN takes %d inputs, got %d", want, numInputs)
+		// An optional last input is a Keras mask (translators emit it for
+		// masked layers; Library never does).
+		if numInputs != want && numInputs != want+1 {
+			return nil, fmt.Errorf("fused RNN takes %d inputs (%d with a mask), got %d", want, want+1, numInputs)
 		}
+		o.masked = numInputs == want+1
+		o.zeroOutMask = attrs.Bool("zero_output_for_mask", false)
 		var cache atomic.Pointer[packed]
 		pool := &sync.Pool{New: func() any { return new(rnn.Workspace) }}
 		return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -131,10 +137,10 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 		p = &packed{key: key}
 		if o.lstm {
 			p.lstm, err = rnn.NewLSTM(rnn.LSTMParams{Input: input, Units: units, Kernel: k, RecurrentKernel: r, Bias: b,
-				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards})
+				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards, ZeroOutputForMask: o.zeroOutMask})
 		} else {
 			p.gru, err = rnn.NewGRU(rnn.GRUParams{Input: input, Units: units, Kernel: k, RecurrentKernel: r, Bias: b, ResetAfter: len(b) == 6*units,
-				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards})
+				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards, ZeroOutputForMask: o.zeroOutMask})
 		}
 		if err != nil {
 			return nil, kernels.Errorf("fused RNN: %v", err)
@@ -151,6 +157,11 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 	seq := ctx.New(tensor.Float32, tensor.Shape{batch, steps, units})
 	hOut := ctx.New(tensor.Float32, tensor.Shape{batch, units})
 	a := &rnn.Args{X: xs, Batch: batch, Steps: steps, H0: h0, ReturnSequences: true, Out: seq.F32(), H: hOut.F32()}
+	if o.masked {
+		if a.Mask, err = maskOf(in[len(in)-1], x.Shape, o.timeMajor); err != nil {
+			return nil, err
+		}
+	}
 	var cOut *tensor.Tensor
 	if o.lstm {
 		c0, err := f32(in[2], "init_c")
@@ -232,6 +243,25 @@ func forwardRows(p *packed, lstm bool, pool *sync.Pool, a *rnn.Args, input, unit
 	errs[0] = run(a.Rows(0, a.Batch/parts, input, units))
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// maskOf reads a fused RNN's mask input: bool, shaped as x's first two
+// dimensions; returned batch-major.
+func maskOf(m *tensor.Tensor, xs tensor.Shape, timeMajor bool) ([]bool, error) {
+	if m.DType != tensor.Bool || len(m.Shape) != 2 || m.Shape[0] != xs[0] || m.Shape[1] != xs[1] {
+		return nil, kernels.Errorf("fused RNN: mask must be bool %v, got %v %v", xs[:2], m.DType, m.Shape)
+	}
+	d := m.Bools()
+	if !timeMajor {
+		return d, nil
+	}
+	out := make([]bool, len(d))
+	for t := 0; t < xs[0]; t++ {
+		for b := 0; b < xs[1]; b++ {
+			out[b*xs[0]+t] = d[t*xs[1]+b]
+		}
+	}
+	return out, nil
 }
 
 // swap01 transposes a [a, b, c] array to [b, a, c].
