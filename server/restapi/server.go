@@ -10,6 +10,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,12 @@ type Options struct {
 	// Lister lists the served models for GET /v1/models and MLflow's
 	// default model; nil means Models, when it implements ModelLister.
 	Lister ModelLister
+	// V2, when set, serves /v2 and every path under /v2/ (the Open
+	// Inference Protocol, package server/kserve).
+	V2 fasthttp.RequestHandler
+	// Workers, when set, is the worker pool of MaxConcurrentRequests
+	// slots, shared with V2's handler; nil: New makes one.
+	Workers *workers.Pool
 }
 
 // Defaults of the connection options.
@@ -159,7 +166,11 @@ func New(opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, limits: opts.Limits, log: log, pool: workers.New(opts.MaxConcurrentRequests)}
+	pool := opts.Workers
+	if pool == nil {
+		pool = workers.New(opts.MaxConcurrentRequests)
+	}
+	s := &Server{opts: opts, limits: opts.Limits, log: log, pool: pool}
 	// fasthttp reads a whole request (under ReadTimeout) before it calls
 	// handle, so a slow client holds a connection, never a worker slot.
 	s.srv = &fasthttp.Server{
@@ -488,6 +499,10 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if s.serveMLflow(ctx, p) {
+		return
+	}
+	if s.opts.V2 != nil && (p == "/v2" || strings.HasPrefix(p, "/v2/")) {
+		s.opts.V2(ctx)
 		return
 	}
 	switch p {
