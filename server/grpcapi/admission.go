@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tfserve/tfserve/proto/kservepb"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/server/admission"
 )
@@ -32,7 +33,7 @@ func (s *Server) admit(ctx context.Context, req any) (admission.Ticket, error) {
 func runsModel(req any) bool {
 	switch req.(type) {
 	case *servingpb.PredictRequest, *servingpb.ClassificationRequest, *servingpb.RegressionRequest,
-		*servingpb.MultiInferenceRequest:
+		*servingpb.MultiInferenceRequest, *kservepb.ModelInferRequest:
 		return true
 	}
 	return false

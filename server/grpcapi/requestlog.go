@@ -2,11 +2,13 @@ package grpcapi
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tfserve/tfserve/proto/kservepb"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable/status"
 )
@@ -42,6 +44,9 @@ func servedVersion(resp any) int64 {
 		if len(r.GetResults()) > 0 {
 			ms = r.GetResults()[0].GetModelSpec()
 		}
+	case *kservepb.ModelInferResponse:
+		v, _ := strconv.ParseInt(r.GetModelVersion(), 10, 64)
+		return v
 	}
 	return ms.GetVersion().GetValue()
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/tfserve/tfserve/proto/kservepb"
 	"github.com/tfserve/tfserve/proto/servingpb"
 	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
@@ -238,7 +239,8 @@ func (s *Server) recovered(method string, r any) error {
 	return status.New(status.Internal, "Internal error (id "+id+")")
 }
 
-// describe names the API and model of a tensorflow.serving request.
+// describe names the API and model of a tensorflow.serving request (and
+// of KServe v2's ModelInfer and ModelMetadata).
 func describe(req any) (api, model string) {
 	switch r := req.(type) {
 	case *servingpb.PredictRequest:
@@ -258,6 +260,10 @@ func describe(req any) (api, model string) {
 		return "status", r.GetModelSpec().GetName()
 	case *servingpb.ReloadConfigRequest:
 		return "reload_config", ""
+	case *kservepb.ModelInferRequest: // the Open Inference Protocol (server/kserve)
+		return "predict", r.GetModelName()
+	case *kservepb.ModelMetadataRequest:
+		return "metadata", r.GetName()
 	}
 	return "", ""
 }
