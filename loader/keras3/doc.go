@@ -10,10 +10,25 @@
 // Supported: Sequential and Functional models of InputLayer, Dense (every
 // Keras 3 activation listed in activation), Activation, Dropout and the
 // other inference-time identities, GRU (reset_after both ways,
-// return_sequences, return_state, go_backwards), LSTM, Bidirectional
-// (concat, sum, mul, ave, none), Embedding (without mask_zero), Flatten,
-// Reshape, Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum,
-// LayerNormalization and BatchNormalization on the last axis. Anything
-// else (other layer classes, masks, nested models, stateful layers, non-
-// float32 dtype policies) fails the load with a message naming it.
+// return_sequences, return_state, go_backwards, zero_output_for_mask),
+// LSTM, Bidirectional (concat, sum, mul, ave, none), Embedding (mask_zero
+// too), Masking, Flatten, Reshape, Concatenate, Add, Subtract, Multiply,
+// Average, Maximum, Minimum, LayerNormalization and BatchNormalization on
+// the last axis; and Sequential or Functional models used as layers of
+// another (nested up to 16 deep; their weights under the layer's group,
+// "layers/sequential/layers/dense/vars/0", as Keras 3 saves them).
+//
+// Masks follow Keras 3: Masking and Embedding(mask_zero=True) make one;
+// Dense, Activation, the normalizations and the identities pass it on;
+// GRU, LSTM and Bidirectional read it (the fused op's mask input: a masked
+// step keeps the state and repeats the previous output, zeros before the
+// first real step, or outputs zeros with zero_output_for_mask, which
+// Bidirectional forces to return_sequences) and pass it on with their
+// sequences; Flatten and Reshape drop it, as Keras 3 does for layers that
+// do not support masking. A mask reaching any other layer (the merges,
+// Concatenate) fails the load naming the layer. The semantics are those
+// of Keras's generic (CPU) RNN loop, not cuDNN's.
+//
+// Anything else (other layer classes, stateful layers, non-float32 dtype
+// policies) fails the load with a message naming it.
 package keras3

@@ -23,13 +23,14 @@ func layerFuncs() map[string]layerFunc {
 		"Dense":      dense,
 		"Activation": activationLayer,
 		"GRU": func(tr *translator, p, k string, c json.RawMessage, in []kt) ([]kt, error) {
-			return tr.rnn(p, k, c, in, false)
+			return tr.rnn(p, k, c, in, false, nil)
 		},
 		"LSTM": func(tr *translator, p, k string, c json.RawMessage, in []kt) ([]kt, error) {
-			return tr.rnn(p, k, c, in, true)
+			return tr.rnn(p, k, c, in, true, nil)
 		},
 		"Bidirectional":      bidirectional,
 		"Embedding":          embedding,
+		"Masking":            masking,
 		"Flatten":            flatten,
 		"Reshape":            reshapeLayer,
 		"Concatenate":        concatenate,
@@ -50,8 +51,45 @@ func layerFuncs() map[string]layerFunc {
 	return m
 }
 
+// How a layer class treats a Keras mask on its inputs (Keras 3's
+// supports_masking and compute_mask):
+//
+//   - maskPass: the layer ignores the mask and passes it on unchanged
+//     (Layer.compute_mask's default for layers that support masking).
+//   - maskOwn: the layer's function reads its inputs' masks and sets its
+//     outputs' (RNNs, Bidirectional, Masking, Embedding).
+//   - maskDrop: the layer does not support masking; Keras 3 computes it
+//     without the mask and drops the mask (with a warning), and so do we.
+//
+// Any other class refuses a masked input, naming the layer: its Keras
+// result would depend on the mask in a way the translator does not
+// reproduce (the merge layers' mask handling differs between Keras 3
+// releases).
+const (
+	maskRefuse = iota
+	maskPass
+	maskOwn
+	maskDrop
+)
+
+func maskPolicy(class string) int {
+	switch class {
+	case "GRU", "LSTM", "Bidirectional", "Masking", "Embedding":
+		return maskOwn
+	case "Dense", "Activation", "LayerNormalization", "BatchNormalization", "Dropout", "SpatialDropout1D",
+		"SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization":
+		return maskPass
+	case "Flatten", "Reshape":
+		return maskDrop
+	}
+	return maskRefuse
+}
+
 // layer translates one call of l on in.
 func (tr *translator) layer(l *layerConfig, prefix, key string, in []kt) ([]kt, error) {
+	if isModel(l.ClassName) {
+		return tr.nested(l, prefix, key, in)
+	}
 	f, ok := layerFuncs()[l.ClassName]
 	if !ok {
 		return nil, fmt.Errorf("layer %s: class %s is not supported by tfserve's Keras 3 loader", prefix, l.ClassName)
@@ -59,9 +97,30 @@ func (tr *translator) layer(l *layerConfig, prefix, key string, in []kt) ([]kt, 
 	if len(in) == 0 {
 		return nil, fmt.Errorf("layer %s (%s) has no input", prefix, l.ClassName)
 	}
+	policy := maskPolicy(l.ClassName)
+	var mask string
+	for _, t := range in {
+		if t.mask == "" {
+			continue
+		}
+		if policy == maskRefuse {
+			return nil, fmt.Errorf("layer %s (%s) receives a masked input (from Masking or Embedding(mask_zero=True)); masks are not supported by this layer class in tfserve's Keras 3 loader", prefix, l.ClassName)
+		}
+		mask = t.mask
+	}
 	outs, err := f(tr, prefix, key, l.Config, in)
 	if err != nil {
 		return nil, fmt.Errorf("layer %s (%s): %w", prefix, l.ClassName, err)
+	}
+	switch policy {
+	case maskPass:
+		for i := range outs {
+			outs[i].mask = mask
+		}
+	case maskDrop:
+		for i := range outs {
+			outs[i].mask = ""
+		}
 	}
 	return outs, nil
 }
@@ -184,9 +243,14 @@ func (tr *translator) activation(prefix, name, x string) (string, error) {
 	return "", fmt.Errorf("activation %q is not supported", name)
 }
 
-// rnn translates GRU and LSTM layers onto the fused kernels.
-func (tr *translator) rnn(prefix, key string, cfg json.RawMessage, in []kt, lstm bool) ([]kt, error) {
+// rnn translates GRU and LSTM layers onto the fused kernels. A mask on
+// the input becomes the fused op's mask input (Keras's masked steps keep
+// the state and repeat the previous output, or output zeros with
+// zero_output_for_mask, which forceZero overrides when not nil: Bidirectional
+// sets it to return_sequences); the output sequence keeps the mask.
+func (tr *translator) rnn(prefix, key string, cfg json.RawMessage, in []kt, lstm bool, forceZero *bool) ([]kt, error) {
 	var c struct {
+		ZeroOutputForMask   bool   `json:"zero_output_for_mask"`
 		Units               int    `json:"units"`
 		Activation          string `json:"activation"`
 		RecurrentActivation string `json:"recurrent_activation"`
@@ -246,13 +310,22 @@ func (tr *translator) rnn(prefix, key string, cfg json.RawMessage, in []kt, lstm
 		inputs = append(inputs, zeros)
 	}
 	inputs = append(inputs, tr.constant(prefix, k), tr.constant(prefix, r), tr.constant(prefix, b))
-	node := tr.b.Op(tr.uniq(prefix, op), op, inputs, map[string]any{
+	attrs := map[string]any{
 		"go_backwards": c.GoBackwards, "time_major": false, "return_all": c.ReturnSequences,
 		"activation": c.Activation, "recurrent_activation": c.RecurrentActivation, "keras_major": 3,
-	})
+	}
+	if x.mask != "" {
+		inputs = append(inputs, x.mask)
+		zero := c.ZeroOutputForMask
+		if forceZero != nil {
+			zero = *forceZero
+		}
+		attrs["zero_output_for_mask"] = zero
+	}
+	node := tr.b.Op(tr.uniq(prefix, op), op, inputs, attrs)
 	out := kt{name: node + ":0", shape: tensor.Shape{x.shape[0], u}}
 	if c.ReturnSequences {
-		out = kt{name: node + ":1", shape: tensor.Shape{x.shape[0], x.shape[1], u}}
+		out = kt{name: node + ":1", shape: tensor.Shape{x.shape[0], x.shape[1], u}, mask: x.mask}
 	}
 	outs := []kt{out}
 	if c.ReturnState {
@@ -314,11 +387,19 @@ func bidirectional(tr *translator, prefix, key string, cfg json.RawMessage, in [
 		raw, _ := json.Marshal(m)
 		back.Config = raw
 	}
-	fw, err := tr.rnn(prefix+"/forward", key+"/forward_layer", c.Layer.Config, in, lstm)
+	// Keras's Bidirectional forces zero_output_for_mask to return_sequences
+	// on both halves.
+	var rs struct {
+		ReturnSequences bool `json:"return_sequences"`
+	}
+	if err := json.Unmarshal(c.Layer.Config, &rs); err != nil {
+		return nil, err
+	}
+	fw, err := tr.rnn(prefix+"/forward", key+"/forward_layer", c.Layer.Config, in, lstm, &rs.ReturnSequences)
 	if err != nil {
 		return nil, err
 	}
-	bw, err := tr.rnn(prefix+"/backward", key+"/backward_layer", back.Config, in, lstm)
+	bw, err := tr.rnn(prefix+"/backward", key+"/backward_layer", back.Config, in, lstm, &rs.ReturnSequences)
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +407,9 @@ func bidirectional(tr *translator, prefix, key string, cfg json.RawMessage, in [
 		return nil, fmt.Errorf("return_state under Bidirectional is not supported")
 	}
 	f, b := fw[0], bw[0]
+	if f.rank() == 3 && b.rank() != 3 || f.rank() == 3 && f.shape[1] != b.shape[1] {
+		return nil, fmt.Errorf("forward and backward layers return different shapes (%v, %v)", f.shape, b.shape)
+	}
 	if f.rank() == 3 {
 		// The backward sequence comes out in its own (reversed) order.
 		b.name = tr.op(prefix, "ReverseV2", []string{b.name, tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{1}))},
@@ -341,19 +425,22 @@ func bidirectional(tr *translator, prefix, key string, cfg json.RawMessage, in [
 			mode = ""
 		}
 	}
+	// The output sequence keeps the input's mask (f.mask), as do both
+	// halves without a merge.
 	switch mode {
 	case "concat":
 		shape := f.shape.Clone()
 		shape[len(shape)-1] = f.shape[len(shape)-1] + b.shape[len(shape)-1]
-		return one(kt{name: tr.concat(prefix, []kt{f, b}, f.rank()-1), shape: shape}), nil
+		return one(kt{name: tr.concat(prefix, []kt{f, b}, f.rank()-1), shape: shape, mask: f.mask}), nil
 	case "sum":
-		return one(kt{name: tr.op(prefix, "AddV2", []string{f.name, b.name}, f32Attr()), shape: f.shape}), nil
+		return one(kt{name: tr.op(prefix, "AddV2", []string{f.name, b.name}, f32Attr()), shape: f.shape, mask: f.mask}), nil
 	case "mul":
-		return one(kt{name: tr.op(prefix, "Mul", []string{f.name, b.name}, f32Attr()), shape: f.shape}), nil
+		return one(kt{name: tr.op(prefix, "Mul", []string{f.name, b.name}, f32Attr()), shape: f.shape, mask: f.mask}), nil
 	case "ave":
 		s := tr.op(prefix, "AddV2", []string{f.name, b.name}, f32Attr())
-		return one(kt{name: tr.op(prefix, "Mul", []string{s, tr.constant(prefix, tensor.Scalar(float32(0.5)))}, f32Attr()), shape: f.shape}), nil
+		return one(kt{name: tr.op(prefix, "Mul", []string{s, tr.constant(prefix, tensor.Scalar(float32(0.5)))}, f32Attr()), shape: f.shape, mask: f.mask}), nil
 	case "":
+		b.mask = f.mask
 		return []kt{f, b}, nil
 	}
 	return nil, fmt.Errorf("merge_mode %q is not supported", mode)
@@ -377,9 +464,6 @@ func embedding(tr *translator, prefix, key string, cfg json.RawMessage, in []kt)
 	if err := json.Unmarshal(cfg, &c); err != nil {
 		return nil, err
 	}
-	if c.MaskZero {
-		return nil, fmt.Errorf("mask_zero=True is not supported (masks do not propagate in tfserve's Keras 3 loader)")
-	}
 	e, err := tr.weight(key+"/vars/0", c.InputDim, c.OutputDim)
 	if err != nil {
 		return nil, err
@@ -391,7 +475,60 @@ func embedding(tr *translator, prefix, key string, cfg json.RawMessage, in []kt)
 	}
 	y := tr.op(prefix, "GatherV2", []string{tr.constant(prefix, e), idx, tr.constant(prefix, tensor.Scalar(int32(0)))},
 		map[string]any{"Tparams": tensor.Float32, "Tindices": tensor.Int32, "Taxis": tensor.Int32, "batch_dims": 0})
-	return one(kt{name: y, shape: append(ids.shape.Clone(), c.OutputDim)}), nil
+	out := kt{name: y, shape: append(ids.shape.Clone(), c.OutputDim)}
+	if c.MaskZero {
+		// Keras: mask = ids != 0, whatever mask the ids carried.
+		zero, err := tr.scalarOf(prefix, ids.dtype(), 0)
+		if err != nil {
+			return nil, err
+		}
+		out.mask = tr.op(prefix, "NotEqual", []string{ids.name, zero}, map[string]any{"T": ids.dtype(), "incompatible_shape_error": true})
+	}
+	return one(out), nil
+}
+
+// scalarOf is a constant scalar v of dtype dt.
+func (tr *translator) scalarOf(prefix string, dt tensor.DType, v float64) (string, error) {
+	switch dt {
+	case tensor.Float32:
+		return tr.constant(prefix, tensor.Scalar(float32(v))), nil
+	case tensor.Int32:
+		return tr.constant(prefix, tensor.Scalar(int32(v))), nil
+	case tensor.Int64:
+		return tr.constant(prefix, tensor.Scalar(int64(v))), nil
+	}
+	return "", fmt.Errorf("dtype %v", dt)
+}
+
+// masking is Keras's Masking layer: a step whose features all equal
+// mask_value is masked (mask = any(x != mask_value, axis=-1)) and its
+// features are zeroed.
+func masking(tr *translator, prefix, key string, cfg json.RawMessage, in []kt) ([]kt, error) {
+	var c struct {
+		MaskValue *float64 `json:"mask_value"`
+	}
+	if err := json.Unmarshal(cfg, &c); err != nil {
+		return nil, err
+	}
+	v := 0.0
+	if c.MaskValue != nil {
+		v = *c.MaskValue
+	}
+	x := in[0]
+	if x.rank() < 2 {
+		return nil, fmt.Errorf("input of rank %d (want at least [batch, features])", x.rank())
+	}
+	mv, err := tr.scalarOf(prefix, x.dtype(), v)
+	if err != nil {
+		return nil, err
+	}
+	ne := tr.op(prefix, "NotEqual", []string{x.name, mv}, map[string]any{"T": x.dtype(), "incompatible_shape_error": true})
+	last := tr.constant(prefix, tensor.FromSlice(tensor.Shape{1}, []int32{-1}))
+	keep := tr.op(prefix, "Any", []string{ne, last}, map[string]any{"Tidx": tensor.Int32, "keep_dims": true})
+	mask := tr.op(prefix, "Any", []string{ne, last}, map[string]any{"Tidx": tensor.Int32, "keep_dims": false})
+	y := tr.op(prefix, "Mul", []string{x.name, tr.op(prefix, "Cast", []string{keep}, map[string]any{"SrcT": tensor.Bool, "DstT": x.dtype()})},
+		map[string]any{"T": x.dtype()})
+	return one(kt{name: y, shape: x.shape, dt: x.dt, mask: mask}), nil
 }
 
 func flatten(tr *translator, prefix, key string, cfg json.RawMessage, in []kt) ([]kt, error) {

@@ -19,11 +19,13 @@ type Weights interface {
 
 // kt is a Keras tensor during translation: a graph tensor name ("node:0")
 // and its static shape (-1 for unknown sizes); all are float32 unless dt
-// says otherwise.
+// says otherwise. mask names the Keras mask attached to it, a bool tensor
+// of the shape's leading dimensions (all but the last), or is empty.
 type kt struct {
 	name  string
 	shape tensor.Shape
 	dt    tensor.DType
+	mask  string
 }
 
 func (t kt) rank() int { return len(t.shape) }
@@ -34,7 +36,21 @@ type translator struct {
 	w       Weights
 	counter int
 	inputs  map[string]kt // input layer name → placeholder
+	depth   int           // models being translated (1: the top level)
+	layers  int           // layers seen, nested models' included
 }
+
+// scope is where a model's layers go: the top level, or a nested model
+// called on bind, its weights under weights ("layers/sequential/") and its
+// nodes under nodes.
+type scope struct {
+	bind    []kt
+	weights string
+	nodes   string
+}
+
+// maxNesting bounds how deep models may be nested in one another.
+const maxNesting = 16
 
 // Translate turns a Keras 3 config.json and its weights into a MetaGraph
 // with a serving_default signature, as Keras 3's model.export() names it:
@@ -48,11 +64,16 @@ func Translate(config []byte, w Weights) (*tfpb.MetaGraphDef, error) {
 	var ins map[string]kt
 	var inOrder []string
 	var outs []kt
+	top := scope{weights: "layers/"}
+	tr.depth = 1
+	if err := tr.count(len(mc.Config.Layers)); err != nil {
+		return nil, err
+	}
 	switch mc.ClassName {
 	case "Sequential":
-		ins, inOrder, outs, err = tr.sequential(mc)
+		ins, inOrder, outs, err = tr.sequential(mc, top)
 	case "Functional", "Model":
-		ins, inOrder, outs, err = tr.functional(mc)
+		ins, inOrder, outs, err = tr.functional(mc, top)
 	default:
 		return nil, fmt.Errorf("model class %q is not supported (Sequential and Functional are)", mc.ClassName)
 	}
@@ -81,11 +102,63 @@ func (t kt) dtype() tensor.DType {
 	return t.dt
 }
 
-func (tr *translator) sequential(mc *modelConfig) (map[string]kt, []string, []kt, error) {
+// count charges n more layers against maxConfigLayers.
+func (tr *translator) count(n int) error {
+	tr.layers += n
+	if tr.layers > maxConfigLayers {
+		return fmt.Errorf("config.json: more than %d layers, nested models' included", maxConfigLayers)
+	}
+	return nil
+}
+
+// isModel says whether a layer class is a model used as a layer.
+func isModel(class string) bool {
+	return class == "Sequential" || class == "Functional" || class == "Model"
+}
+
+// nested translates a Sequential or Functional model used as a layer (one
+// call of it on in). Keras 3 keeps its config in the layer's config and
+// its weights under the layer's group ("layers/sequential/layers/dense").
+func (tr *translator) nested(l *layerConfig, prefix, key string, in []kt) ([]kt, error) {
+	if tr.depth >= maxNesting {
+		return nil, fmt.Errorf("layer %s (%s): models nested more than %d deep", prefix, l.ClassName, maxNesting)
+	}
+	mc := &modelConfig{ClassName: l.ClassName}
+	if err := json.Unmarshal(l.Config, &mc.Config); err != nil {
+		return nil, fmt.Errorf("layer %s (%s): %w", prefix, l.ClassName, err)
+	}
+	if err := tr.count(len(mc.Config.Layers)); err != nil {
+		return nil, err
+	}
+	tr.depth++
+	defer func() { tr.depth-- }()
+	sc := scope{bind: in, weights: key + "/layers/", nodes: prefix + "/"}
+	var outs []kt
+	var err error
+	if l.ClassName == "Sequential" {
+		_, _, outs, err = tr.sequential(mc, sc)
+	} else {
+		_, _, outs, err = tr.functional(mc, sc)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", prefix, err)
+	}
+	return outs, nil
+}
+
+func (tr *translator) sequential(mc *modelConfig, sc scope) (map[string]kt, []string, []kt, error) {
 	layers := mc.Config.Layers
 	keys := weightKeys(layers)
 	var cur kt
 	var inName string
+	if sc.bind != nil {
+		// A nested Sequential runs on its caller's tensor; its InputLayer,
+		// if any, only restates the shape.
+		if len(sc.bind) != 1 {
+			return nil, nil, nil, fmt.Errorf("sequential model called on %d tensors", len(sc.bind))
+		}
+		cur, inName = sc.bind[0], "(caller)"
+	}
 	for i := range layers {
 		l := &layers[i]
 		name, err := l.layerName()
@@ -109,7 +182,7 @@ func (tr *translator) sequential(mc *modelConfig) (map[string]kt, []string, []kt
 			}
 			inName = "input_layer"
 		}
-		outs, err := tr.layer(l, name, "layers/"+keys[i], []kt{cur})
+		outs, err := tr.layer(l, sc.nodes+name, sc.weights+keys[i], []kt{cur})
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -121,17 +194,39 @@ func (tr *translator) sequential(mc *modelConfig) (map[string]kt, []string, []kt
 	if inName == "" {
 		return nil, nil, nil, fmt.Errorf("sequential model without layers")
 	}
+	if sc.bind != nil {
+		return nil, nil, []kt{cur}, nil
+	}
 	return map[string]kt{inName: tr.placeholderOf(inName)}, []string{inName}, []kt{cur}, nil
 }
 
 // placeholderOf returns the input tensor recorded for an input layer.
 func (tr *translator) placeholderOf(name string) kt { return tr.inputs[name] }
 
-func (tr *translator) functional(mc *modelConfig) (map[string]kt, []string, []kt, error) {
+func (tr *translator) functional(mc *modelConfig, sc scope) (map[string]kt, []string, []kt, error) {
 	layers := mc.Config.Layers
 	keys := weightKeys(layers)
 	made := map[ref]kt{}
 	ins := map[string]kt{}
+	inRefs, err := refList(mc.Config.InputLayers)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	outRefs, err := refList(mc.Config.OutputLayer)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bound := map[string]kt{}
+	if sc.bind != nil {
+		// A nested Functional model's input layers take its caller's
+		// tensors, in input_layers order.
+		if len(sc.bind) != len(inRefs) {
+			return nil, nil, nil, fmt.Errorf("functional model with %d inputs called on %d tensors", len(inRefs), len(sc.bind))
+		}
+		for j, r := range inRefs {
+			bound[r.layer] = sc.bind[j]
+		}
+	}
 	for i := range layers {
 		l := &layers[i]
 		name, err := l.layerName()
@@ -139,8 +234,13 @@ func (tr *translator) functional(mc *modelConfig) (map[string]kt, []string, []kt
 			return nil, nil, nil, err
 		}
 		if l.ClassName == "InputLayer" {
-			t, err := tr.input(name, l.Config)
-			if err != nil {
+			var t kt
+			if sc.bind != nil {
+				var ok bool
+				if t, ok = bound[name]; !ok {
+					return nil, nil, nil, fmt.Errorf("input layer %s is not among the model's input_layers", name)
+				}
+			} else if t, err = tr.input(name, l.Config); err != nil {
 				return nil, nil, nil, err
 			}
 			ins[name] = t
@@ -160,7 +260,7 @@ func (tr *translator) functional(mc *modelConfig) (map[string]kt, []string, []kt
 				}
 				args[j] = t
 			}
-			outs, err := tr.layer(l, fmt.Sprintf("%s_%d", name, call), "layers/"+keys[i], args)
+			outs, err := tr.layer(l, fmt.Sprintf("%s%s_%d", sc.nodes, name, call), sc.weights+keys[i], args)
 			if err != nil {
 				return nil, nil, nil, err
 			}
@@ -168,14 +268,6 @@ func (tr *translator) functional(mc *modelConfig) (map[string]kt, []string, []kt
 				made[ref{name, call, j}] = o
 			}
 		}
-	}
-	inRefs, err := refList(mc.Config.InputLayers)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	outRefs, err := refList(mc.Config.OutputLayer)
-	if err != nil {
-		return nil, nil, nil, err
 	}
 	var order []string
 	for _, r := range inRefs {
