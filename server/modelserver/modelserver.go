@@ -24,6 +24,7 @@ import (
 	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/flags"
 	"github.com/tfserve/tfserve/server/grpcapi"
+	"github.com/tfserve/tfserve/server/kserve"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/restapi"
 )
@@ -223,25 +224,32 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		served  = make(chan error, 1)
 		restOff = ln == nil && o.RESTPort == 0
 	)
+	models := readiness(mgr, lim, o.ReadyzMaxShedRatio)
+	ro := obs.restOptions(lg.restOptions(restapi.Options{
+		Models:                         models,
+		Admission:                      lim,
+		Timeout:                        time.Duration(max(o.RESTTimeoutMs, 0)) * time.Millisecond,
+		EnableCORS:                     o.RESTEnableCORS,
+		MaxBodyBytes:                   o.RESTMaxBodyBytes,
+		MaxConcurrentRequests:          o.RESTNumThreads,
+		EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
+		Logger:                         log,
+		Limits:                         o.RequestLimits(),
+		ReadTimeout:                    time.Duration(max(o.RESTReadTimeoutMs, 0)) * time.Millisecond,
+		WriteTimeout:                   time.Duration(max(o.RESTWriteTimeoutMs, 0)) * time.Millisecond,
+		IdleTimeout:                    time.Duration(max(o.RESTIdleTimeoutMs, 0)) * time.Millisecond,
+		MaxConnections:                 o.RESTMaxConnections,
+		MaxHeaderBytes:                 o.RESTMaxHeaderBytes,
+		MLflow:                         restapi.MLflowOptions{DefaultModel: o.MLflowDefaultModel, Version: deps.Version},
+		Lister:                         mgr,
+	}))
+	// KServe v2 (the Open Inference Protocol) on both ports.
+	ks, err := newKServe(o, deps.Version, models, lim, &ro, log)
+	if err != nil {
+		return err
+	}
 	if !restOff {
-		rest, err = restapi.New(obs.restOptions(lg.restOptions(restapi.Options{
-			Models:                         readiness(mgr, lim, o.ReadyzMaxShedRatio),
-			Admission:                      lim,
-			Timeout:                        time.Duration(max(o.RESTTimeoutMs, 0)) * time.Millisecond,
-			EnableCORS:                     o.RESTEnableCORS,
-			MaxBodyBytes:                   o.RESTMaxBodyBytes,
-			MaxConcurrentRequests:          o.RESTNumThreads,
-			EnableSignatureMethodNameCheck: o.EnableSignatureMethodNameCheck,
-			Logger:                         log,
-			Limits:                         o.RequestLimits(),
-			ReadTimeout:                    time.Duration(max(o.RESTReadTimeoutMs, 0)) * time.Millisecond,
-			WriteTimeout:                   time.Duration(max(o.RESTWriteTimeoutMs, 0)) * time.Millisecond,
-			IdleTimeout:                    time.Duration(max(o.RESTIdleTimeoutMs, 0)) * time.Millisecond,
-			MaxConnections:                 o.RESTMaxConnections,
-			MaxHeaderBytes:                 o.RESTMaxHeaderBytes,
-			MLflow:                         restapi.MLflowOptions{DefaultModel: o.MLflowDefaultModel, Version: deps.Version},
-			Lister:                         mgr,
-		})))
+		rest, err = restapi.New(ro)
 		if err != nil {
 			return err
 		}
@@ -259,7 +267,7 @@ func Run(ctx context.Context, o flags.Options, deps Deps) error {
 		log.Info("Exporting HTTP/REST API", "address", ln.Addr().String())
 	}
 
-	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, lg, grpcTLS, lim, log)
+	grpcSrv, grpcServed, err := startGRPC(o, deps, mgr, obs, lg, grpcTLS, lim, ks, log)
 	if err != nil {
 		stopREST(rest, log, deps.ShutdownTimeout)
 		return err
@@ -328,7 +336,8 @@ func stopREST(rest *restapi.Server, log *slog.Logger, timeout time.Duration) {
 // startGRPC serves TF Serving's gRPC API on --port (unless 0, or
 // Deps.GRPCListener) and on --grpc_socket_path. It returns a nil server
 // when gRPC is off. The channel reports the first Serve error.
-func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, lg *logging, tlsCfg *tls.Config, lim *admission.Limiter, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
+func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observability, lg *logging, tlsCfg *tls.Config, lim *admission.Limiter,
+	ks *kserve.Server, log *slog.Logger) (*grpcapi.Server, <-chan error, error) {
 	served := make(chan error, 2)
 	var lns []net.Listener
 	if deps.GRPCListener != nil {
@@ -379,6 +388,7 @@ func startGRPC(o flags.Options, deps Deps, mgr *manager.Manager, obs *observabil
 		}
 		return nil, served, err
 	}
+	ks.Register(srv.GRPCServer()) // inference.GRPCInferenceService beside TF Serving's services
 	for _, ln := range lns {
 		go func() { served <- srv.Serve(ln) }()
 		log.Info("Running gRPC ModelServer", "address", ln.Addr().String())
