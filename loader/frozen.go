@@ -249,7 +249,7 @@ func frozenSignature(gd *tfpb.GraphDef, fo FrozenGraphOptions) (*tfpb.SignatureD
 			}
 		}
 		for _, n := range gd.Node {
-			if !read[n.Name] && !noOutputOps[n.Op] && n.Op != "Placeholder" && n.Op != "PlaceholderWithDefault" {
+			if !read[n.Name] && !noOutputOps[n.Op] && n.Op != "Placeholder" && n.Op != "PlaceholderWithDefault" && !isCondPivot(n, byName) {
 				outputs = append(outputs, n.Name)
 			}
 		}
@@ -274,6 +274,22 @@ func frozenSignature(gd *tfpb.GraphDef, fo FrozenGraphOptions) (*tfpb.SignatureD
 		}
 	}
 	return sd, nil
+}
+
+// isCondPivot says whether n is a pivot of a TF1 tf.cond (switch_t,
+// switch_f: an Identity of Switch(pred, pred)): branch constants hang on it
+// by control edges, and a branch without any leaves it unread; it is no
+// model output.
+func isCondPivot(n *tfpb.NodeDef, byName map[string]*tfpb.NodeDef) bool {
+	if n.Op != "Identity" || len(n.Input) != 1 {
+		return false
+	}
+	name := n.Input[0]
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		name = name[:i]
+	}
+	sw := byName[name]
+	return sw != nil && (sw.Op == "Switch" || sw.Op == "RefSwitch") && len(sw.Input) == 2 && sw.Input[0] == sw.Input[1]
 }
 
 // aliasOf is a tensor name's alias: the name without ":0".

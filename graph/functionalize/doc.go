@@ -19,7 +19,15 @@
 // control flow does), so a loop carries the list itself and constant
 // folding or concurrent requests cannot share a mutable array.
 //
-// A frame that does not have the structure above, or a v1 conditional
-// (Switch/Merge outside a loop's structure), fails with an error naming the
-// node. Graph walks the graph iteratively, never recursing on its depth.
+// A TF1 tf.cond outside loops (Switch nodes forwarding values into the
+// branch their predicate picks, a Merge per output joining the two
+// branches) becomes an If node with then/else library functions, inner
+// conditionals first, after the loops (so a loop inside a branch is a
+// While node there). Predicates are matched through Identity nodes, as
+// tf.cond switches its pivots on pred and its values on Identity(pred).
+//
+// A frame that does not have the structure above, a conditional inside a
+// loop, or a Merge that does not join the two branches of one predicate
+// fails with an error naming the node. Graph walks the graph iteratively,
+// never recursing on its depth.
 package functionalize

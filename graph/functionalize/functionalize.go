@@ -98,11 +98,16 @@ func rewrite(g *graph.Graph, lib graph.Library, where string) error {
 		}
 		p.compact()
 	}
+	if hasCond(g) {
+		if err := conds(g, lib, where); err != nil {
+			return err
+		}
+	}
 	for _, n := range g.Nodes {
 		switch kindOf(n) {
 		case kNone:
 		case kSwitch, kMerge:
-			return fmt.Errorf("node %s (%s): TF1 conditionals (tf.cond's Switch/Merge outside a while loop's structure) are not supported; re-export the model with TF2 control flow (tf.compat.v1.enable_control_flow_v2)", n.Name, n.Op)
+			return fmt.Errorf("node %s (%s): TF1 conditional left after functionalization", n.Name, n.Op)
 		default:
 			return fmt.Errorf("node %s (%s) is v1 control flow outside any loop that could be functionalized", n.Name, n.Op)
 		}

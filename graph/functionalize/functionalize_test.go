@@ -371,12 +371,14 @@ func TestErrorsNameTheNode(t *testing.T) {
 		build func(b *builder)
 		want  string
 	}{
-		{"v1 cond", func(b *builder) {
+		{"v1 cond merging two predicates", func(b *builder) {
 			p := b.placeholder("p", tensor.Bool)
+			q := b.placeholder("q", tensor.Bool)
 			x := b.placeholder("x", tensor.Int32)
 			sw := b.node("cond/Switch", "Switch", 2, nil, x, p)
-			b.node("cond/Merge", "Merge", 2, nil, graph.Port{Node: sw}, graph.Port{Node: sw, Out: 1})
-		}, "cond/Switch"},
+			sw2 := b.node("cond/Switch_1", "Switch", 2, nil, x, q)
+			b.node("cond/Merge", "Merge", 2, nil, graph.Port{Node: sw}, graph.Port{Node: sw2, Out: 1})
+		}, "cond/Merge"},
 		{"read from outside without Enter", func(b *builder) {
 			x := b.placeholder("x", tensor.Int32)
 			b.loop("w", []graph.Port{b.cnst(i32(0))}, nil,
