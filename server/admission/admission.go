@@ -13,6 +13,11 @@
 // and the newest waiters are served first. A request whose deadline has
 // passed is never started.
 //
+// With ShedConnections (--admission_shed_connections, off by default), a
+// ConnShedder (connshed.go) also bounds the HTTP/1.1 connections served
+// while the Go scheduler's latency stays over the queue target: the wait
+// before any handler runs, which the limit above cannot see (see there).
+//
 // Refusals are errors for which IsRefusal is true; their status code is
 // RESOURCE_EXHAUSTED (REST answers them with 503 and Retry-After).
 package admission
@@ -22,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"time"
@@ -60,6 +66,12 @@ type Options struct {
 	// Window is how often the adaptive limit is updated (also at least
 	// 10 latencies each time). Zero means DefaultWindow.
 	Window time.Duration
+	// ShedConnections turns on connection shedding (ConnShedder) for
+	// AdmitConnection, with Conns (--admission_shed_connections).
+	ShedConnections bool
+	// Conns configures it; its zero Target, Window and Clock take
+	// QueueTarget, Window and Clock.
+	Conns ConnOptions
 	// Clock; nil means SystemClock.
 	Clock Clock
 }
@@ -91,6 +103,15 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
+	if o.Conns.Target <= 0 {
+		o.Conns.Target = o.QueueTarget
+	}
+	if o.Conns.Window <= 0 {
+		o.Conns.Window = o.Window
+	}
+	if o.Conns.Clock == nil {
+		o.Conns.Clock = o.Clock
+	}
 	return o
 }
 
@@ -103,6 +124,7 @@ const (
 	QueueTimeout                   // it waited as long as the queue allows
 	DeadlineExceeded               // its deadline passed before it started
 	Cancelled                      // its caller gave up while it waited
+	ConnectionShed                 // its connection was shed (ConnShedder)
 	numReasons
 )
 
@@ -117,23 +139,32 @@ func (r Reason) String() string {
 		return "deadline_exceeded"
 	case Cancelled:
 		return "cancelled"
+	case ConnectionShed:
+		return "connection_shed"
 	}
 	return "unknown"
 }
 
 // Reasons lists every Reason.
-func Reasons() []Reason { return []Reason{QueueFull, QueueTimeout, DeadlineExceeded, Cancelled} }
+func Reasons() []Reason {
+	return []Reason{QueueFull, QueueTimeout, DeadlineExceeded, Cancelled, ConnectionShed}
+}
 
 // Refusal is the error of a request refused for overload.
 type Refusal struct {
-	reason Reason
-	err    *status.Error
+	reason    Reason
+	closeConn bool
+	err       *status.Error
 }
 
 func (r *Refusal) Error() string { return r.err.Msg }
 
 // Unwrap returns the status error (RESOURCE_EXHAUSTED).
 func (r *Refusal) Unwrap() error { return r.err }
+
+// CloseConnection reports whether the refused request's connection is to
+// be closed after the answer (a shed connection).
+func (r *Refusal) CloseConnection() bool { return r.closeConn }
 
 // Reason says why the request was refused.
 func (r *Refusal) Reason() Reason { return r.reason }
@@ -169,10 +200,13 @@ type Stats struct {
 // Limiter is admission control in front of model execution. It is safe for
 // concurrent use.
 type Limiter struct {
-	opts    Options
-	clock   Clock
-	full    *Refusal
-	timeout *Refusal
+	opts     Options
+	clock    Clock
+	full     *Refusal
+	timeout  *Refusal
+	connErr  *Refusal
+	staleErr *Refusal
+	conns    *ConnShedder // nil unless Options.ShedConnections
 
 	mu       sync.Mutex
 	limit    int
@@ -211,14 +245,66 @@ func New(o Options) *Limiter {
 		l.grad = newGradient(o.Initial, o.Min, o.Max)
 		l.limit = l.grad.current()
 	}
-	l.full = &Refusal{QueueFull, &status.Error{Code: status.ResourceExhausted, Msg: fmt.Sprintf(
+	l.full = &Refusal{reason: QueueFull, err: &status.Error{Code: status.ResourceExhausted, Msg: fmt.Sprintf(
 		"Server overloaded: %d requests already wait to run (--admission_max_queue=%d); retry later",
 		o.MaxQueue, o.MaxQueue)}}
-	l.timeout = &Refusal{QueueTimeout, &status.Error{Code: status.ResourceExhausted, Msg: fmt.Sprintf(
+	l.timeout = &Refusal{reason: QueueTimeout, err: &status.Error{Code: status.ResourceExhausted, Msg: fmt.Sprintf(
 		"Server overloaded: the request waited its queue budget (--admission_queue_target_micros=%d, "+
 			"--admission_queue_interval_micros=%d) without being started; retry later",
 		o.QueueTarget.Microseconds(), o.QueueInterval.Microseconds())}}
+	if o.ShedConnections {
+		l.conns = NewConnShedder(o.Conns)
+		l.connErr = &Refusal{reason: ConnectionShed, closeConn: true, err: &status.Error{Code: status.ResourceExhausted, Msg: "Server overloaded: " +
+			"this connection is closed to keep the latency of the connections served bounded " +
+			"(--admission_shed_connections); retry later on a new connection"}}
+		l.staleErr = &Refusal{reason: ConnectionShed, err: &status.Error{Code: status.ResourceExhausted, Msg: fmt.Sprintf(
+			"Server overloaded: the request waited more than %dus before it was read (--admission_shed_connections, "+
+				"--admission_queue_target_micros); this connection is served from now on",
+			o.Conns.Target.Microseconds())}}
+	}
 	return l
+}
+
+// AdmitConnection is asked, before Acquire, by protocols with a connection
+// per outstanding request (HTTP/1.1). It returns nil to go on, or a
+// *Refusal to answer, after which the caller closes the connection if the
+// refusal's CloseConnection says so (see ConnShedder.Shed). id identifies
+// the connection (unique, increasing) and conn is it, its request just
+// read.
+func (l *Limiter) AdmitConnection(id uint64, conn net.Conn) error {
+	if l.conns == nil {
+		return nil
+	}
+	v := l.conns.Shed(id, conn)
+	if v == Serve {
+		return nil
+	}
+	now := l.clock.Now()
+	l.mu.Lock()
+	l.shed.arrive(now)
+	l.refuseLocked(now, ConnectionShed)
+	l.mu.Unlock()
+	if v == Refuse {
+		return l.staleErr
+	}
+	return l.connErr
+}
+
+// Listener returns ln throttled while connections are shed (ln itself
+// without connection shedding).
+func (l *Limiter) Listener(ln net.Listener) net.Listener {
+	if l == nil || l.conns == nil {
+		return ln
+	}
+	return l.conns.Listener(ln)
+}
+
+// ConnStats returns the connection shedder's state (zero without one).
+func (l *Limiter) ConnStats() ConnStats {
+	if l.conns == nil {
+		return ConnStats{}
+	}
+	return l.conns.Stats()
 }
 
 // Ticket is an admitted request's claim; call Release exactly once.

@@ -31,6 +31,8 @@ func admissionOptions(o flags.Options) admission.Options {
 		MaxQueue:      max(o.AdmissionMaxQueue, 0),
 		QueueTarget:   micros(o.AdmissionQueueTargetMicros),
 		QueueInterval: micros(o.AdmissionQueueIntervalMicros),
+		// REST's connections; gRPC multiplexes its requests on a few.
+		ShedConnections: o.AdmissionShedConnections,
 	}
 }
 
@@ -49,6 +51,17 @@ func registerAdmissionMetrics(reg *prometheus.Registry, lim *admission.Limiter) 
 			func(s admission.Stats) int { return s.InFlight }),
 		gauge("tfserve_admission_queued", "Model requests waiting for admission.",
 			func(s admission.Stats) int { return s.Queued }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tfserve_admission_connection_budget",
+			Help: "REST connections served while shedding connections (0 when not shedding; --admission_shed_connections)."},
+			func() float64 {
+				if c := lim.ConnStats(); c.Shedding {
+					return float64(c.Budget)
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tfserve_scheduling_latency_seconds",
+			Help: "90th percentile of the Go scheduler's latency over the last window, as read by connection shedding."},
+			func() float64 { return lim.ConnStats().Latency.Seconds() }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tfserve_admission_admitted_total",
 			Help: "Model requests admitted."}, func() float64 { return float64(lim.Stats().Admitted) }),
 	)

@@ -29,18 +29,27 @@ func (k routeKind) runsModel() bool {
 // admit asks Options.Admission to start a request that runs a model, before
 // it takes a worker; it waits no later than the client's deadline (none
 // when zero). When the request is not admitted it answers it (503 with
-// Retry-After for overload, 504 for a passed deadline) and returns false.
+// Retry-After for overload, 504 for a passed deadline) and returns false;
+// a request whose connection is shed (admission.ConnShedder) is answered
+// 503 and its connection closed.
 func (s *Server) admit(ctx *fasthttp.RequestCtx, r *route, start, deadline time.Time) (admission.Ticket, bool) {
 	actx, cancel := context.Background(), context.CancelFunc(func() {})
 	if !deadline.IsZero() {
 		actx, cancel = context.WithDeadline(actx, deadline)
 	}
-	t, err := s.opts.Admission.Acquire(actx)
+	shed := s.opts.Admission.AdmitConnection(ctx.ConnID(), ctx.Conn())
+	t, err := admission.Ticket{}, shed
+	if shed == nil {
+		t, err = s.opts.Admission.Acquire(actx)
+	}
 	cancel()
 	if err == nil {
 		return t, true
 	}
 	s.headers(ctx)
+	if r, ok := shed.(*admission.Refusal); ok && r.CloseConnection() {
+		ctx.SetConnectionClose()
+	}
 	httpStatus := 0
 	if admission.IsRefusal(err) {
 		httpStatus = fasthttp.StatusServiceUnavailable

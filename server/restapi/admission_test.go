@@ -1,7 +1,13 @@
 package restapi
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +78,67 @@ func TestClientDeadlineBoundsTheRun(t *testing.T) {
 		t.Errorf("run took %v: the deadline did not stop it", el)
 	}
 	h.expectError(h.do("POST", path, []byte(body), map[string]string{RequestTimeoutHeader: "-1"}), 400, RequestTimeoutHeader)
+}
+
+// keepAlive is a raw HTTP/1.1 connection that sends one request at a time.
+type keepAlive struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialKeepAlive(t *testing.T, h *harness) *keepAlive {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &keepAlive{c, bufio.NewReader(c)}
+}
+
+func (k *keepAlive) post(t *testing.T, path, body string) (*http.Response, string) {
+	t.Helper()
+	fmt.Fprintf(k.c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+	resp, err := http.ReadResponse(k.r, nil)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// While the scheduler's latency stays over the target, the connections
+// already served keep being served and a request on any other is refused
+// with 503 and its connection closed.
+func TestShedConnectionsServesIncumbents(t *testing.T) {
+	lim := admission.New(admission.Options{ShedConnections: true, Window: time.Millisecond,
+		Conns: admission.ConnOptions{Min: 1, Latency: func() time.Duration { return time.Second }}})
+	h := twoVersions(t, func(o *Options) { o.Admission = lim }, nil)
+	const path, body = "/v1/models/m:predict", `{"instances": [4.0]}`
+	a := dialKeepAlive(t, h)
+	for i := range 2 { // the first window watches, the second sheds
+		time.Sleep(2 * time.Millisecond)
+		if resp, b := a.post(t, path, body); resp.StatusCode != 200 {
+			t.Fatalf("incumbent, request %d: %d %s", i, resp.StatusCode, b)
+		}
+	}
+	if s := lim.ConnStats(); !s.Shedding || s.Budget != 1 {
+		t.Fatalf("conn stats %+v; want shedding with a budget of 1", s)
+	}
+	b := dialKeepAlive(t, h)
+	resp, msg := b.post(t, path, body)
+	h.expectError(reply{code: resp.StatusCode, body: msg, header: resp.Header}, 503, "--admission_shed_connections")
+	if !resp.Close || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("shed answer: close %v, Retry-After %q; want the connection closed and 1", resp.Close, resp.Header.Get("Retry-After"))
+	}
+	if _, err := b.r.ReadByte(); err != io.EOF {
+		t.Errorf("shed connection: read %v; want EOF", err)
+	}
+	if resp, b := a.post(t, path, body); resp.StatusCode != 200 {
+		t.Fatalf("incumbent after the shed: %d %s", resp.StatusCode, b)
+	}
+	if s := lim.Stats(); s.NotAdmitted[admission.ConnectionShed] != 1 || s.Admitted != 3 {
+		t.Errorf("stats %+v; want 1 connection_shed and 3 admitted", s)
+	}
 }

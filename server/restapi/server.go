@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -208,11 +209,18 @@ func (l fasthttpLogger) Printf(format string, args ...any) {
 // server.
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
-// Serve serves requests on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve serves requests on ln until Shutdown (accepting at a bounded
+// rate while admission control sheds connections).
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(s.opts.Admission.Listener(ln)) }
 
 // ListenAndServe listens on addr (e.g. ":8501") and serves until Shutdown.
-func (s *Server) ListenAndServe(addr string) error { return s.srv.ListenAndServe(addr) }
+func (s *Server) ListenAndServe(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("REST API: %w", err)
+	}
+	return s.Serve(ln)
+}
 
 // Shutdown stops accepting connections and waits, until ctx ends, for the
 // requests in flight to finish.
