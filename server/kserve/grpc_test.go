@@ -18,6 +18,7 @@ import (
 
 	"github.com/tfserve/tfserve/proto/kservepb"
 	"github.com/tfserve/tfserve/servable/limits"
+	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/grpcapi"
 	"github.com/tfserve/tfserve/server/kserve"
 )
@@ -220,5 +221,41 @@ func TestPythonGRPCClient(t *testing.T) {
 	}
 	if !slices.Contains(strings.Split(strings.TrimSpace(string(out)), "\n"), "PYTHON KSERVE CLIENT OK") {
 		t.Fatal("python client did not finish")
+	}
+}
+
+// TestAdmissionShared checks that REST and gRPC infer take their turn from
+// the limiter TF Serving's APIs use: with its one slot held, REST infer is
+// 503 with Retry-After and ModelInfer RESOURCE_EXHAUSTED; metadata and
+// health still answer; once the slot is free both run.
+func TestAdmissionShared(t *testing.T) {
+	lim := admission.New(admission.Options{Fixed: 1})
+	h := newHarness(t, harnessOpts{kserve: func(o *kserve.Options) { o.Admission = lim },
+		grpc: func(o *grpcapi.Options) { o.Admission = lim }})
+	tk, err := lim.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]}`)
+	greq := &kservepb.ModelInferRequest{ModelName: "m", Inputs: []*kservepb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1, 1}, Contents: &kservepb.InferTensorContents{Fp32Contents: []float32{1}}}}}
+	r := h.do(t, "POST", "/v2/models/m/infer", nil, body)
+	if r.code != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), `"error":`) {
+		t.Errorf("REST infer while full: %d %v %s", r.code, r.header, r.body)
+	}
+	_, err = h.client.ModelInfer(context.Background(), greq)
+	wantCode(t, "ModelInfer while full", err, codes.ResourceExhausted, "")
+	if r := h.do(t, "GET", "/v2/models/m", nil, nil); r.code != 200 {
+		t.Errorf("metadata while full: %d", r.code)
+	}
+	if _, err := h.client.ModelMetadata(context.Background(), &kservepb.ModelMetadataRequest{Name: "m"}); err != nil {
+		t.Errorf("ModelMetadata while full: %v", err)
+	}
+	tk.Release(false)
+	if r := h.do(t, "POST", "/v2/models/m/infer", nil, body); r.code != 200 {
+		t.Errorf("REST infer after release: %d %s", r.code, r.body)
+	}
+	if _, err := h.client.ModelInfer(context.Background(), greq); err != nil {
+		t.Errorf("ModelInfer after release: %v", err)
 	}
 }

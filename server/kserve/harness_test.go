@@ -41,7 +41,7 @@ type harnessOpts struct {
 	restBody int
 }
 
-func newHarness(t *testing.T, ho harnessOpts) *harness {
+func newHarness(t testing.TB, ho harnessOpts) *harness {
 	t.Helper()
 	base := t.TempDir()
 	fakemodel.WriteVersion(t, base, 1, "0.5")
