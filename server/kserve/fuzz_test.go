@@ -83,7 +83,7 @@ func FuzzGRPCInfer(f *testing.F) {
 		{ModelName: "m", ModelVersion: "1", Inputs: []*kservepb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: []int64{1, 1}}},
 			RawInputContents: [][]byte{{0, 0, 0x80, 0x3f}}},
 		{ModelName: "m", Parameters: map[string]*kservepb.InferParameter{"signature_name": {ParameterChoice: &kservepb.InferParameter_StringParam{StringParam: "multi"}}},
-			Inputs: []*kservepb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "FP32", Shape: []int64{1}}, {Name: "b", Datatype: "INT64", Shape: []int64{1}}, {Name: "s", Datatype: "BYTES", Shape: []int64{1}}},
+			Inputs:           []*kservepb.ModelInferRequest_InferInputTensor{{Name: "a", Datatype: "FP32", Shape: []int64{1}}, {Name: "b", Datatype: "INT64", Shape: []int64{1}}, {Name: "s", Datatype: "BYTES", Shape: []int64{1}}},
 			RawInputContents: [][]byte{{0, 0, 0, 0}, {1, 0, 0, 0, 0, 0, 0, 0}, {1, 0, 0, 0, 'z'}}},
 	} {
 		b, err := proto.Marshal(r)
