@@ -367,3 +367,16 @@ func TestRESTObserved(t *testing.T) {
 		}
 	}
 }
+
+// TestRESTManyOutputs: a request naming an output a hundred thousand times
+// is refused at once (the duplicate check sees at most one more name than
+// the signature has).
+func TestRESTManyOutputs(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	body := `{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}],"outputs":[` +
+		strings.Repeat(`{"name":"y"},`, 100000) + `{"name":"y"}]}`
+	r := h.do(t, "POST", "/v2/models/m/versions/1/infer", nil, []byte(body))
+	if r.code != 400 || !strings.Contains(string(r.body), "duplicate output tensor alias: y") {
+		t.Errorf("%d %s", r.code, r.body)
+	}
+}
