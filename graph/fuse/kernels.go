@@ -1,10 +1,8 @@
 package fuse
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/tfserve/tfserve/graph"
@@ -72,7 +70,7 @@ func buildRNN(lstm bool) kernels.Builder {
 		o.masked = numInputs == want+1
 		o.zeroOutMask = attrs.Bool("zero_output_for_mask", false)
 		var cache atomic.Pointer[packed]
-		pool := &sync.Pool{New: func() any { return new(rnn.Workspace) }}
+		pool := new(rnn.Pool)
 		return func(ctx *kernels.Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			return runRNN(ctx, o, &cache, pool, in)
 		}, nil
@@ -94,7 +92,7 @@ func first(s []float32) *float32 {
 	return &s[0]
 }
 
-func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool *sync.Pool, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool *rnn.Pool, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 	x := in[0]
 	if len(x.Shape) != 3 {
 		return nil, kernels.Errorf("fused RNN: inputs must be rank 3, got %v", x.Shape)
@@ -174,7 +172,7 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 		cOut = ctx.New(tensor.Float32, tensor.Shape{batch, units})
 		a.C0, a.C = c0, cOut.F32()
 	}
-	if err := forwardRows(p, o.lstm, pool, a, input, units); err != nil {
+	if err := forwardRows(p, pool, a); err != nil {
 		return nil, kernels.Errorf("fused RNN: %v", err)
 	}
 	sd := seq.F32()
@@ -197,52 +195,16 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 	return []*tensor.Tensor{last, outSeq, hOut}, nil
 }
 
-// minPartFlops is the least work worth a goroutine of its own: about 100 µs
-// at this machine's SGEMM speed. Smaller parts lost more to waking a
-// goroutine on a busy server than they gained (christopher_stock's batches
-// of 16 rows, 6 MFLOP, ran 0.71× as fast split in two at concurrency 16).
-const minPartFlops = 8 << 20
-
-// forwardRows runs the layer over a's batch rows, split into parts that run
-// on separate goroutines when there are several rows, idle cores may exist
-// (GOMAXPROCS > 1) and each part has enough work: a request of many rows, or
-// a server-side batch, then uses more than one core, as TensorFlow's
-// intra-op threads do. Rows are independent, so the result is the same up to
-// float rounding (SGEMM rounds rows in blocks of four differently from lone
-// rows, as it does when batching changes a request's neighbours).
-func forwardRows(p *packed, lstm bool, pool *sync.Pool, a *rnn.Args, input, units int) error {
-	gates := 3
-	if lstm {
-		gates = 4
+// forwardRows runs the layer over a's batch rows through rnn.Pool.Forward:
+// a call of many rows (a request's, or a server-side batch) is split into
+// parts that run on up to GOMAXPROCS cores, as TensorFlow's intra-op
+// threads do; the result is the same up to float rounding.
+func forwardRows(p *packed, pool *rnn.Pool, a *rnn.Args) error {
+	var l rnn.Layer = p.gru
+	if p.lstm != nil {
+		l = p.lstm
 	}
-	rowFlops := 2 * gates * a.Steps * units * (input + units)
-	parts := min(runtime.GOMAXPROCS(0), a.Batch, a.Batch*rowFlops/minPartFlops)
-	run := func(a *rnn.Args) error {
-		ws := pool.Get().(*rnn.Workspace)
-		defer pool.Put(ws)
-		if lstm {
-			return p.lstm.Forward(ws, a)
-		}
-		return p.gru.Forward(ws, a)
-	}
-	if parts <= 1 {
-		return run(a)
-	}
-	if err := a.Validate(input, units, lstm); err != nil {
-		return err // before slicing rows out of it
-	}
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for i := 1; i < parts; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = run(a.Rows(i*a.Batch/parts, (i+1)*a.Batch/parts, input, units))
-		}()
-	}
-	errs[0] = run(a.Rows(0, a.Batch/parts, input, units))
-	wg.Wait()
-	return errors.Join(errs...)
+	return pool.Forward(l, a, runtime.GOMAXPROCS(0))
 }
 
 // maskOf reads a fused RNN's mask input: bool, shaped as x's first two

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/tfserve/tfserve/kernels/rnn"
@@ -29,13 +28,13 @@ func TestForwardRowsSplitsAcrossCores(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &packed{gru: g}
-	pool := &sync.Pool{New: func() any { return new(rnn.Workspace) }}
+	pool := new(rnn.Pool)
 	x, h0 := rnd(batch*steps*input, 1), rnd(batch*units, 0.5)
 	run := func(procs int) *rnn.Args {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		a := &rnn.Args{X: x, Batch: batch, Steps: steps, H0: h0, ReturnSequences: true,
 			Out: make([]float32, batch*steps*units), H: make([]float32, batch*units)}
-		if err := forwardRows(p, false, pool, a, input, units); err != nil {
+		if err := forwardRows(p, pool, a); err != nil {
 			t.Fatal(err)
 		}
 		return a
@@ -55,7 +54,7 @@ func TestForwardRowsSplitsAcrossCores(t *testing.T) {
 	bad := &rnn.Args{X: x[:len(x)-1], Batch: batch, Steps: steps, ReturnSequences: true,
 		Out: make([]float32, batch*steps*units)}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	if err := forwardRows(p, false, pool, bad, input, units); err == nil {
+	if err := forwardRows(p, pool, bad); err == nil {
 		t.Error("short input accepted")
 	}
 }
