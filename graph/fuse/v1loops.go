@@ -1,0 +1,521 @@
+package fuse
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// Loops fuses the TF1 GRU loops of g and of lib's functions: While nodes
+// (as graph/functionalize makes of tf.nn.dynamic_rnn's frames) whose body
+// reads step t of an input TensorList, runs a GRUCell (tf.nn.rnn_cell /
+// tf.compat.v1 GRUCell: sigmoid gates over [x, h], split into r and u, an
+// activation of the candidate over [x, r⊙h], h' = u⊙h + (1−u)⊙c) or a
+// GRUBlockCell(V2) on it and the state, writes h' at t of an output list
+// and counts up to bounds.
+//
+// The cell's weights must be constants; they are rearranged into a Keras
+// reset_after=False GRU for the fused kernel (gates z = u, r; bias folded).
+// Whether the loop runs exactly the input's steps from t = 0 depends on
+// run-time values, so the While becomes an If on that condition: its then
+// branch runs the fused op over the stacked input, its else branch the
+// original loop, op by op. A loop that does not match keeps running op by
+// op; Report.Skipped says why for each While.
+func Loops(g *graph.Graph, lib graph.Library) Report {
+	rep := Report{Skipped: map[string]string{}}
+	names := make([]string, 0, len(lib))
+	for n := range lib {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	graphs := []*graph.Graph{g}
+	wheres := []string{""}
+	for _, n := range names {
+		graphs = append(graphs, lib[n])
+		wheres = append(wheres, n)
+	}
+	for i, h := range graphs {
+		if h == nil {
+			continue
+		}
+		for _, w := range append([]*graph.Node(nil), h.Nodes...) {
+			if w.Op != "While" && w.Op != "StatelessWhile" {
+				continue
+			}
+			m, err := matchGRULoop(w, lib)
+			if err != nil {
+				rep.Skipped[w.Name] = err.Error()
+				continue
+			}
+			if err := m.rewrite(h, wheres[i], w, lib); err != nil {
+				rep.Skipped[w.Name] = err.Error()
+				continue
+			}
+			rep.Fused = append(rep.Fused, w.Name)
+		}
+	}
+	return rep
+}
+
+// gruLoop is what matchGRULoop found; indices are loop variables.
+type gruLoop struct {
+	nvars      int
+	types      []tensor.DType
+	time       int   // the step counter the lists are indexed by
+	counters   []int // variables counting up by one
+	bounds     [][2]int
+	h, in, out int
+	act        string
+	k, r, b    *tensor.Tensor // Keras layout
+	units      int
+	wIdx       [4]int // gate kernel, gate bias, candidate kernel, candidate bias
+}
+
+// loopFn reads a While's function attribute.
+func loopFn(w *graph.Node, attr string, lib graph.Library) (*graph.Graph, error) {
+	ref, ok := w.Attrs[attr].(kernels.FuncRef)
+	if !ok {
+		return nil, fmt.Errorf("no %s function", attr)
+	}
+	f := lib[ref.Name]
+	if f == nil {
+		return nil, fmt.Errorf("%s function %s not in the library", attr, ref.Name)
+	}
+	return f, nil
+}
+
+// through follows Identity nodes (bounded).
+func through(pt graph.Port) graph.Port {
+	for i := 0; i < 64 && pt.Out == 0 && pt.Node.Op == "Identity" && len(pt.Node.Inputs) == 1; i++ {
+		pt = pt.Node.Inputs[0]
+	}
+	return pt
+}
+
+// argIndex is the loop variable a port of a loop function reads (through
+// Identity nodes), or -1.
+func argIndex(f *graph.Graph, pt graph.Port) int {
+	pt = through(pt)
+	if pt.Node.Op != graph.OpArg {
+		return -1
+	}
+	for i, a := range f.Args {
+		if a == pt.Node {
+			return i
+		}
+	}
+	return -1
+}
+
+// constOf is the constant tensor at pt (through Identity nodes), or nil.
+func constOf(pt graph.Port) *tensor.Tensor {
+	pt = through(pt)
+	if pt.Node.Op != graph.OpConst || pt.Out != 0 {
+		return nil
+	}
+	t, _ := pt.Node.Attrs["value"].(*tensor.Tensor)
+	return t
+}
+
+// isScalar says whether pt is the constant scalar v (float or int).
+func isScalar(pt graph.Port, v float64) bool {
+	t := constOf(pt)
+	if t == nil || t.Len() != 1 {
+		return false
+	}
+	switch d := t.Data.(type) {
+	case []float32:
+		return float64(d[0]) == v
+	case []float64:
+		return d[0] == v
+	case []int32:
+		return float64(d[0]) == v
+	case []int64:
+		return float64(d[0]) == v
+	}
+	return false
+}
+
+func isAdd(n *graph.Node) bool { return (n.Op == "Add" || n.Op == "AddV2") && len(n.Inputs) == 2 }
+
+// matchGRULoop checks a While's cond and body against the TF1 GRU loop.
+func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
+	body, err := loopFn(w, "body", lib)
+	if err != nil {
+		return nil, err
+	}
+	cond, err := loopFn(w, "cond", lib)
+	if err != nil {
+		return nil, err
+	}
+	n := len(w.Inputs)
+	if len(body.Args) != n || len(body.Rets) != n || len(cond.Args) != n || len(cond.Rets) != 1 || w.NumOutputs != n {
+		return nil, fmt.Errorf("loop functions do not take and return its %d variables", n)
+	}
+	m := &gruLoop{nvars: n, types: body.ArgTypes, time: -1, h: -1, in: -1, out: -1}
+	isCounter := make([]bool, n)
+	for i, r := range body.Rets {
+		if rn := r.Node; r.Out == 0 && isAdd(rn) {
+			for j := 0; j < 2; j++ {
+				if argIndex(body, rn.Inputs[j]) == i && isScalar(rn.Inputs[1-j], 1) {
+					isCounter[i] = true
+					m.counters = append(m.counters, i)
+				}
+			}
+		}
+	}
+	invariant := func(i int) bool { return i >= 0 && argIndex(body, body.Rets[i]) == i }
+	// The cond: a conjunction of counter < invariant.
+	stack := []graph.Port{cond.Rets[0]}
+	for len(stack) > 0 {
+		pt := through(stack[len(stack)-1])
+		stack = stack[:len(stack)-1]
+		switch {
+		case pt.Node.Op == "LogicalAnd" && len(pt.Node.Inputs) == 2 && len(stack) < n+2:
+			stack = append(stack, pt.Node.Inputs...)
+		case pt.Node.Op == "Less" && len(pt.Node.Inputs) == 2:
+			c, b := argIndex(cond, pt.Node.Inputs[0]), argIndex(cond, pt.Node.Inputs[1])
+			if c < 0 || !isCounter[c] || !invariant(b) {
+				return nil, fmt.Errorf("loop condition %s is not counter < bound", pt.Node.Name)
+			}
+			m.bounds = append(m.bounds, [2]int{c, b})
+		default:
+			return nil, fmt.Errorf("loop condition reads %s (%s), not a conjunction of counter < bound", pt.Node.Name, pt.Node.Op)
+		}
+	}
+	// The output write: out[t] = h'.
+	var set *graph.Node
+	for _, nd := range body.Nodes {
+		if nd.Op == "TensorListSetItem" {
+			if set != nil {
+				return nil, fmt.Errorf("body writes two lists")
+			}
+			set = nd
+		}
+	}
+	if set == nil || len(set.Inputs) != 3 {
+		return nil, fmt.Errorf("body writes no TensorList")
+	}
+	m.out, m.time = argIndex(body, set.Inputs[0]), argIndex(body, set.Inputs[1])
+	if m.out < 0 || body.Rets[m.out] != (graph.Port{Node: set}) || m.time < 0 || !isCounter[m.time] {
+		return nil, fmt.Errorf("body's list write is not out[t] carried to the next step")
+	}
+	hNew := set.Inputs[2]
+	for i, r := range body.Rets {
+		if r == hNew {
+			if m.h >= 0 {
+				return nil, fmt.Errorf("new state returned twice")
+			}
+			m.h = i
+		}
+	}
+	if m.h < 0 || isCounter[m.h] {
+		return nil, fmt.Errorf("the written value is not the carried state")
+	}
+	var x graph.Port
+	var wp [4]graph.Port
+	if x, wp, m.act, err = matchCell(body, hNew, m.h); err != nil {
+		return nil, err
+	}
+	xn := x.Node
+	if xn.Op != "TensorListGetItem" || len(xn.Inputs) < 2 || argIndex(body, xn.Inputs[1]) != m.time {
+		return nil, fmt.Errorf("the cell's input is not in[t]")
+	}
+	if m.in = argIndex(body, xn.Inputs[0]); !invariant(m.in) {
+		return nil, fmt.Errorf("the cell reads a list that changes in the loop")
+	}
+	for i, p := range wp {
+		if m.wIdx[i] = argIndex(body, p); !invariant(m.wIdx[i]) {
+			return nil, fmt.Errorf("a cell weight is not a loop invariant")
+		}
+	}
+	if len(body.ControlRets) > 0 {
+		return nil, fmt.Errorf("body has side effects")
+	}
+	for i := 0; i < n; i++ {
+		if !isCounter[i] && i != m.h && i != m.out && !invariant(i) {
+			return nil, fmt.Errorf("loop variable %d is neither a counter, the state, the output list nor an invariant", i)
+		}
+	}
+	if len(m.types) != n {
+		return nil, fmt.Errorf("body declares %d argument types for %d variables", len(m.types), n)
+	}
+	for _, c := range m.counters {
+		if m.types[c] != tensor.Int32 {
+			return nil, fmt.Errorf("counter %d is not int32", c)
+		}
+	}
+	if err := m.weights(w); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// cellActs maps the candidate activations the fused kernel runs to their
+// Keras names.
+var cellActs = map[string]string{"Tanh": "tanh", "Relu": "relu", "Sigmoid": "sigmoid", "Relu6": "relu6", "Elu": "elu",
+	"Selu": "selu", "Softplus": "softplus", "Softsign": "softsign"}
+
+// matchCell matches h' (a port of body) against GRUCell or GRUBlockCell
+// on state variable h: it returns the step input and the ports of the gate
+// kernel, gate bias, candidate kernel and candidate bias.
+func matchCell(body *graph.Graph, hNew graph.Port, h int) (x graph.Port, w [4]graph.Port, act string, err error) {
+	isH := func(pt graph.Port) bool { return argIndex(body, pt) == h }
+	hn := through(hNew).Node
+	if hn.Op == "GRUBlockCell" || hn.Op == "GRUBlockCellV2" {
+		if through(hNew).Out != 3 || len(hn.Inputs) != 6 || !isH(hn.Inputs[1]) {
+			return x, w, "", fmt.Errorf("GRUBlockCell's h output does not feed the state")
+		}
+		return through(hn.Inputs[0]), [4]graph.Port{hn.Inputs[2], hn.Inputs[4], hn.Inputs[3], hn.Inputs[5]}, "tanh", nil
+	}
+	fail := fmt.Errorf("the new state is not a GRUCell's u⊙h + (1−u)⊙c")
+	if !isAdd(hn) {
+		return x, w, "", fail
+	}
+	// gates: Split(dim, Sigmoid(BiasAdd(MatMul(Concat(x, h), Kg), bg))).
+	gates := func(pt graph.Port) (*graph.Node, bool) {
+		pt = through(pt)
+		sp := pt.Node
+		if sp.Op != "Split" || len(sp.Inputs) != 2 || sp.NumOutputs != 2 || !(isScalar(sp.Inputs[0], 1) || isScalar(sp.Inputs[0], -1)) {
+			return nil, false
+		}
+		return sp, true
+	}
+	// u⊙h, either order.
+	var split *graph.Node
+	var other graph.Port
+	for j := 0; j < 2 && split == nil; j++ {
+		mul := through(hn.Inputs[j]).Node
+		if mul.Op != "Mul" || len(mul.Inputs) != 2 {
+			continue
+		}
+		for k := 0; k < 2; k++ {
+			if sp, ok := gates(mul.Inputs[k]); ok && through(mul.Inputs[k]).Out == 1 && isH(mul.Inputs[1-k]) {
+				split, other = sp, hn.Inputs[1-j]
+				break
+			}
+		}
+	}
+	if split == nil {
+		return x, w, "", fail
+	}
+	// (1−u)⊙c.
+	mul := through(other).Node
+	var c graph.Port
+	found := false
+	if mul.Op == "Mul" && len(mul.Inputs) == 2 {
+		for k := 0; k < 2; k++ {
+			sub := through(mul.Inputs[k]).Node
+			if sub.Op == "Sub" && len(sub.Inputs) == 2 && isScalar(sub.Inputs[0], 1) && through(sub.Inputs[1]) == (graph.Port{Node: split, Out: 1}) {
+				c, found = mul.Inputs[1-k], true
+				break
+			}
+		}
+	}
+	if !found {
+		return x, w, "", fail
+	}
+	// Gates: Sigmoid(BiasAdd(MatMul(Concat(x, h), Kg), bg)).
+	sig := through(split.Inputs[1]).Node
+	if sig.Op != "Sigmoid" {
+		return x, w, "", fmt.Errorf("the gates are not a sigmoid")
+	}
+	xg, kg, bg, ok := denseOfConcat(sig.Inputs[0], func(pt graph.Port) bool { return isH(pt) })
+	if !ok {
+		return x, w, "", fmt.Errorf("the gates are not [x, h]·kernel + bias")
+	}
+	an := through(c).Node
+	act, ok = cellActs[an.Op]
+	if !ok || len(an.Inputs) != 1 {
+		return x, w, "", fmt.Errorf("candidate activation %s is not fused", an.Op)
+	}
+	// Candidate: act(BiasAdd(MatMul(Concat(x, r⊙h), Kc), bc)), r = split:0.
+	isRH := func(pt graph.Port) bool {
+		m := through(pt).Node
+		if m.Op != "Mul" || len(m.Inputs) != 2 {
+			return false
+		}
+		for k := 0; k < 2; k++ {
+			if through(m.Inputs[k]) == (graph.Port{Node: split, Out: 0}) && isH(m.Inputs[1-k]) {
+				return true
+			}
+		}
+		return false
+	}
+	xc, kc, bc, ok := denseOfConcat(an.Inputs[0], isRH)
+	if !ok || through(xc) != through(xg) {
+		return x, w, "", fmt.Errorf("the candidate is not [x, r⊙h]·kernel + bias")
+	}
+	return through(xg), [4]graph.Port{kg, bg, kc, bc}, act, nil
+}
+
+// denseOfConcat matches BiasAdd(MatMul(ConcatV2(x, s, axis 1), k), b)
+// where second(s) holds.
+func denseOfConcat(pt graph.Port, second func(graph.Port) bool) (x, k, b graph.Port, ok bool) {
+	ba := through(pt).Node
+	if ba.Op != "BiasAdd" || len(ba.Inputs) != 2 {
+		return x, k, b, false
+	}
+	mm := through(ba.Inputs[0]).Node
+	if mm.Op != "MatMul" || len(mm.Inputs) != 2 || mm.Attrs.Bool("transpose_a", false) || mm.Attrs.Bool("transpose_b", false) {
+		return x, k, b, false
+	}
+	cc := through(mm.Inputs[0]).Node
+	if cc.Op != "ConcatV2" || len(cc.Inputs) != 3 || !(isScalar(cc.Inputs[2], 1) || isScalar(cc.Inputs[2], -1)) || !second(cc.Inputs[1]) {
+		return x, k, b, false
+	}
+	return cc.Inputs[0], mm.Inputs[1], ba.Inputs[1], true
+}
+
+// weights reads the cell's constant weights (the While's inputs) and
+// rearranges them for a Keras reset_after=False GRU: kernel [I, 3U] and
+// recurrent kernel [U, 3U] in gate order z (= u), r, h; bias [3U].
+func (m *gruLoop) weights(w *graph.Node) error {
+	var ts [4]*tensor.Tensor
+	for i, idx := range m.wIdx {
+		if ts[i] = constOf(w.Inputs[idx]); ts[i] == nil || ts[i].DType != tensor.Float32 {
+			return fmt.Errorf("cell weight %s is not a float32 constant", w.Inputs[idx].Node.Name)
+		}
+	}
+	kg, bg, kc, bc := ts[0], ts[1], ts[2], ts[3]
+	if len(bc.Shape) != 1 || len(kg.Shape) != 2 || len(kc.Shape) != 2 || len(bg.Shape) != 1 {
+		return fmt.Errorf("cell weights of shapes %v %v %v %v", kg.Shape, bg.Shape, kc.Shape, bc.Shape)
+	}
+	u := bc.Shape[0]
+	rows := kc.Shape[0]
+	if u <= 0 || rows <= u || !kc.Shape.Equal(tensor.Shape{rows, u}) || !kg.Shape.Equal(tensor.Shape{rows, 2 * u}) || bg.Shape[0] != 2*u {
+		return fmt.Errorf("cell weights of shapes %v %v %v %v do not make a GRU", kg.Shape, bg.Shape, kc.Shape, bc.Shape)
+	}
+	in := rows - u
+	g, c := kg.F32(), kc.F32()
+	// row copies [z | r | h] of concat-kernel row i.
+	pack := func(lo, n int) *tensor.Tensor {
+		out := make([]float32, n*3*u)
+		for i := 0; i < n; i++ {
+			src := lo + i
+			dst := out[i*3*u : (i+1)*3*u]
+			copy(dst[0:u], g[src*2*u+u:src*2*u+2*u])
+			copy(dst[u:2*u], g[src*2*u:src*2*u+u])
+			copy(dst[2*u:], c[src*u:(src+1)*u])
+		}
+		return tensor.FromSlice(tensor.Shape{n, 3 * u}, out)
+	}
+	m.k, m.r = pack(0, in), pack(in, u)
+	b := make([]float32, 3*u)
+	copy(b[0:u], bg.F32()[u:2*u])
+	copy(b[u:2*u], bg.F32()[0:u])
+	copy(b[2*u:], bc.F32())
+	m.b = tensor.FromSlice(tensor.Shape{3 * u}, b)
+	m.units = u
+	return nil
+}
+
+// rewrite turns w (in h, whose nodes sit in where) into an If on "the loop
+// runs exactly the input's steps from t = 0", fused when it does.
+func (m *gruLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph.Library) error {
+	base := sanitizeName(w.Name)
+	i32 := map[string]any{"T": tensor.Int32}
+	var k int
+	node := func(g *graph.Graph, wh, op string, attrs kernels.Attrs, nout int, in ...graph.Port) graph.Port {
+		k++
+		if attrs == nil {
+			attrs = kernels.Attrs{}
+		}
+		return graph.Port{Node: g.AddNode(&graph.Node{Name: fmt.Sprintf("%s/fused_gru/%s_%d", w.Name, op, k), Op: op, Attrs: attrs, Inputs: in, NumOutputs: nout, Where: wh})}
+	}
+	cnst := func(g *graph.Graph, wh string, t *tensor.Tensor) graph.Port {
+		return node(g, wh, graph.OpConst, kernels.Attrs{"value": t, "dtype": t.DType}, 1)
+	}
+	// The condition, beside w.
+	steps := node(h, where, "TensorListLength", nil, 1, w.Inputs[m.in])
+	ok := node(h, where, "Greater", i32, 1, steps, cnst(h, where, tensor.Scalar(int32(0))))
+	and := func(p graph.Port) { ok = node(h, where, "LogicalAnd", nil, 1, ok, p) }
+	and(node(h, where, "Equal", kernels.Attrs{"T": tensor.Int32, "incompatible_shape_error": true}, 1, w.Inputs[m.time], cnst(h, where, tensor.Scalar(int32(0)))))
+	and(node(h, where, "Equal", kernels.Attrs{"T": tensor.Int32, "incompatible_shape_error": true}, 1, node(h, where, "TensorListLength", nil, 1, w.Inputs[m.out]), steps))
+	var iters graph.Port
+	for j, bd := range m.bounds {
+		left := node(h, where, "Sub", i32, 1, w.Inputs[bd[1]], w.Inputs[bd[0]])
+		if j == 0 {
+			iters = left
+		} else {
+			iters = node(h, where, "Minimum", i32, 1, iters, left)
+		}
+	}
+	and(node(h, where, "Equal", kernels.Attrs{"T": tensor.Int32, "incompatible_shape_error": true}, 1, iters, steps))
+
+	args := func(f *graph.Graph) {
+		for i := 0; i < m.nvars; i++ {
+			a := &graph.Node{Name: fmt.Sprintf("arg_%d", i), Op: graph.OpArg, NumOutputs: 1, Where: f.Name,
+				Attrs: kernels.Attrs{"index": int64(i), "T": m.types[i]}}
+			f.Args = append(f.Args, a)
+			f.ArgTypes = append(f.ArgTypes, m.types[i])
+			f.AddNode(a)
+		}
+	}
+	// Else: the loop as it was.
+	elseName := uniqueName(lib, base+"_loop")
+	ef := &graph.Graph{Name: elseName}
+	args(ef)
+	loop := ef.AddNode(&graph.Node{Name: w.Name, Op: w.Op, Attrs: w.Attrs, NumOutputs: w.NumOutputs, Where: elseName})
+	for _, a := range ef.Args {
+		loop.Inputs = append(loop.Inputs, graph.Port{Node: a})
+	}
+	for i := 0; i < m.nvars; i++ {
+		ef.Rets = append(ef.Rets, graph.Port{Node: loop, Out: i})
+	}
+	ef.RetTypes = m.types
+	// Then: the fused layer.
+	thenName := uniqueName(lib, base+"_fused")
+	tf := &graph.Graph{Name: thenName}
+	args(tf)
+	arg := func(i int) graph.Port { return graph.Port{Node: tf.Args[i]} }
+	unknown := cnst(tf, thenName, tensor.Scalar(int32(-1)))
+	x := node(tf, thenName, "TensorListStack", kernels.Attrs{"element_dtype": tensor.Float32, "num_elements": int64(-1)}, 1, arg(m.in), unknown)
+	fused := node(tf, thenName, OpGRU, kernels.Attrs{"go_backwards": false, "time_major": true, "return_all": true,
+		"activation": m.act, "recurrent_activation": "sigmoid"}, 3,
+		x, arg(m.h), cnst(tf, thenName, m.k), cnst(tf, thenName, m.r), cnst(tf, thenName, m.b))
+	tSteps := node(tf, thenName, "TensorListLength", nil, 1, arg(m.in))
+	rets := make([]graph.Port, m.nvars)
+	for i := range rets {
+		rets[i] = arg(i)
+	}
+	for _, c := range m.counters {
+		rets[c] = node(tf, thenName, "AddV2", i32, 1, arg(c), tSteps)
+	}
+	rets[m.h] = graph.Port{Node: fused.Node, Out: 2}
+	rets[m.out] = node(tf, thenName, "TensorListFromTensor", kernels.Attrs{"element_dtype": tensor.Float32, "shape_type": tensor.Int32}, 1,
+		graph.Port{Node: fused.Node, Out: 1}, unknown)
+	tf.Rets, tf.RetTypes = rets, m.types
+	lib[elseName], lib[thenName] = ef, tf
+
+	w.Op = "If"
+	w.Inputs = append([]graph.Port{ok}, w.Inputs...)
+	w.Attrs = kernels.Attrs{"Tcond": tensor.Bool, "Tin": m.types, "Tout": m.types,
+		"then_branch": kernels.FuncRef{Name: thenName}, "else_branch": kernels.FuncRef{Name: elseName}}
+	return nil
+}
+
+func sanitizeName(s string) string {
+	b := []byte(s)
+	for i, r := range b {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func uniqueName(lib graph.Library, name string) string {
+	out := name
+	for k := 1; ; k++ {
+		if _, taken := lib[out]; !taken {
+			return out
+		}
+		out = fmt.Sprintf("%s_%d", name, k)
+	}
+}

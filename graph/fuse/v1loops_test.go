@@ -1,0 +1,240 @@
+package fuse_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tfserve/tfserve/graph"
+	"github.com/tfserve/tfserve/graph/fuse"
+	"github.com/tfserve/tfserve/internal/fixtures"
+	"github.com/tfserve/tfserve/kernels"
+	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/servable/limits"
+	"github.com/tfserve/tfserve/tensor"
+)
+
+// v1GRU builds the functional form of a TF1 dynamic_rnn GRU loop (as
+// graph/functionalize makes it): x [T, B, I] unstacked into a list, an
+// output list reserved for n steps, While (time, h, out, n, in, weights)
+// running the cell while time < n. block picks GRUBlockCell over the
+// GRUCell ops. It returns the graph, its library, the feeds x, n and the
+// fetches: the final state and the stacked outputs.
+func v1GRU(block bool, kg, bg, kc, bc *tensor.Tensor, units int) (*graph.Graph, graph.Library, []graph.Port, []graph.Port) {
+	k := 0
+	add := func(g *graph.Graph, op string, nout int, attrs kernels.Attrs, in ...graph.Port) graph.Port {
+		k++
+		if attrs == nil {
+			attrs = kernels.Attrs{}
+		}
+		return graph.Port{Node: g.AddNode(&graph.Node{Name: op + "_" + string(rune('a'+k%26)) + string(rune('a'+k/26)), Op: op, NumOutputs: nout, Attrs: attrs, Inputs: in, Where: g.Name})}
+	}
+	cnst := func(g *graph.Graph, t *tensor.Tensor) graph.Port {
+		return add(g, graph.OpConst, 1, kernels.Attrs{"value": t, "dtype": t.DType})
+	}
+	f32 := kernels.Attrs{"T": tensor.Float32}
+	types := []tensor.DType{tensor.Int32, tensor.Float32, tensor.Variant, tensor.Int32, tensor.Variant,
+		tensor.Float32, tensor.Float32, tensor.Float32, tensor.Float32}
+	fn := func(name string) (*graph.Graph, []graph.Port) {
+		f := &graph.Graph{Name: name}
+		var args []graph.Port
+		for i, t := range types {
+			a := f.AddNode(&graph.Node{Name: "arg" + string(rune('0'+i)), Op: graph.OpArg, NumOutputs: 1, Attrs: kernels.Attrs{"index": int64(i), "T": t}, Where: name})
+			f.Args = append(f.Args, a)
+			f.ArgTypes = append(f.ArgTypes, t)
+			args = append(args, graph.Port{Node: a})
+		}
+		return f, args
+	}
+	cond, ca := fn("cond")
+	cond.Rets = []graph.Port{add(cond, "Less", 1, kernels.Attrs{"T": tensor.Int32}, ca[0], ca[3])}
+	body, a := fn("body")
+	t := add(body, "Identity", 1, kernels.Attrs{"T": tensor.Int32}, a[0])
+	h := add(body, "Identity", 1, f32, a[1])
+	unknown := cnst(body, tensor.Scalar(int32(-1)))
+	x := add(body, "TensorListGetItem", 1, kernels.Attrs{"element_dtype": tensor.Float32}, a[4], t, unknown)
+	var hn graph.Port
+	if block {
+		cell := add(body, "GRUBlockCell", 4, f32, x, h, a[5], a[7], a[6], a[8])
+		hn = graph.Port{Node: cell.Node, Out: 3}
+	} else {
+		axis := cnst(body, tensor.Scalar(int32(1)))
+		cat := add(body, "ConcatV2", 1, kernels.Attrs{"T": tensor.Float32, "N": int64(2), "Tidx": tensor.Int32}, x, h, axis)
+		gates := add(body, "Sigmoid", 1, f32, add(body, "BiasAdd", 1, f32, add(body, "MatMul", 1, f32, cat, a[5]), a[6]))
+		split := add(body, "Split", 2, kernels.Attrs{"T": tensor.Float32, "num_split": int64(2)}, axis, gates)
+		r, u := graph.Port{Node: split.Node}, graph.Port{Node: split.Node, Out: 1}
+		cat2 := add(body, "ConcatV2", 1, kernels.Attrs{"T": tensor.Float32, "N": int64(2), "Tidx": tensor.Int32}, x, add(body, "Mul", 1, f32, r, h), axis)
+		c := add(body, "Tanh", 1, f32, add(body, "BiasAdd", 1, f32, add(body, "MatMul", 1, f32, cat2, a[7]), a[8]))
+		oneMinus := add(body, "Sub", 1, f32, cnst(body, tensor.Scalar(float32(1))), u)
+		hn = add(body, "Add", 1, f32, add(body, "Mul", 1, f32, u, h), add(body, "Mul", 1, f32, oneMinus, c))
+	}
+	set := add(body, "TensorListSetItem", 1, kernels.Attrs{"element_dtype": tensor.Float32}, a[2], t, hn)
+	body.Rets = []graph.Port{add(body, "Add", 1, kernels.Attrs{"T": tensor.Int32}, t, cnst(body, tensor.Scalar(int32(1)))), hn, set, a[3], a[4], a[5], a[6], a[7], a[8]}
+	body.RetTypes = types
+
+	g := &graph.Graph{Name: "graph"}
+	xp := add(g, graph.OpPlaceholder, 1, kernels.Attrs{"dtype": tensor.Float32})
+	np := add(g, graph.OpPlaceholder, 1, kernels.Attrs{"dtype": tensor.Int32})
+	unk := cnst(g, tensor.Scalar(int32(-1)))
+	in := add(g, "TensorListFromTensor", 1, kernels.Attrs{"element_dtype": tensor.Float32, "shape_type": tensor.Int32}, xp, unk)
+	out := add(g, "TensorListReserve", 1, kernels.Attrs{"element_dtype": tensor.Float32, "shape_type": tensor.Int32}, unk, np)
+	batch := add(g, "StridedSlice", 1, kernels.Attrs{"T": tensor.Int32, "Index": tensor.Int32, "shrink_axis_mask": int64(1)},
+		add(g, "Shape", 1, kernels.Attrs{"T": tensor.Float32, "out_type": tensor.Int32}, xp),
+		cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{1})), cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{2})), cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{1})))
+	h0 := add(g, "Fill", 1, kernels.Attrs{"T": tensor.Float32, "index_type": tensor.Int32},
+		add(g, "Pack", 1, kernels.Attrs{"T": tensor.Int32, "N": int64(2)}, batch, cnst(g, tensor.Scalar(int32(units)))), cnst(g, tensor.Scalar(float32(0))))
+	w := g.AddNode(&graph.Node{Name: "rnn/while", Op: "While", NumOutputs: len(types), Attrs: kernels.Attrs{"T": types,
+		"cond": kernels.FuncRef{Name: "cond"}, "body": kernels.FuncRef{Name: "body"}, "parallel_iterations": int64(32)},
+		Inputs: []graph.Port{cnst(g, tensor.Scalar(int32(0))), h0, out, np, in, cnst(g, kg), cnst(g, bg), cnst(g, kc), cnst(g, bc)}})
+	seq := add(g, "TensorListStack", 1, kernels.Attrs{"element_dtype": tensor.Float32, "num_elements": int64(-1)}, graph.Port{Node: w, Out: 2}, unk)
+	return g, graph.Library{"cond": cond, "body": body}, []graph.Port{xp, np}, []graph.Port{{Node: w, Out: 1}, seq}
+}
+
+func runGraph(t *testing.T, g *graph.Graph, lib graph.Library, feeds, fetches []graph.Port, args ...*tensor.Tensor) []*tensor.Tensor {
+	t.Helper()
+	plan, err := graph.NewSession(lib, fuse.Registry(kernels.Lookup)).Compile("test", g, feeds, fetches, nil)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	out, err := plan.Run(context.Background(), args)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return out
+}
+
+// fusedNodes counts the fused GRU nodes of the library.
+func fusedNodes(lib graph.Library) int {
+	n := 0
+	for _, f := range lib {
+		for _, nd := range f.Nodes {
+			if nd.Op == fuse.OpGRU {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// TestV1GRULoops: GRUCell and GRUBlockCell loops are fused (one fused node
+// each) and compute what the loop computes op by op: with n = T through
+// the fused branch, with n < T (a shorter loop) through the original loop.
+func TestV1GRULoops(t *testing.T) {
+	const T, B, I, U = 5, 3, 4, 2
+	for _, block := range []bool{false, true} {
+		r := rand.New(rand.NewPCG(51, 52))
+		rnd := func(shape ...int) *tensor.Tensor {
+			x := tensor.New(tensor.Float32, tensor.Shape(shape))
+			for i := range x.F32() {
+				x.F32()[i] = float32(r.Float64()*2 - 1)
+			}
+			return x
+		}
+		kg, bg, kc, bc := rnd(I+U, 2*U), rnd(2*U), rnd(I+U, U), rnd(U)
+		x := rnd(T, B, I)
+		for _, n := range []int32{T, 3} {
+			g, lib, feeds, fetches := v1GRU(block, kg, bg, kc, bc, U)
+			want := runGraph(t, g, lib, feeds, fetches, x, tensor.Scalar(n))
+			g, lib, feeds, fetches = v1GRU(block, kg, bg, kc, bc, U)
+			rep := fuse.Loops(g, lib)
+			if len(rep.Fused) != 1 || fusedNodes(lib) != 1 {
+				t.Fatalf("block=%v: fused %v (%d fused nodes), skipped %v", block, rep.Fused, fusedNodes(lib), rep.Skipped)
+			}
+			got := runGraph(t, g, lib, feeds, fetches, x, tensor.Scalar(n))
+			for i := range want {
+				if !got[i].Shape.Equal(want[i].Shape) {
+					t.Fatalf("block=%v n=%d: fetch %d shape %v, want %v", block, n, i, got[i].Shape, want[i].Shape)
+				}
+				for j, v := range want[i].F32() {
+					if math.Abs(float64(got[i].F32()[j]-v)) > 1e-5 {
+						t.Fatalf("block=%v n=%d: fetch %d [%d] = %v, want %v", block, n, i, j, got[i].F32()[j], v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestV1LoopsLeaveOthers: a loop whose cell is not a GRU (here the
+// candidate's weights are not constants) stays a While.
+func TestV1LoopsLeaveOthers(t *testing.T) {
+	z := func(shape ...int) *tensor.Tensor { return tensor.New(tensor.Float32, tensor.Shape(shape)) }
+	g, lib, _, _ := v1GRU(false, z(6, 4), z(4), z(6, 2), z(2), 2)
+	for _, n := range g.Nodes {
+		if n.Op == "While" {
+			n.Inputs[7] = n.Inputs[1] // the candidate kernel is now the state
+		}
+	}
+	rep := fuse.Loops(g, lib)
+	if len(rep.Fused) != 0 || rep.Skipped["rnn/while"] == "" {
+		t.Fatalf("fused %v, skipped %v", rep.Fused, rep.Skipped)
+	}
+}
+
+// TestDL4JDynamicGRUFused: the dl4j dynamic_rnn GRUCell graph (relu
+// candidate) has its loop fused on load, the fused branch is the one taken
+// on its input, and its outputs match TensorFlow's within 1e-5 with and
+// without fusion.
+func TestDL4JDynamicGRUFused(t *testing.T) {
+	dir := fixtures.Path(t, "gru_frozen_graphs/dl4j/rnn/grucell/dynamic_b1_nIn5_nOut3_ts4_relu_noIS_noTM_float")
+	im, err := loader.ImportLimited(dir, nil, limits.Load{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := fuse.Loops(im.Graph, im.Library)
+	if len(rep.Fused) != 1 || fusedNodes(im.Library) != 1 {
+		t.Fatalf("fused %v (%d fused nodes), skipped %v", rep.Fused, fusedNodes(im.Library), rep.Skipped)
+	}
+	var iff *graph.Node
+	var fetches []graph.Port
+	for _, n := range im.Graph.Nodes {
+		switch {
+		case n.Op == "If":
+			iff = n
+		case n.Name == "concat" || n.Name == "concat_1":
+			fetches = append(fetches, graph.Port{Node: n})
+		}
+	}
+	if iff == nil || len(fetches) != 2 {
+		t.Fatalf("no If (%v) or outputs (%d)", iff, len(fetches))
+	}
+	res := runGraph(t, im.Graph, im.Library, nil, append(fetches, iff.Inputs[0]))
+	if !res[2].Bools()[0] {
+		t.Fatalf("the fused branch's condition is false on the fixture")
+	}
+	for i, fe := range fetches {
+		want := readFloats(t, filepath.Join(dir, fe.Node.Name+".prediction.csv"))
+		if len(want) != res[i].Len() {
+			t.Fatalf("%s: %d values, want %d", fe.Node.Name, res[i].Len(), len(want))
+		}
+		for j, v := range res[i].F32() {
+			if math.Abs(float64(v)-want[j]) > 1e-5 {
+				t.Fatalf("%s[%d] = %v, TensorFlow %v", fe.Node.Name, j, v, want[j])
+			}
+		}
+	}
+}
+
+// readFloats reads a dl4j value file: numbers separated by space, comma or
+// newline.
+func readFloats(t *testing.T, path string) []float64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []float64
+	for _, f := range strings.Fields(strings.ReplaceAll(string(data), ",", " ")) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
