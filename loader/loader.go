@@ -113,6 +113,9 @@ func finish(ctx context.Context, im *Imported, opts Options, log *slog.Logger) (
 		if len(rep.Fused) > 0 {
 			log.Debug("fused recurrent layers", "dir", dir, "functions", len(rep.Fused))
 		}
+		if lr := fuse.Loops(im.Graph, im.Library); len(lr.Fused) > 0 {
+			log.Debug("fused TF1 GRU loops", "dir", dir, "loops", lr.Fused)
+		}
 	}
 	for _, p := range opts.Passes {
 		if err := p(im); err != nil {
