@@ -11,7 +11,8 @@ import (
 	"os"
 )
 
-// File format (little endian), version 1:
+// File format (little endian), version 2 (version 1 files, which cannot set
+// flagSpherical, are read too):
 //
 //	magic   "TFSANN\x00\x01" (8 bytes)
 //	version uint32
@@ -23,7 +24,11 @@ import (
 
 var fileMagic = [8]byte{'T', 'F', 'S', 'A', 'N', 'N', 0, 1}
 
-const fileVersion = 1
+const (
+	fileVersion = 2
+	// minFileVersion is the oldest version Decode reads.
+	minFileVersion = 1
+)
 
 // ErrCorrupt is wrapped by every Load error caused by the file's content.
 var ErrCorrupt = errors.New("ann: corrupt index file")
@@ -102,8 +107,9 @@ func Decode(b []byte) (*Index, error) {
 	if !bytes.Equal(b[:8], fileMagic[:]) {
 		return nil, corrupt("bad magic %q (not a tfserve ann index)", b[:8])
 	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != fileVersion {
-		return nil, corrupt("unsupported version %d (this build reads %d)", v, fileVersion)
+	version := binary.LittleEndian.Uint32(b[8:])
+	if version < minFileVersion || version > fileVersion {
+		return nil, corrupt("unsupported version %d (this build reads %d to %d)", version, minFileVersion, fileVersion)
 	}
 	plen := binary.LittleEndian.Uint64(b[12:])
 	if plen != uint64(len(b)-24) {
@@ -114,7 +120,7 @@ func Decode(b []byte) (*Index, error) {
 	if got := crc32.Checksum(body, castagnoli); got != want {
 		return nil, corrupt("checksum mismatch: stored %08x, computed %08x", want, got)
 	}
-	ix, err := decodePayload(b[20 : len(b)-4])
+	ix, err := decodePayload(b[20:len(b)-4], version)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +131,8 @@ const (
 	flagBrute = 1 << iota
 	flagFloat
 	flagInt8
+	// flagSpherical (version 2): leaves are ranked by q·c/‖c‖.
+	flagSpherical
 )
 
 func (ix *Index) encodePayload() []byte {
@@ -138,6 +146,9 @@ func (ix *Index) encodePayload() []byte {
 	}
 	if ix.vecs8 != nil {
 		flags |= flagInt8
+	}
+	if ix.spherical {
+		flags |= flagSpherical
 	}
 	for _, v := range []uint32{uint32(ix.measure), flags, uint32(ix.dim), uint32(ix.n), uint32(ix.leaves),
 		uint32(ix.defLeaves), uint32(ix.defReord), uint32(ix.dpb), uint32(ix.nblocks)} {
@@ -255,7 +266,7 @@ func (r *reader) i32s(what string, n int) []int32 {
 
 const maxDim = 1 << 20
 
-func decodePayload(b []byte) (*Index, error) {
+func decodePayload(b []byte, version uint32) (*Index, error) {
 	r := &reader{b: b}
 	measure := DistanceMeasure(r.u32("distance measure"))
 	flags := r.u32("flags")
@@ -274,14 +285,20 @@ func decodePayload(b []byte) (*Index, error) {
 	default:
 		return nil, corrupt("unknown distance measure %d", measure)
 	}
-	if flags&^(flagBrute|flagFloat|flagInt8) != 0 || flags&(flagFloat|flagInt8) == flagFloat|flagInt8 {
-		return nil, corrupt("bad flags %#x", flags)
+	known := uint32(flagBrute | flagFloat | flagInt8)
+	if version >= 2 {
+		known |= flagSpherical
+	}
+	if flags&^known != 0 || flags&(flagFloat|flagInt8) == flagFloat|flagInt8 ||
+		(flags&flagSpherical != 0 && (flags&flagBrute != 0 || measure == SquaredL2)) {
+		return nil, corrupt("bad flags %#x for version %d, %v", flags, version, measure)
 	}
 	if dim <= 0 || dim > maxDim || n <= 0 || n > math.MaxInt32 || defReord > math.MaxInt32 || defLeaves > math.MaxInt32 {
 		return nil, corrupt("bad sizes: dim %d, n %d", dim, n)
 	}
 	ix := newIndex(measure, dim, n)
 	ix.brute = flags&flagBrute != 0
+	ix.spherical = flags&flagSpherical != 0
 	if ix.brute {
 		if flags&flagFloat == 0 || leaves != 0 {
 			return nil, corrupt("brute-force index without float vectors or with leaves")
@@ -383,6 +400,15 @@ func (ix *Index) finishQuantized() {
 	for l := range ix.centerNorms {
 		c := ix.centers[l*dim : (l+1)*dim]
 		ix.centerNorms[l] = ix.kern.dot(c, c)
+	}
+	ix.rankScale = nil
+	if ix.spherical {
+		ix.rankScale = make([]float32, ix.leaves)
+		for l, sq := range ix.centerNorms {
+			if sq > 0 {
+				ix.rankScale[l] = float32(1 / math.Sqrt(float64(sq)))
+			}
+		}
 	}
 	if ix.measure != SquaredL2 {
 		return

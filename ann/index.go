@@ -12,14 +12,16 @@ type Index struct {
 	measure   DistanceMeasure
 	dim, n    int
 	brute     bool
-	leaves    int // number of leaves (0 for brute force)
-	defLeaves int // default num_leaves_to_search
-	defReord  int // default reordering_num_neighbors (0: none)
+	leaves    int  // number of leaves (0 for brute force)
+	defLeaves int  // default num_leaves_to_search
+	defReord  int  // default reordering_num_neighbors (0: none)
+	spherical bool // leaves ranked by q·c/‖c‖ (Config.Spherical)
 
 	// Partition. Datapoints are stored by position: leaf by leaf, in
 	// increasing original index inside a leaf. ids maps position -> index.
 	centers     []float32 // [leaves, dim]
 	centerNorms []float32 // [leaves] squared norms
+	rankScale   []float32 // [leaves] 1/‖c‖ (spherical only; 0 for a zero center)
 	leafStart   []int32   // [leaves+1] positions
 	groupStart  []int32   // [leaves+1] groups of 32
 	ids         []int32   // [n]
@@ -103,9 +105,16 @@ func Build(data []float32, n, dim int, cfg Config) (*Index, error) {
 	rng := newRand(cfg.Seed, 1)
 	sample := sampleRows(rng, n, cfg.TrainingSampleSize)
 	sx := gatherRows(x, dim, sample)
-	ix.centers = kmeans(&ix.kern, sx, len(sample), dim, cfg.NumLeaves, cfg.TrainingIterations, rng)
+	ix.centers = kmeans(&ix.kern, sx, len(sample), dim, cfg.NumLeaves, cfg.TrainingIterations, cfg.Spherical, rng)
 	assign := make([]int32, n)
 	nearestCenters(&ix.kern, x, n, dim, ix.centers, cfg.NumLeaves, assign)
+	if cfg.Spherical {
+		// Unit centers decide membership; residuals are taken to the mean of
+		// each leaf's members (smaller than to the unit center), and search
+		// ranks leaves by the direction of that mean.
+		ix.spherical = true
+		ix.centers = leafMeans(x, n, dim, cfg.NumLeaves, assign, ix.centers)
+	}
 
 	// 2. Residuals of the sample, padded to whole blocks, train the codebook.
 	ix.dpb = cfg.DimensionsPerBlock

@@ -88,13 +88,19 @@ func nearestCenters(k *kernelSet, x []float32, n, dim int, centers []float32, nc
 
 // kmeans runs Lloyd's algorithm on x ([n,dim]) with nc centers initialised
 // from distinct random rows. Empty clusters are re-seeded with a random row.
-// It returns the centers ([nc,dim]).
-func kmeans(k *kernelSet, x []float32, n, dim, nc, iters int, rng *rand.Rand) []float32 {
+// It returns the centers ([nc,dim]). With spherical, every center is scaled
+// to unit length after each update (spherical k-means: since
+// ‖x-ĉ‖² = ‖x‖² - 2x·ĉ + 1, the nearest unit center is the one of largest
+// cosine).
+func kmeans(k *kernelSet, x []float32, n, dim, nc, iters int, spherical bool, rng *rand.Rand) []float32 {
 	centers := make([]float32, nc*dim)
 	init := sampleRows(rng, n, nc)
 	// sampleRows returns sorted indexes; shuffle is unnecessary for Lloyd.
 	for c, r := range init {
 		copy(centers[c*dim:(c+1)*dim], x[r*dim:(r+1)*dim])
+		if spherical {
+			normalize(centers[c*dim : (c+1)*dim])
+		}
 	}
 	assign := make([]int32, n)
 	sums := make([]float64, nc*dim)
@@ -116,13 +122,43 @@ func kmeans(k *kernelSet, x []float32, n, dim, nc, iters int, rng *rand.Rand) []
 			if counts[c] == 0 {
 				r := rng.IntN(n)
 				copy(dst, x[r*dim:(r+1)*dim])
-				continue
+			} else {
+				inv := 1 / float64(counts[c])
+				for d := range dst {
+					dst[d] = float32(sums[c*dim+d] * inv)
+				}
 			}
-			inv := 1 / float64(counts[c])
-			for d := range dst {
-				dst[d] = float32(sums[c*dim+d] * inv)
+			if spherical {
+				normalize(dst)
 			}
 		}
 	}
 	return centers
+}
+
+// leafMeans returns the mean of the rows of x ([n,dim]) assigned to each of
+// nc leaves; an empty leaf keeps its row of fallback.
+func leafMeans(x []float32, n, dim, nc int, assign []int32, fallback []float32) []float32 {
+	sums := make([]float64, nc*dim)
+	counts := make([]int, nc)
+	for i := 0; i < n; i++ {
+		c := int(assign[i])
+		counts[c]++
+		s := sums[c*dim : (c+1)*dim]
+		for d, v := range x[i*dim : (i+1)*dim] {
+			s[d] += float64(v)
+		}
+	}
+	out := make([]float32, nc*dim)
+	copy(out, fallback)
+	for c := 0; c < nc; c++ {
+		if counts[c] == 0 {
+			continue
+		}
+		inv := 1 / float64(counts[c])
+		for d := range out[c*dim : (c+1)*dim] {
+			out[c*dim+d] = float32(sums[c*dim+d] * inv)
+		}
+	}
+	return out
 }

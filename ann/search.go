@@ -345,8 +345,14 @@ func (ix *Index) approxBatch(s *searchScratch, nq, pdim, keep int, opt SearchOpt
 	for i := 0; i < nq; i++ {
 		s.sel.reset(nls)
 		ls := s.leafScore[i*L : (i+1)*L]
-		for l, v := range ls {
-			s.sel.push(v, int32(l))
+		if ix.rankScale != nil {
+			for l, v := range ls {
+				s.sel.push(v*ix.rankScale[l], int32(l))
+			}
+		} else {
+			for l, v := range ls {
+				s.sel.push(v, int32(l))
+			}
 		}
 		for _, l := range s.sel.id {
 			s.probes = append(s.probes, probe{l, int32(i)})

@@ -55,7 +55,7 @@ func main() {
 	metric := flag.String("metric", "squared_l2", "dot_product or squared_l2")
 	k := flag.Int("k", 10, "neighbours per query")
 	out := flag.String("out", "", "append JSON lines here (default stdout)")
-	builds := flag.String("builds", "200:2,200:2:i8,200:4:i8", "num_leaves:dimensions_per_block[:i8] list (i8: int8 vectors for reordering)")
+	builds := flag.String("builds", "200:2,200:2:i8,200:4:i8", "num_leaves:dimensions_per_block[:i8][:sph] list (i8: int8 vectors for reordering, sph: spherical partitioning)")
 	leaves := flag.String("leaves", "2,3,4,6,8,12,16,24,32", "num_leaves_to_search sweep")
 	reorders := flag.String("reorder", "0,50,100,200", "reordering_num_neighbors sweep (0: none)")
 	thresh := flag.Float64("aniso", 0.2, "anisotropic_quantization_threshold for dot_product (0: plain PQ)")
@@ -138,9 +138,19 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 
 	for _, b := range strings.Split(builds, ",") {
 		parts := strings.Split(b, ":")
-		int8v := len(parts) == 3 && parts[2] == "i8"
-		if len(parts) != 2 && !int8v {
-			return fmt.Errorf("bad build spec %q (want leaves:dims_per_block[:i8])", b)
+		if len(parts) < 2 {
+			return fmt.Errorf("bad build spec %q (want leaves:dims_per_block[:i8][:sph])", b)
+		}
+		int8v, sph := false, false
+		for _, o := range parts[2:] {
+			switch o {
+			case "i8":
+				int8v = true
+			case "sph":
+				sph = true
+			default:
+				return fmt.Errorf("bad build option %q in %q (want i8 or sph)", o, b)
+			}
 		}
 		nl, err1 := strconv.Atoi(parts[0])
 		dpb, err2 := strconv.Atoi(parts[1])
@@ -148,11 +158,14 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 			return fmt.Errorf("bad build spec %q", b)
 		}
 		cfg := ann.Config{DistanceMeasure: m, NumLeaves: nl, NumLeavesToSearch: 1, DimensionsPerBlock: dpb,
-			TrainingSampleSize: sample, ReorderingNumNeighbors: 1, ReorderingInt8: int8v, Seed: 1}
+			TrainingSampleSize: sample, ReorderingNumNeighbors: 1, ReorderingInt8: int8v, Spherical: sph, Seed: 1}
 		if m == ann.DotProduct {
 			cfg.AnisotropicQuantizationThreshold = thresh
 		}
 		idxName := fmt.Sprintf("leaves=%d,dpb=%d,aniso=%g", nl, dpb, cfg.AnisotropicQuantizationThreshold)
+		if sph {
+			idxName += ",spherical"
+		}
 		if int8v {
 			idxName += ",reorder=int8"
 		}
