@@ -1,13 +1,18 @@
 #!/bin/sh
-# Benchmarks tfserve's GRU kernel against torch.nn.GRU and our SGEMM against
-# numpy/OpenBLAS, all on one core, and writes bench/gru/RESULTS.md.
-# Needs Debian python3-torch, python3-numpy and libopenblas0-pthread:
+# Benchmarks tfserve's fused GRU and LSTM kernels against torch.nn.GRU and
+# torch.nn.LSTM and our SGEMM against numpy/OpenBLAS, all on one core, checks
+# our outputs against torch's on the same weights and inputs, times the row
+# split of many-row calls on 1 and 2 cores, and writes bench/rnn/RESULTS.md.
+# Needs Debian python3-torch, python3-numpy, libopenblas0-pthread and taskset
+# (util-linux):
 #   apt-get install -y python3-torch python3-numpy libopenblas0-pthread
-# Usage (from the repository root): sh bench/gru/run.sh
+# Usage (from the repository root): sh bench/rnn/run.sh
+# On a shared machine hold the benchmark lock around it:
+#   flock /tmp/tfserve-bench.lock sh bench/rnn/run.sh
 # MINTIME (seconds per repetition, default 0.08) and REPS (default 5) tune
-# the run length; the default run takes about 1-3 minutes. Each time kept is
+# the run length; the default run takes about 3-5 minutes. Each time kept is
 # the best repetition, so more, shorter repetitions resist noise from other
-# processes on a shared machine better.
+# processes on a shared machine better. The two-core part needs 2 CPUs.
 set -eu
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
@@ -16,16 +21,24 @@ MINTIME=${MINTIME:-0.08}
 REPS=${REPS:-5}
 export MINTIME REPS OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-go build -o "$tmp/grubench" ./bench/gru
-"$tmp/grubench" -check "$tmp/check.json"
-/usr/bin/python3 bench/gru/torch_gru.py check "$tmp/check.json" | tee "$tmp/check.txt"
-GOMAXPROCS=1 "$tmp/grubench" -mintime "$MINTIME" -reps "$REPS" -out "$tmp/go.json"
-/usr/bin/python3 bench/gru/torch_gru.py bench "$tmp/torch.json"
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-machine="$(lscpu | grep "Model name" | sed "s/Model name: *//") ($(getconf _NPROCESSORS_ONLN) CPUs, single-thread runs; load average before/after: $load_before / $load_after)"
-/usr/bin/python3 bench/gru/report.py "$tmp/go.json" "$tmp/torch.json" "$tmp/check.txt" \
-  "sh bench/gru/run.sh (MINTIME=$MINTIME REPS=$REPS)" "$machine" > bench/gru/RESULTS.md
-cp "$tmp/go.json" bench/gru/go.json
-cp "$tmp/torch.json" bench/gru/torch.json
-echo "wrote bench/gru/RESULTS.md"
+load() { echo "$1: $(uptime)" >>"$tmp/loads.txt"; }
+go build -o "$tmp/rnnbench" ./bench/rnn
+"$tmp/rnnbench" -check "$tmp/check.json"
+/usr/bin/python3 bench/rnn/torch_rnn.py check "$tmp/check.json" | tee "$tmp/check.txt"
+load "single-core, ours"
+GOMAXPROCS=1 "$tmp/rnnbench" -mintime "$MINTIME" -reps "$REPS" -out "$tmp/go.json"
+load "single-core, torch"
+/usr/bin/python3 bench/rnn/torch_rnn.py bench "$tmp/torch.json"
+load "two cores, in-process"
+"$tmp/rnnbench" -cores 1,2 -mintime "$MINTIME" -reps "$REPS" -out "$tmp/cores.json"
+load "two cores, pinned 1"
+GOMAXPROCS=1 taskset -c 0 "$tmp/rnnbench" -cores 1 -mintime "$MINTIME" -reps "$REPS" -out "$tmp/pin1.json"
+load "two cores, pinned 2"
+GOMAXPROCS=2 taskset -c 0,1 "$tmp/rnnbench" -cores 2 -mintime "$MINTIME" -reps "$REPS" -out "$tmp/pin2.json"
+load "end"
+machine="$(lscpu | grep "Model name" | sed "s/Model name: *//") ($(getconf _NPROCESSORS_ONLN) CPUs)"
+/usr/bin/python3 bench/rnn/report.py "$tmp/go.json" "$tmp/torch.json" "$tmp/check.txt" "$tmp/cores.json" \
+  "$tmp/pin1.json" "$tmp/pin2.json" "$tmp/loads.txt" \
+  "sh bench/rnn/run.sh (MINTIME=$MINTIME REPS=$REPS)" "$machine" > bench/rnn/RESULTS.md
+for f in go torch cores pin1 pin2; do cp "$tmp/$f.json" "bench/rnn/$f.json"; done
+echo "wrote bench/rnn/RESULTS.md"
