@@ -36,9 +36,10 @@ GOMAXPROCS=1 taskset -c 0 "$tmp/rnnbench" -cores 1 -mintime "$MINTIME" -reps "$R
 load "two cores, pinned 2"
 GOMAXPROCS=2 taskset -c 0,1 "$tmp/rnnbench" -cores 2 -mintime "$MINTIME" -reps "$REPS" -out "$tmp/pin2.json"
 load "end"
-machine="$(lscpu | grep "Model name" | sed "s/Model name: *//") ($(getconf _NPROCESSORS_ONLN) CPUs)"
-/usr/bin/python3 bench/rnn/report.py "$tmp/go.json" "$tmp/torch.json" "$tmp/check.txt" "$tmp/cores.json" \
-  "$tmp/pin1.json" "$tmp/pin2.json" "$tmp/loads.txt" \
-  "sh bench/rnn/run.sh (MINTIME=$MINTIME REPS=$REPS)" "$machine" > bench/rnn/RESULTS.md
 for f in go torch cores pin1 pin2; do cp "$tmp/$f.json" "bench/rnn/$f.json"; done
+cp "$tmp/check.txt" "$tmp/loads.txt" bench/rnn/
+machine="$(lscpu | grep "Model name" | sed "s/Model name: *//") ($(getconf _NPROCESSORS_ONLN) CPUs)"
+/usr/bin/python3 bench/rnn/report.py bench/rnn/go.json bench/rnn/torch.json bench/rnn/check.txt bench/rnn/cores.json \
+  bench/rnn/pin1.json bench/rnn/pin2.json bench/rnn/loads.txt \
+  "sh bench/rnn/run.sh (MINTIME=$MINTIME REPS=$REPS)" "$machine" > bench/rnn/RESULTS.md
 echo "wrote bench/rnn/RESULTS.md"

@@ -73,6 +73,17 @@
 // relative error of math.Exp/math.Tanh on the tested inputs (the portable
 // Go code computes the same formulas). Workspace.PureGo or the purego build
 // tag selects the portable Go code.
+//
+// # Several cores
+//
+// Batch rows are independent, so Pool.Forward cuts a call of many rows into
+// parts of consecutive rows (Args.Rows), one per core that the caller
+// allows and each of at least MinPartFlops, and runs them on separate
+// goroutines with workspaces of the pool; graph/fuse runs every fused call
+// through it with GOMAXPROCS cores. Each part streams the whole recurrent
+// kernel at every step from its own core's caches, and nothing is shared
+// between parts but the read-only weights and the caller's disjoint output
+// rows, so there is one goroutine handoff per call and none per step.
 package rnn
 
 import (
