@@ -22,6 +22,7 @@ func FuzzTranslate(f *testing.F) {
 		`{"class_name":"Sequential","config":{"layers":[{"class_name":"InputLayer","config":{"name":"in","batch_shape":[null,2]}},{"class_name":"Dense","config":{"name":"d","units":3}}]}}`,
 		`{"class_name":"Functional","config":{"layers":[{"class_name":"InputLayer","name":"a","config":{"name":"a","batch_shape":[null,2]},"inbound_nodes":[]},{"class_name":"Add","name":"s","config":{},"inbound_nodes":[{"args":[[{"class_name":"__keras_tensor__","config":{"keras_history":["a",0,0]}},{"class_name":"__keras_tensor__","config":{"keras_history":["a",0,0]}}]]}]}],"input_layers":[["a",0,0]],"output_layers":[["s",0,0]]}}`,
 		`{"class_name":"Sequential","config":{"layers":[{"class_name":"InputLayer","config":{"name":"in","batch_shape":[null,4,2]}},{"class_name":"GRU","config":{"name":"g","units":1,"return_sequences":true}}]}}`,
+		`{"class_name":"Sequential","config":{"layers":[{"class_name":"InputLayer","config":{"name":"in","batch_shape":[null,4]}},{"class_name":"Embedding","config":{"name":"e","input_dim":2,"output_dim":3,"mask_zero":true}},{"class_name":"Sequential","config":{"name":"s","layers":[{"class_name":"Masking","config":{"name":"m"}},{"class_name":"Bidirectional","config":{"name":"b","layer":{"class_name":"GRU","config":{"name":"g","units":1,"return_sequences":true}}}}]}}]}}`,
 		`{}`, `[`, `{"class_name":"Sequential","config":{"layers":[{"class_name":"InputLayer","config":{"name":"in","batch_shape":[null,-5]}}]}}`,
 	} {
 		f.Add([]byte(s))
