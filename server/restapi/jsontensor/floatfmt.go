@@ -16,13 +16,18 @@ import (
 // Examples: 3.1415927 → 3.14159274, 123456789 → 123456792.0, 9e6 → 9e+06,
 // 999999 → 999999.0, 3e-5 → 3e-05.
 func AppendFloat32(dst []byte, v float32) []byte {
-	return appendDecimal(dst, float64(v), 32)
+	return appendFloat32Fast(dst, v)
 }
 
 // AppendFloat64 is AppendFloat32 for doubles (the fallback is "%.17g").
 func AppendFloat64(dst []byte, v float64) []byte {
-	return appendDecimal(dst, v, 64)
+	return appendFloat64Fast(dst, v)
 }
+
+// appendDecimal is the reference implementation of AppendFloat32 (bitSize
+// 32) and AppendFloat64 (64) on strconv, which floatfast.go's exact integer
+// arithmetic is tested against; it also writes the values the fast path
+// leaves out (zero, subnormals, NaN, infinities, extreme exponents).
 
 func appendDecimal(dst []byte, v float64, bitSize int) []byte {
 	switch {

@@ -3,6 +3,7 @@ package jsontensor
 import (
 	"encoding/base64"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tfserve/tfserve/servable/limits"
@@ -47,11 +48,22 @@ func AppendPredictResponseLimited(dst []byte, maxBytes int64, format Format, out
 	if len(outputs) == 0 {
 		return dst, status.New(status.InvalidArgument, "Cannot convert empty tensor map to JSON")
 	}
-	names, err := outputOrder(outputs, aliasesInOrder)
+	// Small arrays hold the usual few outputs' names, tensors and offsets
+	// without allocating.
+	var (
+		nameBuf   [4]string
+		tensorBuf [4]*tensor.Tensor
+		offBuf    [4]int
+	)
+	names, err := outputOrder(outputs, aliasesInOrder, nameBuf[:0])
 	if err != nil {
 		return dst, err
 	}
-	tensors := make([]*tensor.Tensor, len(names))
+	tensors := tensorBuf[:0]
+	if len(names) > len(tensorBuf) {
+		tensors = make([]*tensor.Tensor, len(names))
+	}
+	tensors = tensors[:len(names)]
 	for k, n := range names {
 		t := outputs[n]
 		if t == nil {
@@ -79,7 +91,11 @@ func AppendPredictResponseLimited(dst []byte, maxBytes int64, format Format, out
 			}
 			batch = t.Shape[0]
 		}
-		offsets := make([]int, len(names))
+		offsets := offBuf[:0]
+		if len(names) > len(offBuf) {
+			offsets = make([]int, len(names))
+		}
+		offsets = offsets[:len(names)]
 		w.startObject()
 		w.stringS("predictions")
 		w.startArray()
@@ -128,9 +144,11 @@ func AppendPredictResponseLimited(dst []byte, maxBytes int64, format Format, out
 	return w.buf, nil
 }
 
-func outputOrder(outputs map[string]*tensor.Tensor, order []string) ([]string, error) {
+// outputOrder returns the output names in order, appended to buf when order
+// is nil.
+func outputOrder(outputs map[string]*tensor.Tensor, order, buf []string) ([]string, error) {
 	if order == nil {
-		names := make([]string, 0, len(outputs))
+		names := buf[:0]
 		for n := range outputs {
 			names = append(names, n)
 		}
@@ -203,29 +221,28 @@ func addTensorValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, dim int, o
 // false if data is not a []T or the writer is full.
 func writeInts[T int8 | int16 | int32 | int64 | uint8](w *prettyWriter, data any, o, n int) bool {
 	v, ok := data.([]T)
-	if ok {
-		for _, x := range v[o : o+n] {
-			if w.full() {
-				return false
-			}
-			w.int64(int64(x))
-		}
-	}
-	return ok
+	return ok && writeSeq(w, v[o:o+n], appendInt[T])
+}
+
+func appendInt[T int8 | int16 | int32 | int64 | uint8](b []byte, x T) []byte {
+	return strconv.AppendInt(b, int64(x), 10)
 }
 
 // writeUints is writeInts for unsigned 32- and 64-bit integers.
 func writeUints[T uint32 | uint64](w *prettyWriter, data any, o, n int) bool {
 	v, ok := data.([]T)
-	if ok {
-		for _, x := range v[o : o+n] {
-			if w.full() {
-				return false
-			}
-			w.uint64(uint64(x))
-		}
+	return ok && writeSeq(w, v[o:o+n], appendUint[T])
+}
+
+func appendUint[T uint32 | uint64](b []byte, x T) []byte {
+	return strconv.AppendUint(b, uint64(x), 10)
+}
+
+func appendBool(b []byte, x bool) []byte {
+	if x {
+		return append(b, "true"...)
 	}
-	return ok
+	return append(b, "false"...)
 }
 
 // writeValues writes n consecutive elements starting at *off.
@@ -238,23 +255,13 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 	switch t.DType {
 	case tensor.Float32:
 		var v []float32
-		if v, ok = t.Data.([]float32); ok {
-			for _, x := range v[o : o+n] {
-				if w.full() {
-					return w.tooLarge()
-				}
-				w.float32(x)
-			}
+		if v, ok = t.Data.([]float32); ok && !w.float32s(v[o:o+n]) {
+			return w.tooLarge()
 		}
 	case tensor.Float64:
 		var v []float64
-		if v, ok = t.Data.([]float64); ok {
-			for _, x := range v[o : o+n] {
-				if w.full() {
-					return w.tooLarge()
-				}
-				w.float64(x)
-			}
+		if v, ok = t.Data.([]float64); ok && !writeSeq(w, v[o:o+n], AppendFloat64) {
+			return w.tooLarge()
 		}
 	case tensor.Int32:
 		ok = writeInts[int32](w, t.Data, o, n)
@@ -272,13 +279,8 @@ func writeValues(w *prettyWriter, t *tensor.Tensor, asBytes bool, off *int, n in
 		ok = writeUints[uint64](w, t.Data, o, n)
 	case tensor.Bool:
 		var v []bool
-		if v, ok = t.Data.([]bool); ok {
-			for _, x := range v[o : o+n] {
-				if w.full() {
-					return w.tooLarge()
-				}
-				w.bool(x)
-			}
+		if v, ok = t.Data.([]bool); ok && !writeSeq(w, v[o:o+n], appendBool) {
+			return w.tooLarge()
 		}
 	case tensor.String:
 		var v []string

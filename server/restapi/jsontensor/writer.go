@@ -12,8 +12,12 @@ import (
 // message with, including its kFormatSingleLineArray option, which TF Serving
 // switches on and off in the middle of a document.
 type prettyWriter struct {
-	buf    []byte
-	levels []pwLevel
+	buf []byte
+	// The open arrays and objects: the first eight in lv, deeper ones in
+	// deep (inline, so that a writer on the stack stays there).
+	lv    [8]pwLevel
+	deep  []pwLevel
+	depth int
 	// single is kFormatSingleLineArray: array elements are separated by ", "
 	// without newlines (objects still break lines).
 	single bool
@@ -24,15 +28,34 @@ type prettyWriter struct {
 	// check full() before each value and give up once it is passed.
 	max  int64
 	base int // length of buf before this writer started writing
-	// lv backs levels for the usual nesting depths without allocating.
-	lv [8]pwLevel
 }
 
 // newPrettyWriter returns a writer appending to dst.
 func newPrettyWriter(dst []byte) *prettyWriter {
-	w := &prettyWriter{buf: dst, base: len(dst)}
-	w.levels = w.lv[:0]
-	return w
+	return &prettyWriter{buf: dst, base: len(dst)}
+}
+
+// top is the innermost open level (depth > 0).
+func (w *prettyWriter) top() *pwLevel {
+	if w.depth <= len(w.lv) {
+		return &w.lv[w.depth-1]
+	}
+	return &w.deep[w.depth-1-len(w.lv)]
+}
+
+func (w *prettyWriter) push(l pwLevel) {
+	if w.depth < len(w.lv) {
+		w.lv[w.depth] = l
+	} else {
+		w.deep = append(w.deep[:w.depth-len(w.lv)], l)
+	}
+	w.depth++
+}
+
+func (w *prettyWriter) pop() pwLevel {
+	l := *w.top()
+	w.depth--
+	return l
 }
 
 type pwLevel struct {
@@ -52,7 +75,7 @@ func (w *prettyWriter) tooLarge() error {
 }
 
 func (w *prettyWriter) indent() {
-	for range len(w.levels) {
+	for range w.depth {
 		w.buf = append(w.buf, "    "...)
 	}
 }
@@ -61,7 +84,7 @@ func (w *prettyWriter) indent() {
 // the buffer: append's own growth for large slices (1.25x) would allocate
 // about five times the final size in all.
 func (w *prettyWriter) grow() {
-	need := 4*len(w.levels) + 64
+	need := 4*w.depth + 64
 	if cap(w.buf)-len(w.buf) >= need {
 		return
 	}
@@ -73,10 +96,10 @@ func (w *prettyWriter) grow() {
 // prefix is rapidjson's PrettyPrefix.
 func (w *prettyWriter) prefix() {
 	w.grow()
-	if len(w.levels) == 0 {
+	if w.depth == 0 {
 		return
 	}
-	l := &w.levels[len(w.levels)-1]
+	l := w.top()
 	if l.inArray {
 		if l.count > 0 {
 			w.buf = append(w.buf, ',')
@@ -107,13 +130,12 @@ func (w *prettyWriter) prefix() {
 
 func (w *prettyWriter) startObject() {
 	w.prefix()
-	w.levels = append(w.levels, pwLevel{})
+	w.push(pwLevel{})
 	w.buf = append(w.buf, '{')
 }
 
 func (w *prettyWriter) endObject() {
-	l := w.levels[len(w.levels)-1]
-	w.levels = w.levels[:len(w.levels)-1]
+	l := w.pop()
 	if l.count > 0 {
 		w.buf = append(w.buf, '\n')
 		w.indent()
@@ -123,13 +145,12 @@ func (w *prettyWriter) endObject() {
 
 func (w *prettyWriter) startArray() {
 	w.prefix()
-	w.levels = append(w.levels, pwLevel{inArray: true})
+	w.push(pwLevel{inArray: true})
 	w.buf = append(w.buf, '[')
 }
 
 func (w *prettyWriter) endArray() {
-	l := w.levels[len(w.levels)-1]
-	w.levels = w.levels[:len(w.levels)-1]
+	l := w.pop()
 	if l.count > 0 && !w.single {
 		w.buf = append(w.buf, '\n')
 		w.indent()
@@ -174,6 +195,91 @@ func (w *prettyWriter) float32(v float32) {
 func (w *prettyWriter) float64(v float64) {
 	w.prefix()
 	w.buf = AppendFloat64(w.buf, v)
+}
+
+// seqSep returns the separator rapidjson writes between the elements of the
+// innermost open array (", ", or ",\n" and the indent), in sep's storage;
+// ok is false when that is not an array or the indent does not fit.
+func (w *prettyWriter) seqSep(sep *[40]byte) ([]byte, bool) {
+	if w.depth == 0 || !w.top().inArray {
+		return nil, false
+	}
+	if w.single {
+		return append(sep[:0], ',', ' '), true
+	}
+	if 2+4*w.depth > len(sep) {
+		return nil, false
+	}
+	b := append(sep[:0], ',', '\n')
+	for range w.depth {
+		b = append(b, "    "...)
+	}
+	return b, true
+}
+
+// writeSeq writes the elements of v into the innermost open array, as one
+// call of put per element would after prefix, checking full() before each;
+// false when the output passed max. put should write at most 32 bytes
+// (more is correct, only slower).
+func writeSeq[T any](w *prettyWriter, v []T, put func([]byte, T) []byte) bool {
+	var sepBuf [40]byte
+	sep, ok := w.seqSep(&sepBuf)
+	if !ok || len(v) == 0 {
+		for _, x := range v {
+			if w.full() {
+				return false
+			}
+			w.prefix()
+			w.buf = put(w.buf, x)
+		}
+		return true
+	}
+	if w.full() {
+		return false
+	}
+	w.prefix()
+	w.buf = put(w.buf, v[0])
+	need := len(sep) + 32
+	for _, x := range v[1:] {
+		if w.full() {
+			return false
+		}
+		if cap(w.buf)-len(w.buf) < need {
+			w.grow()
+		}
+		w.buf = append(w.buf, sep...)
+		w.buf = put(w.buf, x)
+	}
+	w.top().count += len(v) - 1
+	return true
+}
+
+// float32s is writeSeq for float32 values, with the formatter called
+// directly.
+func (w *prettyWriter) float32s(v []float32) bool {
+	var sepBuf [40]byte
+	sep, ok := w.seqSep(&sepBuf)
+	if !ok || len(v) == 0 {
+		return writeSeq(w, v, AppendFloat32)
+	}
+	if w.full() {
+		return false
+	}
+	w.prefix()
+	w.buf = AppendFloat32(w.buf, v[0])
+	need := len(sep) + 32
+	for _, x := range v[1:] {
+		if w.full() {
+			return false
+		}
+		if cap(w.buf)-len(w.buf) < need {
+			w.grow()
+		}
+		w.buf = append(w.buf, sep...)
+		w.buf = AppendFloat32(w.buf, x)
+	}
+	w.top().count += len(v) - 1
+	return true
 }
 
 // string writes a string (or an object key) escaped as rapidjson's Writer

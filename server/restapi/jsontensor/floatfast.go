@@ -1,0 +1,382 @@
+package jsontensor
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+	"sync"
+)
+
+// The fast float writer. TF Serving's text for a float (AppendFloat32) is
+// C's "%g" (6 significant digits) when that text parses back to the value,
+// else "%.9g" ("%.17g" for doubles). Both are correctly rounded fixed-digit
+// decimals of the exact binary value, so for v = m × 2^e they are
+// round(v × 10^q) for q = P-1-E, P the digit count and E the decimal
+// exponent of v. appendFast computes that product exactly in 128-bit
+// integers (v × 10^q = N / D with integer N and D), rounds it half to even
+// as printf does, and decides the 6-digit round trip exactly: the decimal
+// parses back to v if and only if it lies within half an ulp of v (a
+// quarter below a power of two, whose lower neighbour is closer), the
+// bounds included when m is even (parsing rounds ties to even). Values whose
+// numbers do not fit 128 bits (|v| below about 1e-36 for floats or 1e-16
+// for doubles, or 1e33 and above), subnormals, zero, NaN and infinities
+// are handled by appendDecimal, the strconv-based reference.
+
+// u128 is an unsigned 128-bit integer.
+type u128 struct{ hi, lo uint64 }
+
+func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
+
+func (a u128) sub(b u128) u128 {
+	lo, borrow := bits.Sub64(a.lo, b.lo, 0)
+	return u128{a.hi - b.hi - borrow, lo}
+}
+
+// shl shifts left by n < 128 bits (bits shifted out are lost).
+func (a u128) shl(n uint) u128 {
+	if n >= 64 {
+		return u128{a.lo << (n - 64), 0}
+	}
+	if n == 0 {
+		return a
+	}
+	return u128{a.hi<<n | a.lo>>(64-n), a.lo << n}
+}
+
+// shr shifts right by n < 128 bits.
+func (a u128) shr(n uint) u128 {
+	if n >= 64 {
+		return u128{0, a.hi >> (n - 64)}
+	}
+	if n == 0 {
+		return a
+	}
+	return u128{a.hi >> n, a.lo>>n | a.hi<<(64-n)}
+}
+
+// lowBits keeps the low n < 128 bits.
+func (a u128) lowBits(n uint) u128 {
+	if n >= 64 {
+		return u128{a.hi & (1<<(n-64) - 1), a.lo}
+	}
+	return u128{0, a.lo & (1<<n - 1)}
+}
+
+// pow5 holds 5^q for q = 0..55 (5^55 < 2^128).
+var pow5 = func() (t [56]u128) {
+	t[0] = u128{0, 1}
+	for q := 1; q < len(t); q++ {
+		hi, lo := bits.Mul64(t[q-1].lo, 5)
+		t[q] = u128{t[q-1].hi*5 + hi, lo}
+	}
+	return t
+}()
+
+// floatFormat describes one binary format for appendFast.
+type floatFormat struct {
+	mantBits uint // explicit mantissa bits (23, 52)
+	expBits  uint // exponent bits (8, 11)
+	bias     int  // exponent bias (127, 1023)
+	long     int  // digits of the fallback precision (9, 17)
+	// exps[b] gives the decimal exponent of the normal numbers with biased
+	// exponent b: elo, plus one when the significand is >= thr.
+	exps func() []decExp
+}
+
+type decExp struct {
+	elo int
+	thr uint64
+}
+
+var (
+	float32Format = &floatFormat{mantBits: 23, expBits: 8, bias: 127, long: 9}
+	float64Format = &floatFormat{mantBits: 52, expBits: 11, bias: 1023, long: 17}
+)
+
+func init() {
+	float32Format.exps = sync.OnceValue(float32Format.decExps)
+	float64Format.exps = sync.OnceValue(float64Format.decExps)
+}
+
+// decExps computes, with exact rational arithmetic, for each biased
+// exponent b of a normal number (v = m × 2^(b-bias-mantBits), m in
+// [2^mantBits, 2^(mantBits+1))): E = floor(log10(2^(b-bias))) and the least
+// m for which v >= 10^(E+1) (2^(mantBits+1) when no m of that binade
+// reaches it). A binade spans a factor of two, so it crosses at most one
+// power of ten.
+func (f *floatFormat) decExps() []decExp {
+	maxB := 1<<f.expBits - 1
+	t := make([]decExp, maxB)
+	top := new(big.Int).Lsh(big.NewInt(1), f.mantBits+1)
+	for b := 1; b < maxB; b++ {
+		low := pow2Rat(b - f.bias)
+		// Estimate floor(log10(low)) and correct it exactly.
+		E := int(math.Floor(float64(b-f.bias) * math.Log10(2)))
+		for pow10Rat(E).Cmp(low) > 0 {
+			E--
+		}
+		for pow10Rat(E+1).Cmp(low) <= 0 {
+			E++
+		}
+		// thr = ceil(10^(E+1) / 2^e).
+		r := new(big.Rat).Quo(pow10Rat(E+1), pow2Rat(b-f.bias-int(f.mantBits)))
+		thr := new(big.Int).Quo(r.Num(), r.Denom())
+		if new(big.Rat).SetInt(thr).Cmp(r) < 0 {
+			thr.Add(thr, big.NewInt(1))
+		}
+		if thr.Cmp(top) > 0 {
+			thr.Set(top)
+		}
+		t[b] = decExp{E, thr.Uint64()}
+	}
+	return t
+}
+
+func pow2Rat(k int) *big.Rat {
+	p := new(big.Int).Lsh(big.NewInt(1), uint(abs(k)))
+	if k >= 0 {
+		return new(big.Rat).SetInt(p)
+	}
+	return new(big.Rat).SetFrac(big.NewInt(1), p)
+}
+
+func pow10Rat(k int) *big.Rat {
+	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(k))), nil)
+	if k >= 0 {
+		return new(big.Rat).SetInt(p)
+	}
+	return new(big.Rat).SetFrac(big.NewInt(1), p)
+}
+
+// scaled returns v × 10^q = fl + r/d exactly for v = m × 2^e, with h/d
+// twice the half-ulp of v in the same scale (h is meaningless when r is
+// zero). ok is false when the numbers do not fit 128 bits or fl does not
+// fit 64.
+func scaled(m uint64, e, q int) (fl uint64, r, d, h u128, ok bool) {
+	if q >= 0 {
+		if q >= len(pow5) {
+			return
+		}
+		p := pow5[q]
+		h1, lo := bits.Mul64(m, p.lo)
+		h2, l2 := bits.Mul64(m, p.hi)
+		hi, carry := bits.Add64(l2, h1, 0)
+		if h2 != 0 || carry != 0 {
+			return
+		}
+		a := u128{hi, lo}
+		t := e + q
+		if t >= 0 {
+			if a.hi != 0 || t >= 64 || a.lo>>(63-uint(t)) != 0 {
+				return
+			}
+			return a.lo << uint(t), u128{}, u128{0, 1}, u128{0, 1}, true
+		}
+		s := uint(-t)
+		if s >= 127 {
+			return
+		}
+		f := a.shr(s)
+		if f.hi != 0 {
+			return
+		}
+		return f.lo, a.lowBits(s), u128{0, 1}.shl(s), p, true
+	}
+	Q := -q
+	if Q > 27 { // 5^27 < 2^64 <= 5^28
+		return
+	}
+	p := pow5[Q].lo
+	var n u128
+	var den uint64
+	if e >= Q {
+		sh := uint(e - Q)
+		if sh >= 127-64 || bits.Len64(m)+int(sh) > 127 {
+			return
+		}
+		n = u128{0, m}.shl(sh)
+		den = p
+		h = u128{0, 1}.shl(sh)
+	} else {
+		sh := uint(Q - e)
+		if bits.Len64(p)+int(sh) > 63 {
+			return
+		}
+		n = u128{0, m}
+		den = p << sh
+		h = u128{0, 1}
+	}
+	if n.hi >= den {
+		return
+	}
+	quo, rem := bits.Div64(n.hi, n.lo, den)
+	return quo, u128{0, rem}, u128{0, den}, h, true
+}
+
+// roundDigits rounds v × 10^q (v = m × 2^e) half to even and reports
+// whether the result parses back to v: within half an ulp of v (a quarter
+// ulp below v when quarterBelow), bounds included when even.
+func roundDigits(m uint64, e, q int, even, quarterBelow bool) (dig uint64, roundTrips, ok bool) {
+	fl, r, d, h, ok := scaled(m, e, q)
+	if !ok {
+		return 0, false, false
+	}
+	if r.hi == 0 && r.lo == 0 {
+		return fl, true, true
+	}
+	r2 := r.shl(1) // r < d <= 2^127
+	up := d.less(r2) || (r2 == d && fl&1 == 1)
+	diff := r
+	if up {
+		fl++
+		diff = d.sub(r)
+	}
+	lhs := diff.shl(1)
+	if !up && quarterBelow {
+		lhs = diff.shl(2)
+	}
+	return fl, lhs.less(h) || (even && lhs == h), true
+}
+
+// appendFast appends v (finite, positive and normal, with biased exponent
+// b and mantissa bits mant) in TF Serving's text, or returns ok false when v
+// is out of its range.
+func (f *floatFormat) appendFast(dst []byte, b int, mant uint64) ([]byte, bool) {
+	m := mant | 1<<f.mantBits
+	e := b - f.bias - int(f.mantBits)
+	de := f.exps()[b]
+	E := de.elo
+	if m >= de.thr {
+		E++
+	}
+	const short = 6
+	dig, rt, ok := roundDigits(m, e, short-1-E, m&1 == 0, mant == 0 && b > 1)
+	if !ok {
+		return dst, false
+	}
+	prec := short
+	if !rt {
+		prec = f.long
+		if dig, _, ok = roundDigits(m, e, prec-1-E, false, false); !ok {
+			return dst, false
+		}
+	}
+	if dig == pow10u64[prec] {
+		dig /= 10
+		E++
+	}
+	return appendGDigits(dst, dig, prec, E), true
+}
+
+var pow10u64 = func() (t [20]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendGDigits lays out dig (prec digits, possibly with trailing zeros,
+// the first nonzero; value dig × 10^(E-prec+1)) as C's "%.<prec>g", then
+// appends ".0" when the text has neither '.' nor 'e' (TF Serving's rule).
+func appendGDigits(dst []byte, dig uint64, prec, E int) []byte {
+	n := prec
+	for dig%10 == 0 && n > 1 {
+		dig /= 10
+		n--
+	}
+	var tmp [20]byte
+	i := n
+	for dig >= 100 {
+		q := dig / 100
+		k := (dig - q*100) * 2
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[k], digitPairs[k+1]
+		dig = q
+	}
+	if dig >= 10 {
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[dig*2], digitPairs[dig*2+1]
+	} else {
+		i--
+		tmp[i] = byte('0' + dig)
+	}
+	digits := tmp[:n]
+	if E < -4 || E >= prec {
+		dst = append(dst, digits[0])
+		if n > 1 {
+			dst = append(dst, '.')
+			dst = append(dst, digits[1:]...)
+		}
+		x := E
+		if x < 0 {
+			dst = append(dst, 'e', '-')
+			x = -x
+		} else {
+			dst = append(dst, 'e', '+')
+		}
+		switch {
+		case x < 10:
+			return append(dst, '0', byte('0'+x))
+		case x < 100:
+			return append(dst, digitPairs[2*x], digitPairs[2*x+1])
+		}
+		return append(dst, byte('0'+x/100), digitPairs[2*(x%100)], digitPairs[2*(x%100)+1])
+	}
+	if E < 0 {
+		dst = append(dst, '0', '.')
+		for range -E - 1 {
+			dst = append(dst, '0')
+		}
+		return append(dst, digits...)
+	}
+	intLen := E + 1
+	if n <= intLen {
+		dst = append(dst, digits...)
+		for range intLen - n {
+			dst = append(dst, '0')
+		}
+		return append(dst, '.', '0')
+	}
+	dst = append(dst, digits[:intLen]...)
+	dst = append(dst, '.')
+	return append(dst, digits[intLen:]...)
+}
+
+// appendFloat32Fast is AppendFloat32.
+func appendFloat32Fast(dst []byte, v float32) []byte {
+	u := math.Float32bits(v)
+	b := int(u >> 23 & 0xFF)
+	if b == 0 || b == 0xFF {
+		return appendDecimal(dst, float64(v), 32)
+	}
+	if u>>31 != 0 {
+		dst = append(dst, '-')
+	}
+	out, ok := float32Format.appendFast(dst, b, uint64(u&(1<<23-1)))
+	if !ok {
+		return appendDecimal(dst, math.Abs(float64(v)), 32)
+	}
+	return out
+}
+
+// appendFloat64Fast is AppendFloat64.
+func appendFloat64Fast(dst []byte, v float64) []byte {
+	u := math.Float64bits(v)
+	b := int(u >> 52 & 0x7FF)
+	if b == 0 || b == 0x7FF {
+		return appendDecimal(dst, v, 64)
+	}
+	if u>>63 != 0 {
+		dst = append(dst, '-')
+	}
+	out, ok := float64Format.appendFast(dst, b, u&(1<<52-1))
+	if !ok {
+		return appendDecimal(dst, math.Abs(v), 64)
+	}
+	return out
+}
