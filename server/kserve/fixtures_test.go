@@ -35,7 +35,9 @@ func fixtureServer(t *testing.T, models map[string]string) (restBase string, cli
 	t.Helper()
 	fx := fixtures.Dir(t)
 	mgr, err := manager.New(manager.Options{
-		Load: func(ctx context.Context, d string) (servable.Model, error) { return loader.Load(ctx, d, loader.Options{}) },
+		Load: func(ctx context.Context, d string) (servable.Model, error) {
+			return loader.Load(ctx, d, loader.Options{})
+		},
 		OpenSource: func(ctx context.Context, p string) (manager.Source, error) {
 			return source.Open(ctx, p, source.Options{})
 		},
