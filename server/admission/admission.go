@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"time"
@@ -66,6 +67,10 @@ type Options struct {
 	// Window is how often the adaptive limit is updated (also at least
 	// 10 latencies each time). Zero means DefaultWindow.
 	Window time.Duration
+	// MaxPerClient, when positive, bounds the requests one client address
+	// has admitted or waiting (--admission_max_in_flight_per_client); more
+	// are refused at once with ClientLimit (REST 429).
+	MaxPerClient int
 	// ShedConnections turns on connection shedding (ConnShedder) for
 	// AdmitConnection, with Conns (--admission_shed_connections).
 	ShedConnections bool
@@ -125,6 +130,7 @@ const (
 	DeadlineExceeded               // its deadline passed before it started
 	Cancelled                      // its caller gave up while it waited
 	ConnectionShed                 // its connection was shed (ConnShedder)
+	ClientLimit                    // its client had MaxPerClient requests in flight
 	numReasons
 )
 
@@ -141,13 +147,15 @@ func (r Reason) String() string {
 		return "cancelled"
 	case ConnectionShed:
 		return "connection_shed"
+	case ClientLimit:
+		return "client_limit"
 	}
 	return "unknown"
 }
 
 // Reasons lists every Reason.
 func Reasons() []Reason {
-	return []Reason{QueueFull, QueueTimeout, DeadlineExceeded, Cancelled, ConnectionShed}
+	return []Reason{QueueFull, QueueTimeout, DeadlineExceeded, Cancelled, ConnectionShed, ClientLimit}
 }
 
 // Refusal is the error of a request refused for overload.
@@ -165,6 +173,10 @@ func (r *Refusal) Unwrap() error { return r.err }
 // CloseConnection reports whether the refused request's connection is to
 // be closed after the answer (a shed connection).
 func (r *Refusal) CloseConnection() bool { return r.closeConn }
+
+// PerClient reports whether the refusal is the client's own limit
+// (MaxPerClient; HTTP 429) rather than the server's overload (503).
+func (r *Refusal) PerClient() bool { return r.reason == ClientLimit }
 
 // Reason says why the request was refused.
 func (r *Refusal) Reason() Reason { return r.reason }
@@ -200,13 +212,14 @@ type Stats struct {
 // Limiter is admission control in front of model execution. It is safe for
 // concurrent use.
 type Limiter struct {
-	opts     Options
-	clock    Clock
-	full     *Refusal
-	timeout  *Refusal
-	connErr  *Refusal
-	staleErr *Refusal
-	conns    *ConnShedder // nil unless Options.ShedConnections
+	opts      Options
+	clock     Clock
+	full      *Refusal
+	timeout   *Refusal
+	connErr   *Refusal
+	staleErr  *Refusal
+	perClient *Refusal
+	conns     *ConnShedder // nil unless Options.ShedConnections
 
 	mu       sync.Mutex
 	limit    int
@@ -218,6 +231,7 @@ type Limiter struct {
 	shed     shedCounter
 	admitted uint64
 	refused  [numReasons]uint64
+	clients  map[netip.Addr]int // requests admitted or waiting, by client (MaxPerClient)
 }
 
 // window gathers the latencies of one adaptive-limit update.
@@ -252,6 +266,12 @@ func New(o Options) *Limiter {
 		"Server overloaded: the request waited its queue budget (--admission_queue_target_micros=%d, "+
 			"--admission_queue_interval_micros=%d) without being started; retry later",
 		o.QueueTarget.Microseconds(), o.QueueInterval.Microseconds())}}
+	if o.MaxPerClient > 0 {
+		l.clients = map[netip.Addr]int{}
+		l.perClient = &Refusal{reason: ClientLimit, err: &status.Error{Code: status.ResourceExhausted, Msg: fmt.Sprintf(
+			"Too many requests from this client: %d already run or wait (--admission_max_in_flight_per_client=%d); retry later",
+			o.MaxPerClient, o.MaxPerClient)}}
+	}
 	if o.ShedConnections {
 		l.conns = NewConnShedder(o.Conns)
 		l.connErr = &Refusal{reason: ConnectionShed, closeConn: true, err: &status.Error{Code: status.ResourceExhausted, Msg: "Server overloaded: " +
@@ -290,6 +310,47 @@ func (l *Limiter) AdmitConnection(id uint64, conn net.Conn) error {
 	return l.connErr
 }
 
+// AcquireConn is Acquire for a request read from an HTTP/1.1 connection
+// (id unique and increasing per connection, conn the connection): first
+// AdmitConnection, then AcquireFrom the connection's remote address. A
+// refusal's HTTPStatus says how to answer it.
+func (l *Limiter) AcquireConn(ctx context.Context, id uint64, conn net.Conn) (Ticket, error) {
+	if err := l.AdmitConnection(id, conn); err != nil {
+		return Ticket{}, err
+	}
+	return l.AcquireFrom(ctx, ClientOf(conn.RemoteAddr()))
+}
+
+// ClientOf is a remote address as a client for MaxPerClient (the zero
+// Addr, no limit, for other than IP addresses).
+func ClientOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		return ip.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// HTTPStatus is the HTTP status of a refusal (429 for a client's own
+// limit, 503 for overload, both with Retry-After: RetryAfterSeconds), and
+// whether to close its connection; 0 for other errors.
+func HTTPStatus(err error) (code int, closeConn bool) {
+	for e := err; e != nil; {
+		if r, ok := e.(*Refusal); ok {
+			if r.PerClient() {
+				return 429, false
+			}
+			return 503, r.closeConn
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return 0, false
+}
+
 // Listener returns ln throttled while connections are shed (ln itself
 // without connection shedding).
 func (l *Limiter) Listener(ln net.Listener) net.Listener {
@@ -309,8 +370,9 @@ func (l *Limiter) ConnStats() ConnStats {
 
 // Ticket is an admitted request's claim; call Release exactly once.
 type Ticket struct {
-	l     *Limiter
-	start time.Time
+	l      *Limiter
+	start  time.Time
+	client netip.Addr // counted against MaxPerClient when valid
 }
 
 // Release ends the request. sample says whether its latency tells how
@@ -319,6 +381,7 @@ type Ticket struct {
 func (t Ticket) Release(sample bool) {
 	if t.l != nil {
 		t.l.release(t.start, sample)
+		t.l.leave(t.client)
 	}
 }
 
@@ -327,6 +390,48 @@ func (t Ticket) Release(sample bool) {
 // passed (then the request was not started), or CANCELLED when ctx ended
 // otherwise.
 func (l *Limiter) Acquire(ctx context.Context) (Ticket, error) {
+	return l.AcquireFrom(ctx, netip.Addr{})
+}
+
+// AcquireFrom is Acquire for a request from client (its address; the zero
+// Addr when unknown): with MaxPerClient, a client that has as many requests
+// admitted or waiting is refused at once (PerClient).
+func (l *Limiter) AcquireFrom(ctx context.Context, client netip.Addr) (Ticket, error) {
+	if l.clients == nil || !client.IsValid() {
+		return l.acquire(ctx)
+	}
+	l.mu.Lock()
+	if l.clients[client] >= l.opts.MaxPerClient {
+		// Not in the shed ratio: readiness follows the server's load,
+		// not one client's.
+		l.refused[ClientLimit]++
+		l.mu.Unlock()
+		return Ticket{}, l.perClient
+	}
+	l.clients[client]++
+	l.mu.Unlock()
+	t, err := l.acquire(ctx)
+	if err != nil {
+		l.leave(client)
+		return t, err
+	}
+	t.client = client
+	return t, nil
+}
+
+// leave ends a request of client's, counted by AcquireFrom.
+func (l *Limiter) leave(client netip.Addr) {
+	if l.clients == nil || !client.IsValid() {
+		return
+	}
+	l.mu.Lock()
+	if l.clients[client]--; l.clients[client] <= 0 {
+		delete(l.clients, client)
+	}
+	l.mu.Unlock()
+}
+
+func (l *Limiter) acquire(ctx context.Context) (Ticket, error) {
 	w, err := l.enter(ctx)
 	if err != nil {
 		return Ticket{}, err

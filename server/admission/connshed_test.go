@@ -2,13 +2,17 @@ package admission
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tfserve/tfserve/servable/status"
 )
 
 // shedRig drives a ConnShedder with a fake clock, a settable scheduling
@@ -246,4 +250,65 @@ func TestSojourn(t *testing.T) {
 	if d := Sojourn(idConn(1)); d != -1 {
 		t.Errorf("Sojourn of a non-socket %v; want -1", d)
 	}
+}
+
+// A client with MaxPerClient requests admitted or waiting is refused at
+// once with ClientLimit (HTTP 429, not in the shed ratio), and its count
+// goes down as its requests end, admitted or abandoned.
+func TestMaxPerClient(t *testing.T) {
+	l := New(Options{Fixed: 1, MaxQueue: 4, MaxPerClient: 2, Clock: newFakeClock()})
+	a := netip.MustParseAddr("10.0.0.1")
+	queue := func(ctx context.Context) chan result {
+		ch := make(chan result, 1)
+		q := l.Stats().Queued
+		go func() { t, err := l.AcquireFrom(ctx, a); ch <- result{t, err} }()
+		for end := time.Now().Add(5 * time.Second); l.Stats().Queued != q+1; runtime.Gosched() {
+			select {
+			case r := <-ch:
+				t.Fatalf("not queued: %v", r.err)
+			default:
+			}
+			if time.Now().After(end) {
+				t.Fatal("not queued after 5s")
+			}
+		}
+		return ch
+	}
+	t1, err := l.AcquireFrom(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	abandoned := queue(ctx)
+	_, err = l.AcquireFrom(context.Background(), a)
+	if code, closeConn := HTTPStatus(err); code != 429 || closeConn || !IsRefusal(err) ||
+		err.Error() != "Too many requests from this client: 2 already run or wait (--admission_max_in_flight_per_client=2); retry later" {
+		t.Fatalf("third from a: %v (HTTP %d)", err, code)
+	}
+	cancel()
+	if r := <-abandoned; status.CodeOf(r.err) != status.Cancelled {
+		t.Fatalf("abandoned: %v", r.err)
+	}
+	// The abandoned request no longer counts: a may queue another.
+	next := queue(context.Background())
+	t1.Release(true)
+	r := <-next
+	if r.err != nil {
+		t.Fatalf("a's queued request after t1: %v", r.err)
+	}
+	r.t.Release(true)
+	if n := len(l.clients); n != 0 {
+		t.Errorf("%d clients tracked with nothing in flight; want 0", n)
+	}
+	if s := l.Stats(); s.NotAdmitted[ClientLimit] != 1 || s.Admitted != 2 {
+		t.Errorf("stats %+v; want 1 client_limit, 2 admitted", s)
+	}
+	if r := l.ShedRatio(); r != 0 {
+		t.Errorf("shed ratio %v; a client's own limit is not the server's overload", r)
+	}
+}
+
+type result struct {
+	t   Ticket
+	err error
 }

@@ -108,6 +108,7 @@ type Options struct {
 	AdmissionQueueTargetMicros   int64   // --admission_queue_target_micros (5000)
 	AdmissionQueueIntervalMicros int64   // --admission_queue_interval_micros (100000)
 	AdmissionShedConnections     bool    // --admission_shed_connections (false)
+	AdmissionMaxPerClient        int     // --admission_max_in_flight_per_client (0: off)
 	ReadyzMaxShedRatio           float64 // --readyz_max_shed_ratio (0: off)
 
 	AccessLog string // --access_log: PATH or "stderr", one JSON line per request ("": off)
@@ -141,7 +142,8 @@ func isImplemented(name string) bool {
 		"rest_api_max_connections", "rest_api_max_header_bytes", "rest_api_ssl_config_file",
 		"grpc_allow_reload_config", "allowed_model_base_paths",
 		"enable_admission_control", "admission_max_in_flight", "admission_min_in_flight", "admission_max_queue",
-		"admission_queue_target_micros", "admission_queue_interval_micros", "admission_shed_connections", "readyz_max_shed_ratio",
+		"admission_queue_target_micros", "admission_queue_interval_micros", "admission_shed_connections", "admission_max_in_flight_per_client",
+		"readyz_max_shed_ratio",
 		"access_log", "mlflow_default_model":
 		return true
 	}
@@ -239,6 +241,8 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.Int64Var(&o.AdmissionQueueIntervalMicros, "admission_queue_interval_micros", 100_000, "CoDel interval: the longest any request waits for admission")
 	fs.BoolVar(&o.AdmissionShedConnections, "admission_shed_connections", false,
 		"while the Go scheduler's latency stays over the queue target, serve only the REST connections already served (a budget adapted to the latency) and answer others 503 with Connection: close")
+	fs.IntVar(&o.AdmissionMaxPerClient, "admission_max_in_flight_per_client", 0,
+		"model requests one client address may have running or waiting; more are refused at once (REST 429 + Retry-After, gRPC RESOURCE_EXHAUSTED); 0: no limit")
 	fs.Float64Var(&o.ReadyzMaxShedRatio, "readyz_max_shed_ratio", 0,
 		"/readyz answers 503 while more than this fraction of model requests were refused in the last 1-2 s (0: never)")
 	fs.StringVar(&o.AccessLog, "access_log", "",

@@ -33,6 +33,7 @@ func admissionOptions(o flags.Options) admission.Options {
 		QueueInterval: micros(o.AdmissionQueueIntervalMicros),
 		// REST's connections; gRPC multiplexes its requests on a few.
 		ShedConnections: o.AdmissionShedConnections,
+		MaxPerClient:    max(o.AdmissionMaxPerClient, 0),
 	}
 }
 

@@ -29,34 +29,37 @@ func (k routeKind) runsModel() bool {
 // admit asks Options.Admission to start a request that runs a model, before
 // it takes a worker; it waits no later than the client's deadline (none
 // when zero). When the request is not admitted it answers it (503 with
-// Retry-After for overload, 504 for a passed deadline) and returns false;
-// a request whose connection is shed (admission.ConnShedder) is answered
-// 503 and its connection closed.
+// Retry-After for overload, 429 for a client over its own limit, 504 for a
+// passed deadline) and returns false; a request whose connection is shed
+// (admission.ConnShedder) is answered 503 and its connection closed.
 func (s *Server) admit(ctx *fasthttp.RequestCtx, r *route, start, deadline time.Time) (admission.Ticket, bool) {
 	actx, cancel := context.Background(), context.CancelFunc(func() {})
 	if !deadline.IsZero() {
 		actx, cancel = context.WithDeadline(actx, deadline)
 	}
-	shed := s.opts.Admission.AdmitConnection(ctx.ConnID(), ctx.Conn())
-	t, err := admission.Ticket{}, shed
-	if shed == nil {
-		t, err = s.opts.Admission.Acquire(actx)
-	}
+	t, err := s.opts.Admission.AcquireConn(actx, ctx.ConnID(), ctx.Conn())
 	cancel()
 	if err == nil {
 		return t, true
 	}
 	s.headers(ctx)
-	if r, ok := shed.(*admission.Refusal); ok && r.CloseConnection() {
-		ctx.SetConnectionClose()
-	}
-	httpStatus := 0
-	if admission.IsRefusal(err) {
-		httpStatus = fasthttp.StatusServiceUnavailable
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds))
-	}
+	httpStatus := refusalStatus(ctx, err)
 	s.answerError(ctx, r, start, err, httpStatus)
 	return admission.Ticket{}, false
+}
+
+// refusalStatus sets the headers of an admission refusal (Retry-After, and
+// Connection: close for a shed connection) and returns its HTTP status; 0
+// for other errors.
+func refusalStatus(ctx *fasthttp.RequestCtx, err error) int {
+	code, closeConn := admission.HTTPStatus(err)
+	if code != 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds))
+	}
+	if closeConn {
+		ctx.SetConnectionClose()
+	}
+	return code
 }
 
 // clientDeadline reads RequestTimeoutHeader: the client's deadline, counted

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,38 @@ func TestShedConnectionsServesIncumbents(t *testing.T) {
 	}
 	if s := lim.Stats(); s.NotAdmitted[admission.ConnectionShed] != 1 || s.Admitted != 3 {
 		t.Errorf("stats %+v; want 1 connection_shed and 3 admitted", s)
+	}
+}
+
+// A client over --admission_max_in_flight_per_client gets 429 with
+// Retry-After (MLflow's REQUEST_LIMIT_EXCEEDED on /invocations); the
+// server's other clients are not limited by it.
+func TestMaxInFlightPerClientAnswers429(t *testing.T) {
+	lim := admission.New(admission.Options{Fixed: 4, MaxPerClient: 1})
+	h := twoVersions(t, func(o *Options) { o.Admission = lim }, nil)
+	// The test's own address holds its one slot.
+	held, err := lim.AcquireFrom(context.Background(), netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.post("/v1/models/m:predict", `{"instances": [4.0]}`)
+	h.expectError(r, 429, "Too many requests from this client: 1 already run or wait (--admission_max_in_flight_per_client=1)")
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q; want 1", got)
+	}
+	expectMLflowError(t, "over the client's limit", h.invokeJSON(`{"instances": [4.0]}`), 429, "REQUEST_LIMIT_EXCEEDED",
+		"Too many requests from this client: 1 already run or wait (--admission_max_in_flight_per_client=1); retry later")
+	// Another client is admitted.
+	other, err := lim.AcquireFrom(context.Background(), netip.MustParseAddr("10.1.2.3"))
+	if err != nil {
+		t.Fatalf("another client: %v", err)
+	}
+	other.Release(false)
+	held.Release(false)
+	if r := h.post("/v1/models/m:predict", `{"instances": [4.0]}`); r.code != 200 {
+		t.Fatalf("after release: %d %s", r.code, r.body)
+	}
+	if s := lim.Stats(); s.NotAdmitted[admission.ClientLimit] != 2 {
+		t.Errorf("stats %+v; want 2 client_limit", s)
 	}
 }

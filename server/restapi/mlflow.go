@@ -14,7 +14,6 @@ import (
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
-	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -86,6 +85,7 @@ const (
 	mlNotFound         = "RESOURCE_DOES_NOT_EXIST"
 	mlInternal         = "INTERNAL_ERROR"
 	mlUnavailable      = "TEMPORARILY_UNAVAILABLE"
+	mlLimitExceeded    = "REQUEST_LIMIT_EXCEEDED" // mlflow.exceptions: HTTP 429
 )
 
 // mlflowHTTPStatus is mlflow/exceptions.py ERROR_CODE_TO_HTTP_STATUS (500
@@ -481,13 +481,16 @@ func (s *Server) mlflowInvocations(ctx *fasthttp.RequestCtx) {
 		if !rn.deadline.IsZero() {
 			actx, cancel = context.WithDeadline(actx, rn.deadline)
 		}
-		tk, err := s.opts.Admission.Acquire(actx)
+		tk, err := s.opts.Admission.AcquireConn(actx, ctx.ConnID(), ctx.Conn())
 		cancel()
 		if err != nil {
 			e := statusErr(err)
-			if admission.IsRefusal(err) {
-				e = &mlflowErr{code: mlUnavailable, msg: err.Error(), st: status.CodeOf(err), http: fasthttp.StatusServiceUnavailable}
-				ctx.Response.Header.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds))
+			if code := refusalStatus(ctx, err); code != 0 {
+				mc := mlUnavailable
+				if code == fasthttp.StatusTooManyRequests {
+					mc = mlLimitExceeded
+				}
+				e = &mlflowErr{code: mc, msg: err.Error(), st: status.CodeOf(err), http: code}
 			}
 			s.mlflowAnswer(ctx, name, start, e)
 			return
