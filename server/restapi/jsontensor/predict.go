@@ -77,7 +77,19 @@ func ParsePredictRequest(body []byte, sigs func(name string) (*servable.Signatur
 // A request over a limit fails with INVALID_ARGUMENT naming the limit's flag.
 // Memory used while parsing stays within a small multiple of len(body) (see
 // the package tests for measured factors).
+//
+// Bodies of dense numeric arrays are decoded without a DOM (fastpath.go);
+// every other body, and every error, comes from the DOM decoder.
 func ParsePredictRequestLimited(body []byte, budget *limits.Budget, sigs func(name string) (*servable.Signature, error)) (*PredictRequest, error) {
+	sigs = onceSigs(sigs)
+	if req, ok := fastDecode(body, budget, sigs, false); ok {
+		return req, nil
+	}
+	return parsePredictDOM(body, budget, sigs)
+}
+
+// parsePredictDOM is ParsePredictRequestLimited through the DOM.
+func parsePredictDOM(body []byte, budget *limits.Budget, sigs func(name string) (*servable.Signature, error)) (*PredictRequest, error) {
 	doc, err := parseJSON(body, budget.Limits().MaxJSONDepth)
 	if err != nil {
 		return nil, err
