@@ -54,6 +54,8 @@ for capf in sorted(glob.glob(os.path.join(out, '*-capacity.txt'))):
     unl_probe = [p['ms'] for p in probes(os.path.join(out, name + '-unloaded-probe.jsonl')) if p['status'] == 200]
     unl_p50, unl_p99 = pct(unl_probe, 0.5), pct(unl_probe, 0.99)
     unl_rss = int(open(os.path.join(out, name + '-unloaded-rss.txt')).read())
+    c512f = os.path.join(out, name + '-capacity512.json')
+    cap512 = int(load(c512f)['success_rps']) if os.path.exists(c512f) else None
     for label, m, conns in CASES:
         tag = f'{name}-{label}'
         if not os.path.exists(os.path.join(out, tag + '.json')):
@@ -89,6 +91,8 @@ for capf in sorted(glob.glob(os.path.join(out, '*-capacity.txt'))):
         results.append(dict(model=name, case=label, multiple=m, connections=conns, capacity_rps=cap, offered_rps=cap * m,
                             sent=r['requests'], scheduled=r.get('scheduled'),
                             accepted_rps=round(r['success_rps']), accepted_of_capacity=round(r['success_rps'] / cap, 3),
+                            capacity512_rps=cap512,
+                            accepted_of_capacity512=round(r['success_rps'] / cap512, 3) if cap512 else None,
                             refusal_rate=round(refused / max(r['requests'], 1), 3), other_errors=other,
                             server_p50_us=quantile(b0, b1, 0.5), server_p99_us=quantile(b0, b1, 0.99),
                             accepted_sent_p50_ms=sv.get('p50'), accepted_sent_p99_ms=sv.get('p99'),
@@ -106,12 +110,12 @@ def f(v, spec='.2f'):
     return '–' if v is None else format(v, spec)
 
 
-print('| model | offered (conns) | sent of scheduled | accepted (of capacity) | refused | accepted p50/p99 from send (ms) | from schedule p50/p99 (ms) | server p99 (µs ≤) | probe p99 under load / unloaded (ms) | RSS unloaded → peak (MB) | probe back to normal | other errors |')
+print('| model | offered (conns) | sent of scheduled | accepted (of capacity c=16; c=512) | refused | accepted p50/p99 from send (ms) | from schedule p50/p99 (ms) | server p99 (µs ≤) | probe p99 under load / unloaded (ms) | RSS unloaded → peak (MB) | probe back to normal | other errors |')
 print('|---|---|---|---|---|---|---|---|---|---|---|---|')
 for x in results:
     rec = f"within {x['recovered_after_ms'] + 100} ms" if x['recovered_after_ms'] is not None else 'not seen'
     print(f"| {x['model']} | {x['multiple']}× = {x['offered_rps']}/s ({x['connections']}) | {x['sent'] / max(x['scheduled'] or 1, 1):.0%} | "
-          f"{x['accepted_rps']}/s ({x['accepted_of_capacity']:.0%}) | {x['refusal_rate']:.1%} | "
+          f"{x['accepted_rps']}/s ({x['accepted_of_capacity']:.0%}; {f(x['accepted_of_capacity512'], '.0%')}) | {x['refusal_rate']:.1%} | "
           f"{f(x['accepted_sent_p50_ms'])} / {f(x['accepted_sent_p99_ms'])} | {f(x['accepted_sched_p50_ms'])} / {f(x['accepted_sched_p99_ms'])} | "
           f"{f(x['server_p99_us'], 'g')} | {f(x['probe_p99_ms'])} / {f(x['unloaded_probe_p99_ms'])} | "
           f"{x['unloaded_rss_mb']} → {x['peak_rss_mb']} | {rec} | {x['other_errors'] or ''} |")

@@ -8,13 +8,16 @@
 # (request_latency histogram), peak RSS, and, from a 100 req/s probe
 # (probe.py, 200 req/s) that runs through each burst, the probe's p99 under load and the
 # time after the burst until its latency is back to the unloaded p99.
-# Usage: bench/overload/run.sh [burst-seconds] [extra tfserve flags...]
+# Capacity is measured closed loop with 16 connections and again with 512
+# (the burst's pool); both are reported.
+# Usage: [OUT=dir] bench/overload/run.sh [burst-seconds] [extra tfserve flags...]
 #   e.g. bench/overload/run.sh 5 --enable_admission_control=false
-# Writes bench/overload/out/{*.json,*.jsonl,metrics-*.txt,results.json,overload.svg}.
+#        OUT=bench/overload/out-shed bench/overload/run.sh 5 --admission_shed_connections
+# Writes $OUT (default bench/overload/out)/{*.json,*.jsonl,metrics-*.txt,results.json,overload.svg}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 burst=${1:-5}; shift || true
-out=bench/overload/out
+out=${OUT:-bench/overload/out}
 rm -rf "$out"; mkdir -p "$out"
 go build -o bin/tfserve ./cmd/tfserve
 go build -o bin/loadtest ./cmd/loadtest
@@ -41,6 +44,7 @@ for spec in "${models[@]}"; do
   lt --url "$url" --concurrency 16 --warmup 2s --duration 5s --json-out "$out/$name-capacity.json"
   cap=$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['success_rps']))" "$out/$name-capacity.json")
   echo "$cap" > "$out/$name-capacity.txt"
+  lt --url "$url" --concurrency 512 --warmup 2s --duration 5s --json-out "$out/$name-capacity512.json"
   probe "$url" "$out/$name-body.json" 200 3 "$out/$name-unloaded-probe.jsonl"
   lt --url "$url" --rate $((cap / 10)) --duration 3s --json-out "$out/$name-unloaded.json"
   rss $pid > "$out/$name-unloaded-rss.txt"
