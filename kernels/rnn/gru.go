@@ -3,8 +3,6 @@ package rnn
 import (
 	"errors"
 	"fmt"
-
-	"github.com/tfserve/tfserve/kernels/gemm"
 )
 
 // GRUParams are a Keras GRU layer's weights and configuration. See the
@@ -19,15 +17,19 @@ type GRUParams struct {
 	RecurrentActivation Activation // Keras default Sigmoid (Keras 2.x before TF 2: HardSigmoid)
 	GoBackwards         bool
 	ZeroOutputForMask   bool
+	// BF16 stores the kernels in bfloat16 and multiplies them with bf16
+	// activations (package kernels/bf16): half the weight bytes, results
+	// within bf16 rounding of the float32 layer's.
+	BF16 bool
 }
 
 // GRU is a packed Keras GRU layer, safe for concurrent use.
 type GRU struct {
 	layer
 	resetAfter bool
-	rAll       *gemm.PackedB // reset_after: [U, 3U]
-	rZR, rH    *gemm.PackedB // reset_after=False: [U, 2U] and [U, U]
-	bh         []float32     // reset_after: recurrent bias of the h gate [U] (zeros if none)
+	rAll       weights   // reset_after: [U, 3U]
+	rZR, rH    weights   // reset_after=False: [U, 2U] and [U, U]
+	bh         []float32 // reset_after: recurrent bias of the h gate [U] (zeros if none)
 }
 
 // NewGRU checks and packs a GRU layer.
@@ -51,18 +53,18 @@ func NewGRU(p GRUParams) (*GRU, error) {
 		resetAfter: p.ResetAfter,
 	}
 	var err error
-	if g.kernel, err = gemm.PackB(false, I, 3*U, p.Kernel, 3*U); err != nil {
+	if g.kernel, err = packWeights(p.BF16, I, 3*U, p.Kernel, 3*U); err != nil {
 		return nil, fmt.Errorf("gru kernel: %w", err)
 	}
 	if p.ResetAfter {
-		if g.rAll, err = gemm.PackB(false, U, 3*U, p.RecurrentKernel, 3*U); err != nil {
+		if g.rAll, err = packWeights(p.BF16, U, 3*U, p.RecurrentKernel, 3*U); err != nil {
 			return nil, fmt.Errorf("gru recurrent kernel: %w", err)
 		}
 	} else {
-		if g.rZR, err = gemm.PackB(false, U, 2*U, p.RecurrentKernel, 3*U); err != nil {
+		if g.rZR, err = packWeights(p.BF16, U, 2*U, p.RecurrentKernel, 3*U); err != nil {
 			return nil, fmt.Errorf("gru recurrent kernel: %w", err)
 		}
-		if g.rH, err = gemm.PackB(false, U, U, p.RecurrentKernel[2*U:], 3*U); err != nil {
+		if g.rH, err = packWeights(p.BF16, U, U, p.RecurrentKernel[2*U:], 3*U); err != nil {
 			return nil, fmt.Errorf("gru recurrent kernel: %w", err)
 		}
 	}
@@ -140,11 +142,11 @@ func (g *GRU) forward(ws *Workspace, a *Args) error {
 			t := g.timeOf(T, s)
 			xw := ws.xw[(t-lo)*B*G : (t-lo+1)*B*G]
 			if g.resetAfter {
-				if err := ws.gemm.SgemmPacked(false, B, 1, h, U, g.rAll, 0, hr, G); err != nil {
+				if err := ws.mul(B, h, U, g.rAll, hr, G); err != nil {
 					return err
 				}
 			} else {
-				if err := ws.gemm.SgemmPacked(false, B, 1, h, U, g.rZR, 0, hr, G); err != nil {
+				if err := ws.mul(B, h, U, g.rZR, hr, G); err != nil {
 					return err
 				}
 			}
@@ -165,7 +167,7 @@ func (g *GRU) forward(ws *Workspace, a *Args) error {
 				}
 			}
 			if !g.resetAfter {
-				if err := ws.gemm.SgemmPacked(false, B, 1, rh, U, g.rH, 0, hr[2*U:], G); err != nil {
+				if err := ws.mul(B, rh, U, g.rH, hr[2*U:], G); err != nil {
 					return err
 				}
 			}

@@ -3,8 +3,6 @@ package rnn
 import (
 	"errors"
 	"fmt"
-
-	"github.com/tfserve/tfserve/kernels/gemm"
 )
 
 // LSTMParams are a Keras LSTM layer's weights and configuration. See the
@@ -19,12 +17,14 @@ type LSTMParams struct {
 	RecurrentActivation Activation // Keras default Sigmoid
 	GoBackwards         bool
 	ZeroOutputForMask   bool
+	// BF16 stores the kernels in bfloat16 (see GRUParams.BF16).
+	BF16 bool
 }
 
 // LSTM is a packed Keras LSTM layer, safe for concurrent use.
 type LSTM struct {
 	layer
-	r *gemm.PackedB // [U, 4U]
+	r weights // [U, 4U]
 }
 
 // NewLSTM checks and packs an LSTM layer.
@@ -48,10 +48,10 @@ func NewLSTM(p LSTMParams) (*LSTM, error) {
 	l := &LSTM{layer: layer{input: I, units: U, gates: 4 * U, act: p.Activation, recAct: p.RecurrentActivation,
 		backwards: p.GoBackwards, zeroOutMask: p.ZeroOutputForMask}}
 	var err error
-	if l.kernel, err = gemm.PackB(false, I, 4*U, p.Kernel, 4*U); err != nil {
+	if l.kernel, err = packWeights(p.BF16, I, 4*U, p.Kernel, 4*U); err != nil {
 		return nil, fmt.Errorf("lstm kernel: %w", err)
 	}
-	if l.r, err = gemm.PackB(false, U, 4*U, p.RecurrentKernel, 4*U); err != nil {
+	if l.r, err = packWeights(p.BF16, U, 4*U, p.RecurrentKernel, 4*U); err != nil {
 		return nil, fmt.Errorf("lstm recurrent kernel: %w", err)
 	}
 	l.bx = make([]float32, 4*U)
@@ -110,7 +110,7 @@ func (l *LSTM) forward(ws *Workspace, a *Args) error {
 		for s := s0; s < s0+n; s++ {
 			t := l.timeOf(T, s)
 			xw := ws.xw[(t-lo)*B*G : (t-lo+1)*B*G]
-			if err := ws.gemm.SgemmPacked(false, B, 1, h, U, l.r, 0, hr, G); err != nil {
+			if err := ws.mul(B, h, U, l.r, hr, G); err != nil {
 				return err
 			}
 			for b := 0; b < B; b++ {

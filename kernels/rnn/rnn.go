@@ -90,6 +90,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tfserve/tfserve/kernels/bf16"
 	"github.com/tfserve/tfserve/kernels/gemm"
 )
 
@@ -104,11 +105,12 @@ type Workspace struct {
 	PureGo bool
 
 	gemm gemm.Workspace
-	xw   []float32 // input projection of a block of steps: [steps][batch][gates]
-	hr   []float32 // per-step recurrent product [batch][gates]
-	h, c []float32 // state [batch][units]
-	tmp  []float32 // [batch][units]
-	seen []bool    // per row: an unmasked step has been processed
+	half bf16.Workspace // bf16 layers' activations
+	xw   []float32      // input projection of a block of steps: [steps][batch][gates]
+	hr   []float32      // per-step recurrent product [batch][gates]
+	h, c []float32      // state [batch][units]
+	tmp  []float32      // [batch][units]
+	seen []bool         // per row: an unmasked step has been processed
 
 	xwBudget int // test hook: input-projection block budget in floats (0: default)
 }
@@ -213,8 +215,8 @@ type layer struct {
 	act, recAct         Activation
 	backwards           bool
 	zeroOutMask         bool
-	kernel              *gemm.PackedB // [I, gates]
-	bx                  []float32     // [gates] bias added to x·K (zeros if none)
+	kernel              weights   // [I, gates]
+	bx                  []float32 // [gates] bias added to x·K (zeros if none)
 }
 
 func checkWeights(name string, w []float32, rows, cols int) error {
@@ -259,11 +261,10 @@ func (l *layer) blockSteps(batch, steps, budget int) int {
 func (l *layer) project(ws *Workspace, a *Args, xw []float32, lo, hi int) error {
 	B, T, I, G := a.Batch, a.Steps, l.input, l.gates
 	n := hi - lo
-	const beta = 0
 	if n >= B {
 		// One GEMM per batch row over n consecutive steps.
 		for b := 0; b < B; b++ {
-			if err := ws.gemm.SgemmPacked(false, n, 1, a.X[(b*T+lo)*I:], I, l.kernel, beta, xw[b*G:], B*G); err != nil {
+			if err := ws.mul(n, a.X[(b*T+lo)*I:], I, l.kernel, xw[b*G:], B*G); err != nil {
 				return err
 			}
 		}
@@ -271,7 +272,7 @@ func (l *layer) project(ws *Workspace, a *Args, xw []float32, lo, hi int) error 
 	}
 	// One GEMM per step over the batch (rows strided by T*I).
 	for t := lo; t < hi; t++ {
-		if err := ws.gemm.SgemmPacked(false, B, 1, a.X[t*I:], T*I, l.kernel, beta, xw[(t-lo)*B*G:], G); err != nil {
+		if err := ws.mul(B, a.X[t*I:], T*I, l.kernel, xw[(t-lo)*B*G:], G); err != nil {
 			return err
 		}
 	}
