@@ -238,3 +238,41 @@ func readFloats(t *testing.T, path string) []float64 {
 	}
 	return out
 }
+
+// BenchmarkV1GRULoop times a TF1 GRUCell loop (T=50, B=32, I=64, U=128)
+// run op by op and fused.
+func BenchmarkV1GRULoop(b *testing.B) {
+	const T, B, I, U = 50, 32, 64, 128
+	r := rand.New(rand.NewPCG(53, 54))
+	rnd := func(shape ...int) *tensor.Tensor {
+		x := tensor.New(tensor.Float32, tensor.Shape(shape))
+		for i := range x.F32() {
+			x.F32()[i] = float32(r.Float64()*0.2 - 0.1)
+		}
+		return x
+	}
+	kg, bg, kc, bc, x := rnd(I+U, 2*U), rnd(2*U), rnd(I+U, U), rnd(U), rnd(T, B, I)
+	for _, fused := range []bool{false, true} {
+		name := "op_by_op"
+		if fused {
+			name = "fused"
+		}
+		b.Run(name, func(b *testing.B) {
+			g, lib, feeds, fetches := v1GRU(false, kg, bg, kc, bc, U)
+			if fused && len(fuse.Loops(g, lib).Fused) != 1 {
+				b.Fatal("not fused")
+			}
+			plan, err := graph.NewSession(lib, fuse.Registry(kernels.Lookup)).Compile("bench", g, feeds, fetches, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			args := []*tensor.Tensor{x, tensor.Scalar(int32(T))}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := plan.Run(context.Background(), args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
