@@ -2,6 +2,8 @@ package functionalize
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/tfserve/tfserve/graph"
 	"github.com/tfserve/tfserve/kernels"
@@ -62,8 +64,10 @@ func conds(g *graph.Graph, lib graph.Library, where string) error {
 	for _, n := range g.Nodes {
 		p.names[n.Name] = true
 	}
-	// Each round rewrites one conditional (at least one Switch goes), so
-	// the rounds are bounded by the node count.
+	// Each round rewrites the innermost conditionals (their branch
+	// contexts are the deepest; same-depth conditionals are disjoint), so
+	// the rounds are bounded by the nesting depth, itself below the node
+	// count.
 	for rounds := len(g.Nodes); hasCond(g); rounds-- {
 		if rounds < 0 {
 			return fmt.Errorf("conditionals do not reduce")
@@ -71,15 +75,12 @@ func conds(g *graph.Graph, lib graph.Library, where string) error {
 		if err := p.contexts(); err != nil {
 			return err
 		}
-		// The deepest context (Merges' inputs count: a branch may hold
-		// no node) is an innermost conditional's branch.
-		var inner *condCtx
+		// Merges' inputs count: a branch may hold no node.
+		depth := 0
 		for _, c := range p.ctxs {
-			if inner == nil || c.depth > inner.depth || c.depth == inner.depth && c.pred.Node.Name < inner.pred.Node.Name {
-				inner = c
-			}
+			depth = max(depth, c.depth)
 		}
-		if inner == nil {
+		if depth == 0 {
 			for _, n := range g.Nodes {
 				if k := kindOf(n); k == kSwitch || k == kMerge {
 					return fmt.Errorf("node %s (%s): no branch reads this TF1 conditional's outputs; it cannot be functionalized", n.Name, n.Op)
@@ -87,11 +88,44 @@ func conds(g *graph.Graph, lib graph.Library, where string) error {
 			}
 			return nil
 		}
-		if err := p.rewrite(inner.parent, inner.pred); err != nil {
-			return err
+		type condKey struct {
+			parent *condCtx
+			pred   graph.Port
+		}
+		seen := map[condKey]bool{}
+		var inner []condKey
+		for _, c := range p.ctxs {
+			if k := (condKey{c.parent, c.pred}); c.depth == depth && !seen[k] {
+				seen[k] = true
+				inner = append(inner, k)
+			}
+		}
+		sort.Slice(inner, func(i, j int) bool {
+			a, b := inner[i], inner[j]
+			if a.pred.Node.Name != b.pred.Node.Name {
+				return a.pred.Node.Name < b.pred.Node.Name
+			}
+			if a.pred.Out != b.pred.Out {
+				return a.pred.Out < b.pred.Out
+			}
+			return a.parent.path() < b.parent.path()
+		})
+		for _, k := range inner {
+			if err := p.rewrite(k.parent, k.pred); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// path names a context by its chain of predicates and branches.
+func (c *condCtx) path() string {
+	var b strings.Builder
+	for ; c != nil; c = c.parent {
+		fmt.Fprintf(&b, "%s:%d/%d;", c.pred.Node.Name, c.pred.Out, c.branch)
+	}
+	return b.String()
 }
 
 func (p *condPass) child(parent *condCtx, pred graph.Port, branch int) *condCtx {

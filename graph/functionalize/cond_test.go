@@ -182,3 +182,43 @@ func TestCondErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSequentialConds: two conditionals at the same depth, the second on
+// the first's output and on x, rewritten in one round.
+func TestSequentialConds(t *testing.T) {
+	b := newBuilder()
+	p := b.placeholder("p", tensor.Bool)
+	q := b.placeholder("q", tensor.Bool)
+	x := b.placeholder("x", tensor.Int32)
+	y1 := b.cond("a", p, []graph.Port{x},
+		func(in []graph.Port, pv *graph.Node) []graph.Port {
+			return []graph.Port{b.out("a/mul", "Mul", nil, in[0], b.pinned(i32(3), pv))}
+		},
+		func(in []graph.Port, pv *graph.Node) []graph.Port {
+			return []graph.Port{b.out("a/add", "Add", nil, in[0], b.pinned(i32(1), pv))}
+		})
+	y2 := b.cond("b", q, []graph.Port{y1[0], x},
+		func(in []graph.Port, pv *graph.Node) []graph.Port {
+			return []graph.Port{b.out("b/mul", "Mul", nil, in[0], b.pinned(i32(2), pv))}
+		},
+		func(in []graph.Port, _ *graph.Node) []graph.Port {
+			return []graph.Port{b.out("b/sub", "Sub", nil, in[0], in[1])}
+		})
+	lib := graph.Library{}
+	if err := functionalize.Graph(b.g, lib); err != nil {
+		t.Fatal(err)
+	}
+	noV1Cond(t, b.g, lib)
+	if len(lib) != 4 {
+		t.Errorf("%d functions, want two branches per conditional", len(lib))
+	}
+	for _, c := range []struct {
+		p, q    bool
+		x, want int32
+	}{{true, true, 5, 30}, {true, false, 5, 10}, {false, true, 5, 12}, {false, false, 5, 1}} {
+		out := run(t, b.g, lib, []graph.Port{p, q, x}, []*tensor.Tensor{tensor.Scalar(c.p), tensor.Scalar(c.q), i32(c.x)}, y2[0])
+		if got := out[0].I32()[0]; got != c.want {
+			t.Errorf("p=%v q=%v x=%d: %d, want %d", c.p, c.q, c.x, got, c.want)
+		}
+	}
+}
