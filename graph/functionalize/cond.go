@@ -380,6 +380,24 @@ func (p *condPass) rewrite(parent *condCtx, pred graph.Port) error {
 	for n := range inBranch {
 		dead[n] = true
 	}
+	// In a function, the results must not come from a branch, and a branch's
+	// effects run with the If.
+	for _, r := range p.g.Rets {
+		if dead[r.Node] {
+			return fmt.Errorf("function %s returns %s, inside a TF1 conditional branch, not through its Merge", p.g.Name, r.Node.Name)
+		}
+	}
+	ctlRets := p.g.ControlRets[:0]
+	ifListed := false
+	for _, c := range p.g.ControlRets {
+		switch {
+		case !dead[c]:
+			ctlRets = append(ctlRets, c)
+		case !ifListed:
+			ctlRets, ifListed = append(ctlRets, iff), true
+		}
+	}
+	p.g.ControlRets = ctlRets
 	kept := p.g.Nodes[:0]
 	for _, n := range p.g.Nodes {
 		if !dead[n] {

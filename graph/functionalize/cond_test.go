@@ -222,3 +222,49 @@ func TestSequentialConds(t *testing.T) {
 		}
 	}
 }
+
+// TestCondInLoop: for i < n { acc += i < x ? 2i : 1 }, the conditional
+// (with a NoOp run for its effect in one branch) inside the loop body
+// becomes an If inside the body function.
+func TestCondInLoop(t *testing.T) {
+	b := newBuilder()
+	n := b.placeholder("n", tensor.Int32)
+	x := b.placeholder("x", tensor.Int32)
+	exits := b.loop("w", []graph.Port{b.cnst(i32(0)), b.cnst(i32(0))}, []graph.Port{n, x},
+		func(v []graph.Port) graph.Port { return b.out("w/Less", "Less", nil, v[0], v[2]) },
+		func(v []graph.Port) []graph.Port {
+			pred := b.out("w/small", "Less", nil, v[0], v[3])
+			c := b.cond("w/cond", pred, []graph.Port{v[0]},
+				func(in []graph.Port, pv *graph.Node) []graph.Port {
+					effect := b.node("w/cond/effect", "NoOp", 0, nil)
+					effect.Control = []*graph.Node{pv}
+					return []graph.Port{b.out("w/cond/double", "Mul", nil, in[0], b.pinned(i32(2), pv))}
+				},
+				func(in []graph.Port, pv *graph.Node) []graph.Port { return []graph.Port{b.pinned(i32(1), pv)} })
+			return []graph.Port{b.out("w/inc", "Add", nil, v[0], b.cnst(i32(1))), b.out("w/acc", "Add", nil, v[1], c[0])}
+		})
+	lib := graph.Library{}
+	if err := functionalize.Graph(b.g, lib); err != nil {
+		t.Fatal(err)
+	}
+	noV1Cond(t, b.g, lib)
+	// The NoOp ran every iteration as a control result of the body; it
+	// now runs with the If.
+	ifRets := 0
+	for _, f := range lib {
+		for _, c := range f.ControlRets {
+			if c.Op == "If" {
+				ifRets++
+			}
+		}
+	}
+	if ifRets != 1 {
+		t.Errorf("%d If control results, want 1 (the body's)", ifRets)
+	}
+	for _, c := range []struct{ n, x, want int32 }{{5, 3, 8}, {0, 3, 0}, {4, 0, 4}, {3, 9, 6}} {
+		out := run(t, b.g, lib, []graph.Port{n, x}, []*tensor.Tensor{i32(c.n), i32(c.x)}, exits[1])
+		if got := out[0].I32()[0]; got != c.want {
+			t.Errorf("n=%d x=%d: acc %d, want %d", c.n, c.x, got, c.want)
+		}
+	}
+}

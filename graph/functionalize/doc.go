@@ -19,15 +19,18 @@
 // control flow does), so a loop carries the list itself and constant
 // folding or concurrent requests cannot share a mutable array.
 //
-// A TF1 tf.cond outside loops (Switch nodes forwarding values into the
-// branch their predicate picks, a Merge per output joining the two
-// branches) becomes an If node with then/else library functions, inner
-// conditionals first, after the loops (so a loop inside a branch is a
-// While node there). Predicates are matched through Identity nodes, as
-// tf.cond switches its pivots on pred and its values on Identity(pred).
+// A TF1 tf.cond (Switch nodes forwarding values into the branch their
+// predicate picks, a Merge per output joining the two branches) becomes an
+// If node with then/else library functions, inner conditionals first,
+// after the loops: a loop inside a branch is a While node there, and a
+// conditional inside a loop is copied into the loop's cond or body
+// function, where it becomes an If (which then also runs the branch's
+// effects as a control result of the body). Predicates are matched
+// through Identity nodes, as tf.cond switches its pivots on pred and its
+// values on Identity(pred).
 //
-// A frame that does not have the structure above, a conditional inside a
-// loop, or a Merge that does not join the two branches of one predicate
-// fails with an error naming the node. Graph walks the graph iteratively,
-// never recursing on its depth.
+// A frame that does not have the structure above, or a Merge that does
+// not join the two branches of one predicate, fails with an error naming
+// the node. Graph walks the graph iteratively, never recursing on its
+// depth.
 package functionalize

@@ -438,7 +438,9 @@ func (p *pass) analyze(f *frame) (*loopInfo, error) {
 			continue
 		}
 		if kindOf(n) == kSwitch || kindOf(n) == kMerge {
-			return nil, fmt.Errorf("node %s (%s): a TF1 conditional (tf.cond) inside %v is not supported", n.Name, n.Op, f)
+			// A tf.cond inside the loop: copied into the loop's functions,
+			// where it becomes an If (conds).
+			continue
 		}
 		return nil, fmt.Errorf("node %s (%s) in %v is not part of the loop's Enter/Merge/Switch/NextIteration/Exit structure", n.Name, n.Op, f)
 	}
@@ -482,7 +484,7 @@ func (p *pass) carried(lp *loopInfo, v *loopVar) error {
 		if u.n.Inputs[u.in].Out != 0 {
 			return fmt.Errorf("node %s reads %s's value_index output; this loop cannot be functionalized", u.n.Name, m.Name)
 		}
-		if kindOf(u.n) == kSwitch && u.in == 0 {
+		if kindOf(u.n) == kSwitch && u.in == 0 && len(u.n.Inputs) == 2 && kindOf(u.n.Inputs[1].Node) == kLoopCond {
 			if v.sw != nil {
 				return fmt.Errorf("loop Merge %s feeds two Switches (%s and %s)", m.Name, v.sw.Name, u.n.Name)
 			}
@@ -579,7 +581,7 @@ func (p *pass) collect(lp *loopInfo, roots []graph.Port, sinks []*graph.Node) ([
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if kindOf(n) != kNone {
+		if k := kindOf(n); k != kNone && k != kSwitch && k != kMerge {
 			return nil, fmt.Errorf("node %s (%s) in %v is not part of its loop structure", n.Name, n.Op, f)
 		}
 		for _, in := range n.Inputs {

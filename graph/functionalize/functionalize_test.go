@@ -396,16 +396,6 @@ func TestErrorsNameTheNode(t *testing.T) {
 			sw := b.node("w/Switch", "Switch", 2, nil, graph.Port{Node: m}, lc)
 			b.out("w/Exit", "Exit", nil, graph.Port{Node: sw})
 		}, "w/Merge"},
-		{"cond inside a loop", func(b *builder) {
-			p := b.placeholder("p", tensor.Bool)
-			b.loop("w", []graph.Port{b.cnst(i32(0))}, []graph.Port{p},
-				func(v []graph.Port) graph.Port { return b.out("w/Less", "Less", nil, v[0], b.cnst(i32(3))) },
-				func(v []graph.Port) []graph.Port {
-					sw := b.node("w/cond/Switch", "Switch", 2, nil, v[0], v[1])
-					m := b.node("w/cond/Merge", "Merge", 2, nil, graph.Port{Node: sw}, graph.Port{Node: sw, Out: 1})
-					return []graph.Port{b.out("w/add", "Add", nil, graph.Port{Node: m}, b.cnst(i32(1)))}
-				})
-		}, "w/cond/"},
 		{"inputs from two frames", func(b *builder) {
 			var inside graph.Port
 			exits := b.loop("w", []graph.Port{b.cnst(i32(0))}, nil,
