@@ -5,8 +5,13 @@
 // function's body with one _FusedGRU node that runs the whole sequence in a
 // fused kernel (kernels/rnn). Registry supplies those kernels.
 //
-// The unfused path stays available: a caller that skips Library runs the
-// original loop op by op, and tests compare both.
+// Loops does the same for TF1 recurrent layers: the While loops that
+// graph/functionalize makes of tf.nn.dynamic_rnn over a GRUCell or
+// GRUBlockCell run the fused GRU kernel when the loop covers the whole
+// input (an If picks the fused op or the original loop at run time).
+//
+// The unfused path stays available: a caller that skips Library and Loops
+// runs the original loops op by op, and tests compare both.
 package fuse
 
 import (

@@ -418,13 +418,22 @@ func (m *gruLoop) weights(w *graph.Node) error {
 func (m *gruLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph.Library) error {
 	base := sanitizeName(w.Name)
 	i32 := map[string]any{"T": tensor.Int32}
+	taken := make(map[string]bool, len(h.Nodes))
+	for _, n := range h.Nodes {
+		taken[n.Name] = true
+	}
 	var k int
 	node := func(g *graph.Graph, wh, op string, attrs kernels.Attrs, nout int, in ...graph.Port) graph.Port {
-		k++
+		name := ""
+		for name == "" || taken[name] {
+			k++
+			name = fmt.Sprintf("%s/fused_gru/%s_%d", w.Name, op, k)
+		}
+		taken[name] = true
 		if attrs == nil {
 			attrs = kernels.Attrs{}
 		}
-		return graph.Port{Node: g.AddNode(&graph.Node{Name: fmt.Sprintf("%s/fused_gru/%s_%d", w.Name, op, k), Op: op, Attrs: attrs, Inputs: in, NumOutputs: nout, Where: wh})}
+		return graph.Port{Node: g.AddNode(&graph.Node{Name: name, Op: op, Attrs: attrs, Inputs: in, NumOutputs: nout, Where: wh})}
 	}
 	cnst := func(g *graph.Graph, wh string, t *tensor.Tensor) graph.Port {
 		return node(g, wh, graph.OpConst, kernels.Attrs{"value": t, "dtype": t.DType}, 1)
