@@ -15,7 +15,9 @@ import (
 // tf.compat.v1 GRUCell: sigmoid gates over [x, h], split into r and u, an
 // activation of the candidate over [x, r⊙h], h' = u⊙h + (1−u)⊙c) or a
 // GRUBlockCell(V2) on it and the state, writes h' at t of an output list
-// and counts up to bounds.
+// and counts up to bounds. With dynamic_rnn's sequence_length the body
+// selects zero_output and the old state past each row's length; the fused
+// op then takes the mask t < sequence_length[b] and outputs zeros there.
 //
 // The cell's weights must be constants; they are rearranged into a Keras
 // reset_after=False GRU for the fused kernel (gates z = u, r; bias folded).
@@ -68,6 +70,8 @@ type gruLoop struct {
 	counters   []int // variables counting up by one
 	bounds     [][2]int
 	h, in, out int
+	seqLen     int // sequence_length, or -1
+	zero       int // zero_output, or -1
 	act        string
 	k, r, b    *tensor.Tensor // Keras layout
 	units      int
@@ -155,7 +159,7 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 	if len(body.Args) != n || len(body.Rets) != n || len(cond.Args) != n || len(cond.Rets) != 1 || w.NumOutputs != n {
 		return nil, fmt.Errorf("loop functions do not take and return its %d variables", n)
 	}
-	m := &gruLoop{nvars: n, types: body.ArgTypes, time: -1, h: -1, in: -1, out: -1}
+	m := &gruLoop{nvars: n, types: body.ArgTypes, time: -1, h: -1, in: -1, out: -1, seqLen: -1, zero: -1}
 	isCounter := make([]bool, n)
 	for i, r := range body.Rets {
 		if rn := r.Node; r.Out == 0 && isAdd(rn) {
@@ -204,12 +208,37 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 		return nil, fmt.Errorf("body's list write is not out[t] carried to the next step")
 	}
 	hNew := set.Inputs[2]
-	for i, r := range body.Rets {
-		if r == hNew {
+	if sel := through(hNew).Node; sel.Op == "Select" && len(sel.Inputs) == 3 {
+		// dynamic_rnn with sequence_length: past a row's length the step
+		// outputs zero_output and keeps the state:
+		// out[t] = Select(t >= len, zero, h'), state = Select(t >= len, h, h').
+		t, l := copyCond(body, sel.Inputs[0])
+		m.zero, hNew = argIndex(body, sel.Inputs[1]), sel.Inputs[2]
+		if t != m.time || !invariant(l) || !invariant(m.zero) {
+			return nil, fmt.Errorf("the written value is not Select(t >= sequence_length, zero_output, h')")
+		}
+		m.seqLen = l
+		for i, r := range body.Rets {
+			rs := through(r).Node
+			if rs.Op != "Select" || len(rs.Inputs) != 3 || through(rs.Inputs[2]) != through(hNew) || argIndex(body, rs.Inputs[1]) != i {
+				continue
+			}
+			if t, l := copyCond(body, rs.Inputs[0]); t != m.time || l != m.seqLen {
+				continue
+			}
 			if m.h >= 0 {
 				return nil, fmt.Errorf("new state returned twice")
 			}
 			m.h = i
+		}
+	} else {
+		for i, r := range body.Rets {
+			if r == hNew {
+				if m.h >= 0 {
+					return nil, fmt.Errorf("new state returned twice")
+				}
+				m.h = i
+			}
 		}
 	}
 	if m.h < 0 || isCounter[m.h] {
@@ -248,10 +277,44 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 			return nil, fmt.Errorf("counter %d is not int32", c)
 		}
 	}
+	if m.zero >= 0 && !isZeros(w.Inputs[m.zero]) {
+		return nil, fmt.Errorf("zero_output %s is not zeros", w.Inputs[m.zero].Node.Name)
+	}
+	if m.seqLen >= 0 && m.types[m.seqLen] != tensor.Int32 {
+		return nil, fmt.Errorf("sequence_length is not int32")
+	}
 	if err := m.weights(w); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// copyCond matches dynamic_rnn's copy condition GreaterEqual(time, len)
+// and returns the two loop variables (-1 when it does not match).
+func copyCond(body *graph.Graph, pt graph.Port) (t, l int) {
+	n := through(pt).Node
+	if n.Op != "GreaterEqual" || len(n.Inputs) != 2 {
+		return -1, -1
+	}
+	return argIndex(body, n.Inputs[0]), argIndex(body, n.Inputs[1])
+}
+
+// isZeros says whether pt is a constant of zeros or Fill(dims, 0).
+func isZeros(pt graph.Port) bool {
+	pt = through(pt)
+	if pt.Node.Op == "Fill" && len(pt.Node.Inputs) == 2 {
+		return isScalar(pt.Node.Inputs[1], 0)
+	}
+	t := constOf(pt)
+	if t == nil || t.DType != tensor.Float32 {
+		return false
+	}
+	for _, v := range t.F32() {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // cellActs maps the candidate activations the fused kernel runs to their
@@ -483,10 +546,19 @@ func (m *gruLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph
 	arg := func(i int) graph.Port { return graph.Port{Node: tf.Args[i]} }
 	unknown := cnst(tf, thenName, tensor.Scalar(int32(-1)))
 	x := node(tf, thenName, "TensorListStack", kernels.Attrs{"element_dtype": tensor.Float32, "num_elements": int64(-1)}, 1, arg(m.in), unknown)
-	fused := node(tf, thenName, OpGRU, kernels.Attrs{"go_backwards": false, "time_major": true, "return_all": true,
-		"activation": m.act, "recurrent_activation": "sigmoid"}, 3,
-		x, arg(m.h), cnst(tf, thenName, m.k), cnst(tf, thenName, m.r), cnst(tf, thenName, m.b))
 	tSteps := node(tf, thenName, "TensorListLength", nil, 1, arg(m.in))
+	fin := []graph.Port{x, arg(m.h), cnst(tf, thenName, m.k), cnst(tf, thenName, m.r), cnst(tf, thenName, m.b)}
+	fattrs := kernels.Attrs{"go_backwards": false, "time_major": true, "return_all": true, "activation": m.act, "recurrent_activation": "sigmoid"}
+	if m.seqLen >= 0 {
+		// Step t of row b is real while t < sequence_length[b]; masked
+		// steps keep the state and output zeros, as the Selects do.
+		steps := node(tf, thenName, "Range", kernels.Attrs{"Tidx": tensor.Int32}, 1, cnst(tf, thenName, tensor.Scalar(int32(0))), tSteps, cnst(tf, thenName, tensor.Scalar(int32(1))))
+		col := node(tf, thenName, "ExpandDims", kernels.Attrs{"T": tensor.Int32, "Tdim": tensor.Int32}, 1, steps, cnst(tf, thenName, tensor.Scalar(int32(1))))
+		row := node(tf, thenName, "ExpandDims", kernels.Attrs{"T": tensor.Int32, "Tdim": tensor.Int32}, 1, arg(m.seqLen), cnst(tf, thenName, tensor.Scalar(int32(0))))
+		fin = append(fin, node(tf, thenName, "Less", i32, 1, col, row)) // [T, B], time-major as x
+		fattrs["zero_output_for_mask"] = true
+	}
+	fused := node(tf, thenName, OpGRU, fattrs, 3, fin...)
 	rets := make([]graph.Port, m.nvars)
 	for i := range rets {
 		rets[i] = arg(i)

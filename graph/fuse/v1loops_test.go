@@ -23,9 +23,11 @@ import (
 // graph/functionalize makes it): x [T, B, I] unstacked into a list, an
 // output list reserved for n steps, While (time, h, out, n, in, weights)
 // running the cell while time < n. block picks GRUBlockCell over the
-// GRUCell ops. It returns the graph, its library, the feeds x, n and the
-// fetches: the final state and the stacked outputs.
-func v1GRU(block bool, kg, bg, kc, bc *tensor.Tensor, units int) (*graph.Graph, graph.Library, []graph.Port, []graph.Port) {
+// GRUCell ops; seq adds dynamic_rnn's sequence_length (a feed [B]): past
+// a row's length the step writes zero_output and keeps the state, through
+// Select(time >= len, ...). It returns the graph, its library, the feeds
+// x, n (and len) and the fetches: the final state and the stacked outputs.
+func v1GRU(block, seq bool, kg, bg, kc, bc *tensor.Tensor, units int) (*graph.Graph, graph.Library, []graph.Port, []graph.Port) {
 	k := 0
 	add := func(g *graph.Graph, op string, nout int, attrs kernels.Attrs, in ...graph.Port) graph.Port {
 		k++
@@ -40,11 +42,14 @@ func v1GRU(block bool, kg, bg, kc, bc *tensor.Tensor, units int) (*graph.Graph, 
 	f32 := kernels.Attrs{"T": tensor.Float32}
 	types := []tensor.DType{tensor.Int32, tensor.Float32, tensor.Variant, tensor.Int32, tensor.Variant,
 		tensor.Float32, tensor.Float32, tensor.Float32, tensor.Float32}
+	if seq {
+		types = append(types, tensor.Int32, tensor.Float32) // len, zero_output
+	}
 	fn := func(name string) (*graph.Graph, []graph.Port) {
 		f := &graph.Graph{Name: name}
 		var args []graph.Port
 		for i, t := range types {
-			a := f.AddNode(&graph.Node{Name: "arg" + string(rune('0'+i)), Op: graph.OpArg, NumOutputs: 1, Attrs: kernels.Attrs{"index": int64(i), "T": t}, Where: name})
+			a := f.AddNode(&graph.Node{Name: "arg" + string(rune('a'+i)), Op: graph.OpArg, NumOutputs: 1, Attrs: kernels.Attrs{"index": int64(i), "T": t}, Where: name})
 			f.Args = append(f.Args, a)
 			f.ArgTypes = append(f.ArgTypes, t)
 			args = append(args, graph.Port{Node: a})
@@ -73,8 +78,17 @@ func v1GRU(block bool, kg, bg, kc, bc *tensor.Tensor, units int) (*graph.Graph, 
 		oneMinus := add(body, "Sub", 1, f32, cnst(body, tensor.Scalar(float32(1))), u)
 		hn = add(body, "Add", 1, f32, add(body, "Mul", 1, f32, u, h), add(body, "Mul", 1, f32, oneMinus, c))
 	}
-	set := add(body, "TensorListSetItem", 1, kernels.Attrs{"element_dtype": tensor.Float32}, a[2], t, hn)
-	body.Rets = []graph.Port{add(body, "Add", 1, kernels.Attrs{"T": tensor.Int32}, t, cnst(body, tensor.Scalar(int32(1)))), hn, set, a[3], a[4], a[5], a[6], a[7], a[8]}
+	written, state := hn, hn
+	if seq {
+		past := add(body, "GreaterEqual", 1, kernels.Attrs{"T": tensor.Int32}, t, a[9])
+		written = add(body, "Select", 1, f32, past, a[10], hn)
+		state = add(body, "Select", 1, f32, past, h, hn)
+	}
+	set := add(body, "TensorListSetItem", 1, kernels.Attrs{"element_dtype": tensor.Float32}, a[2], t, written)
+	body.Rets = []graph.Port{add(body, "Add", 1, kernels.Attrs{"T": tensor.Int32}, t, cnst(body, tensor.Scalar(int32(1)))), state, set, a[3], a[4], a[5], a[6], a[7], a[8]}
+	if seq {
+		body.Rets = append(body.Rets, a[9], a[10])
+	}
 	body.RetTypes = types
 
 	g := &graph.Graph{Name: "graph"}
@@ -88,11 +102,18 @@ func v1GRU(block bool, kg, bg, kc, bc *tensor.Tensor, units int) (*graph.Graph, 
 		cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{1})), cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{2})), cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{1})))
 	h0 := add(g, "Fill", 1, kernels.Attrs{"T": tensor.Float32, "index_type": tensor.Int32},
 		add(g, "Pack", 1, kernels.Attrs{"T": tensor.Int32, "N": int64(2)}, batch, cnst(g, tensor.Scalar(int32(units)))), cnst(g, tensor.Scalar(float32(0))))
+	inputs := []graph.Port{cnst(g, tensor.Scalar(int32(0))), h0, out, np, in, cnst(g, kg), cnst(g, bg), cnst(g, kc), cnst(g, bc)}
+	feeds := []graph.Port{xp, np}
+	if seq {
+		lp := add(g, graph.OpPlaceholder, 1, kernels.Attrs{"dtype": tensor.Int32})
+		feeds = append(feeds, lp)
+		inputs = append(inputs, lp, h0) // h0 is zeros [B, U], as zero_output
+	}
 	w := g.AddNode(&graph.Node{Name: "rnn/while", Op: "While", NumOutputs: len(types), Attrs: kernels.Attrs{"T": types,
 		"cond": kernels.FuncRef{Name: "cond"}, "body": kernels.FuncRef{Name: "body"}, "parallel_iterations": int64(32)},
-		Inputs: []graph.Port{cnst(g, tensor.Scalar(int32(0))), h0, out, np, in, cnst(g, kg), cnst(g, bg), cnst(g, kc), cnst(g, bc)}})
-	seq := add(g, "TensorListStack", 1, kernels.Attrs{"element_dtype": tensor.Float32, "num_elements": int64(-1)}, graph.Port{Node: w, Out: 2}, unk)
-	return g, graph.Library{"cond": cond, "body": body}, []graph.Port{xp, np}, []graph.Port{{Node: w, Out: 1}, seq}
+		Inputs: inputs})
+	stacked := add(g, "TensorListStack", 1, kernels.Attrs{"element_dtype": tensor.Float32, "num_elements": int64(-1)}, graph.Port{Node: w, Out: 2}, unk)
+	return g, graph.Library{"cond": cond, "body": body}, feeds, []graph.Port{{Node: w, Out: 1}, stacked}
 }
 
 func runGraph(t *testing.T, g *graph.Graph, lib graph.Library, feeds, fetches []graph.Port, args ...*tensor.Tensor) []*tensor.Tensor {
@@ -121,12 +142,14 @@ func fusedNodes(lib graph.Library) int {
 	return n
 }
 
-// TestV1GRULoops: GRUCell and GRUBlockCell loops are fused (one fused node
-// each) and compute what the loop computes op by op: with n = T through
-// the fused branch, with n < T (a shorter loop) through the original loop.
+// TestV1GRULoops: GRUCell and GRUBlockCell loops, with and without
+// sequence_length, are fused (one fused node each) and compute what the
+// loop computes op by op: with n = T through the fused branch, with n < T
+// (a shorter loop) through the original loop.
 func TestV1GRULoops(t *testing.T) {
 	const T, B, I, U = 5, 3, 4, 2
-	for _, block := range []bool{false, true} {
+	for _, c := range []struct{ block, seq bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		block := c.block
 		r := rand.New(rand.NewPCG(51, 52))
 		rnd := func(shape ...int) *tensor.Tensor {
 			x := tensor.New(tensor.Float32, tensor.Shape(shape))
@@ -138,21 +161,26 @@ func TestV1GRULoops(t *testing.T) {
 		kg, bg, kc, bc := rnd(I+U, 2*U), rnd(2*U), rnd(I+U, U), rnd(U)
 		x := rnd(T, B, I)
 		for _, n := range []int32{T, 3} {
-			g, lib, feeds, fetches := v1GRU(block, kg, bg, kc, bc, U)
-			want := runGraph(t, g, lib, feeds, fetches, x, tensor.Scalar(n))
-			g, lib, feeds, fetches = v1GRU(block, kg, bg, kc, bc, U)
+			args := []*tensor.Tensor{x, tensor.Scalar(n)}
+			if c.seq {
+				// Rows of lengths 5 (all), 2 and 0.
+				args = append(args, tensor.FromSlice(tensor.Shape{B}, []int32{T, 2, 0}))
+			}
+			g, lib, feeds, fetches := v1GRU(block, c.seq, kg, bg, kc, bc, U)
+			want := runGraph(t, g, lib, feeds, fetches, args...)
+			g, lib, feeds, fetches = v1GRU(block, c.seq, kg, bg, kc, bc, U)
 			rep := fuse.Loops(g, lib)
 			if len(rep.Fused) != 1 || fusedNodes(lib) != 1 {
-				t.Fatalf("block=%v: fused %v (%d fused nodes), skipped %v", block, rep.Fused, fusedNodes(lib), rep.Skipped)
+				t.Fatalf("%+v: fused %v (%d fused nodes), skipped %v", c, rep.Fused, fusedNodes(lib), rep.Skipped)
 			}
-			got := runGraph(t, g, lib, feeds, fetches, x, tensor.Scalar(n))
+			got := runGraph(t, g, lib, feeds, fetches, args...)
 			for i := range want {
 				if !got[i].Shape.Equal(want[i].Shape) {
-					t.Fatalf("block=%v n=%d: fetch %d shape %v, want %v", block, n, i, got[i].Shape, want[i].Shape)
+					t.Fatalf("%+v n=%d: fetch %d shape %v, want %v", c, n, i, got[i].Shape, want[i].Shape)
 				}
 				for j, v := range want[i].F32() {
 					if math.Abs(float64(got[i].F32()[j]-v)) > 1e-5 {
-						t.Fatalf("block=%v n=%d: fetch %d [%d] = %v, want %v", block, n, i, j, got[i].F32()[j], v)
+						t.Fatalf("%+v n=%d: fetch %d [%d] = %v, want %v", c, n, i, j, got[i].F32()[j], v)
 					}
 				}
 			}
@@ -164,7 +192,7 @@ func TestV1GRULoops(t *testing.T) {
 // candidate's weights are not constants) stays a While.
 func TestV1LoopsLeaveOthers(t *testing.T) {
 	z := func(shape ...int) *tensor.Tensor { return tensor.New(tensor.Float32, tensor.Shape(shape)) }
-	g, lib, _, _ := v1GRU(false, z(6, 4), z(4), z(6, 2), z(2), 2)
+	g, lib, _, _ := v1GRU(false, false, z(6, 4), z(4), z(6, 2), z(2), 2)
 	for _, n := range g.Nodes {
 		if n.Op == "While" {
 			n.Inputs[7] = n.Inputs[1] // the candidate kernel is now the state
@@ -258,7 +286,7 @@ func BenchmarkV1GRULoop(b *testing.B) {
 			name = "fused"
 		}
 		b.Run(name, func(b *testing.B) {
-			g, lib, feeds, fetches := v1GRU(false, kg, bg, kc, bc, U)
+			g, lib, feeds, fetches := v1GRU(false, false, kg, bg, kc, bc, U)
 			if fused && len(fuse.Loops(g, lib).Fused) != 1 {
 				b.Fatal("not fused")
 			}
