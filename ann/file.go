@@ -8,11 +8,12 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 )
 
 // File format (little endian), version 2 (version 1 files, which cannot set
-// flagSpherical, are read too):
+// flagSpherical or flagInt8Residual, are read too):
 //
 //	magic   "TFSANN\x00\x01" (8 bytes)
 //	version uint32
@@ -133,6 +134,12 @@ const (
 	flagInt8
 	// flagSpherical (version 2): leaves are ranked by q·c/‖c‖.
 	flagSpherical
+	// flagInt8Residual (version 2): the int8 vectors are residuals to the
+	// leaf centers.
+	flagInt8Residual
+	// flagFloat16 (version 2): float16 vectors follow (n·dim uint16, then
+	// the float32 multiplier).
+	flagFloat16
 )
 
 func (ix *Index) encodePayload() []byte {
@@ -149,6 +156,12 @@ func (ix *Index) encodePayload() []byte {
 	}
 	if ix.spherical {
 		flags |= flagSpherical
+	}
+	if ix.res8 {
+		flags |= flagInt8Residual
+	}
+	if ix.vecs16 != nil {
+		flags |= flagFloat16
 	}
 	for _, v := range []uint32{uint32(ix.measure), flags, uint32(ix.dim), uint32(ix.n), uint32(ix.leaves),
 		uint32(ix.defLeaves), uint32(ix.defReord), uint32(ix.dpb), uint32(ix.nblocks)} {
@@ -173,6 +186,12 @@ func (ix *Index) encodePayload() []byte {
 			e = append(e, byte(v))
 		}
 		e = appendF32(e, ix.mult8)
+	}
+	if ix.vecs16 != nil {
+		for _, v := range ix.vecs16 {
+			e = binary.LittleEndian.AppendUint16(e, v)
+		}
+		e = appendF32(e, []float32{ix.mult16})
 	}
 	return e
 }
@@ -287,10 +306,14 @@ func decodePayload(b []byte, version uint32) (*Index, error) {
 	}
 	known := uint32(flagBrute | flagFloat | flagInt8)
 	if version >= 2 {
-		known |= flagSpherical
+		known |= flagSpherical | flagInt8Residual | flagFloat16
 	}
-	if flags&^known != 0 || flags&(flagFloat|flagInt8) == flagFloat|flagInt8 ||
-		(flags&flagSpherical != 0 && (flags&flagBrute != 0 || measure == SquaredL2)) {
+	if nvec := bits.OnesCount32(flags & (flagFloat | flagInt8 | flagFloat16)); nvec > 1 {
+		return nil, corrupt("bad flags %#x: more than one kind of stored vectors", flags)
+	}
+	if flags&^known != 0 ||
+		(flags&flagSpherical != 0 && (flags&flagBrute != 0 || measure == SquaredL2)) ||
+		(flags&flagInt8Residual != 0 && (flags&flagBrute != 0 || flags&flagInt8 == 0)) {
 		return nil, corrupt("bad flags %#x for version %d, %v", flags, version, measure)
 	}
 	if dim <= 0 || dim > maxDim || n <= 0 || n > math.MaxInt32 || defReord > math.MaxInt32 || defLeaves > math.MaxInt32 {
@@ -299,6 +322,7 @@ func decodePayload(b []byte, version uint32) (*Index, error) {
 	ix := newIndex(measure, dim, n)
 	ix.brute = flags&flagBrute != 0
 	ix.spherical = flags&flagSpherical != 0
+	ix.res8 = flags&flagInt8Residual != 0
 	if ix.brute {
 		if flags&flagFloat == 0 || leaves != 0 {
 			return nil, corrupt("brute-force index without float vectors or with leaves")
@@ -336,6 +360,25 @@ func decodePayload(b []byte, version uint32) (*Index, error) {
 			ix.vecs8 = make([]int8, cnt)
 			for i, v := range raw {
 				ix.vecs8[i] = int8(v)
+			}
+		}
+	}
+	if flags&flagFloat16 != 0 {
+		cnt := r.count("float16 vectors", 2, n, dim)
+		raw := r.take(2*cnt, "float16 vectors")
+		m := r.f32s("float16 multiplier", 1)
+		if r.err == nil {
+			if m[0] <= 0 {
+				return nil, corrupt("float16 multiplier %g is not positive", m[0])
+			}
+			ix.mult16 = m[0]
+			ix.vecs16 = make([]uint16, cnt)
+			for i := range ix.vecs16 {
+				h := binary.LittleEndian.Uint16(raw[2*i:])
+				if h&0x7c00 == 0x7c00 {
+					return nil, corrupt("float16 vector value %d is not finite", i)
+				}
+				ix.vecs16[i] = h
 			}
 		}
 	}

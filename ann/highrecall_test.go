@@ -79,20 +79,21 @@ func TestHighRecallSettings(t *testing.T) {
 		floor float64
 	}
 	cases := []struct {
-		name            string
-		spherical, int8 bool
-		floors          []want
+		name                 string
+		spherical, int8, f16 bool
+		floors               []want
 	}{
-		{"kmeans", false, false, []want{{point{4, 50}, 0.71}, {point{16, 200}, 0.92}, {point{32, 200}, 0.98}, {point{64, 200}, 0.995}}},
-		{"spherical", true, false, []want{{point{2, 50}, 0.61}, {point{4, 50}, 0.73}, {point{8, 50}, 0.84},
+		{"kmeans", false, false, false, []want{{point{4, 50}, 0.71}, {point{16, 200}, 0.92}, {point{32, 200}, 0.98}, {point{64, 200}, 0.995}}},
+		{"spherical", true, false, false, []want{{point{2, 50}, 0.61}, {point{4, 50}, 0.73}, {point{8, 50}, 0.84},
 			{point{16, 50}, 0.92}, {point{32, 200}, 0.985}, {point{64, 200}, 0.995}}},
-		{"spherical_int8", true, true, []want{{point{16, 50}, 0.915}, {point{32, 200}, 0.975}, {point{64, 200}, 0.98}}},
+		{"spherical_int8", true, true, false, []want{{point{16, 50}, 0.92}, {point{32, 200}, 0.98}, {point{64, 200}, 0.99}}},
+		{"spherical_float16", true, false, true, []want{{point{16, 50}, 0.93}, {point{32, 200}, 0.99}, {point{64, 200}, 0.998}}},
 	}
 	got := map[string]map[point]float64{}
 	for _, tc := range cases {
 		cfg := Config{DistanceMeasure: DotProduct, NumLeaves: 64, NumLeavesToSearch: 4, DimensionsPerBlock: 2,
 			AnisotropicQuantizationThreshold: 0.2, ReorderingNumNeighbors: 50, ReorderingInt8: tc.int8,
-			Spherical: tc.spherical, Seed: 3}
+			ReorderingFloat16: tc.f16, Spherical: tc.spherical, Seed: 3}
 		ix, err := Build(us.data, us.n, us.dim, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -220,42 +221,94 @@ func TestLoadVersion1(t *testing.T) {
 	}
 }
 
-// TestSphericalRoundTrip saves a spherical index (version 2, spherical flag)
-// and checks that the loaded copy answers identically and that a squared_l2
-// file with the flag is refused.
-func TestSphericalRoundTrip(t *testing.T) {
+// TestVersion2RoundTrip saves indexes that use the version-2 features
+// (spherical flag, residual int8 and float16 vectors) and checks that the
+// loaded copies answer identically, and that inconsistent flags are refused.
+func TestVersion2RoundTrip(t *testing.T) {
 	us := newUnitSet(t)
-	cfg := Config{DistanceMeasure: DotProduct, NumLeaves: 16, NumLeavesToSearch: 3, ReorderingNumNeighbors: 20, Spherical: true, Seed: 2}
-	ix, err := Build(us.data, us.n, us.dim, cfg)
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		name      string
+		cfg       Config
+		wantFlags uint32
+	}{
+		{"spherical", Config{DistanceMeasure: DotProduct, Spherical: true}, flagSpherical | flagFloat},
+		{"spherical_f16", Config{DistanceMeasure: Cosine, Spherical: true, ReorderingFloat16: true}, flagSpherical | flagFloat16},
+		{"l2_int8", Config{DistanceMeasure: SquaredL2, ReorderingInt8: true}, flagInt8 | flagInt8Residual},
+		{"l2_f16", Config{DistanceMeasure: SquaredL2, ReorderingFloat16: true}, flagFloat16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.NumLeaves, cfg.NumLeavesToSearch, cfg.ReorderingNumNeighbors, cfg.Seed = 16, 3, 20, 2
+			ix, err := Build(us.data, us.n, us.dim, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := ix.Save(&buf); err != nil {
+				t.Fatal(err)
+			}
+			raw := buf.Bytes()
+			if v, f := binary.LittleEndian.Uint32(raw[8:]), binary.LittleEndian.Uint32(raw[24:]); v != 2 || f != tc.wantFlags {
+				t.Fatalf("version %d flags %#x, want version 2 with flags %#x", v, f, tc.wantFlags)
+			}
+			got, err := Decode(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, opt := range []SearchOptions{{}, {Exact: true}} {
+				i1, s1, err := ix.SearchBatched(us.queries, 10, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				i2, s2, err := got.SearchBatched(us.queries, 10, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(i1, i2) || !slices.Equal(s1, s2) {
+					t.Fatalf("exact=%v: the loaded index answers differently", opt.Exact)
+				}
+				if opt.Exact {
+					// Exact search over the stored vectors: float16 and
+					// residual int8 stay close to brute force.
+					floor := 0.999
+					if tc.cfg.ReorderingInt8 {
+						floor = 0.985
+					}
+					truth := us.truth
+					if tc.cfg.DistanceMeasure == SquaredL2 {
+						truth = nil
+						for i := 0; i < us.nq; i++ {
+							truth = append(truth, exactTopK(us.data, us.dim, us.queries[i*us.dim:(i+1)*us.dim], 10, SquaredL2))
+						}
+					}
+					r := recallAt(truth, i1, 10)
+					t.Logf("exact search over the stored vectors: recall@10 %.4f", r)
+					if r < floor {
+						t.Errorf("exact search over the stored vectors: recall %.4f < %.3f", r, floor)
+					}
+				}
+			}
+			for _, f := range []uint32{tc.wantFlags | flagFloat, tc.wantFlags | flagFloat16, tc.wantFlags &^ flagInt8} {
+				if f == tc.wantFlags || f&(flagFloat|flagInt8|flagFloat16) == 0 {
+					continue
+				}
+				bad := bytes.Clone(raw)
+				binary.LittleEndian.PutUint32(bad[24:], f)
+				if _, err := Decode(resealed(bad)); !errors.Is(err, ErrCorrupt) {
+					t.Errorf("flags %#x: err %v, want ErrCorrupt", f, err)
+				}
+			}
+			if tc.wantFlags&flagSpherical != 0 {
+				bad := bytes.Clone(raw)
+				binary.LittleEndian.PutUint32(bad[20:], uint32(SquaredL2))
+				if _, err := Decode(resealed(bad)); !errors.Is(err, ErrCorrupt) {
+					t.Errorf("spherical squared_l2 file: err %v, want ErrCorrupt", err)
+				}
+			}
+		})
 	}
-	var buf bytes.Buffer
-	if err := ix.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	raw := buf.Bytes()
-	if v, f := binary.LittleEndian.Uint32(raw[8:]), binary.LittleEndian.Uint32(raw[24:]); v != 2 || f&flagSpherical == 0 {
-		t.Fatalf("version %d flags %#x, want version 2 with the spherical flag", v, f)
-	}
-	got, err := Decode(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i1, s1, err := ix.SearchBatched(us.queries, 10, SearchOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	i2, s2, err := got.SearchBatched(us.queries, 10, SearchOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(i1, i2) || !slices.Equal(s1, s2) {
-		t.Fatal("loaded spherical index answers differently")
-	}
-	bad := bytes.Clone(raw)
-	binary.LittleEndian.PutUint32(bad[20:], uint32(SquaredL2))
-	if _, err := Decode(resealed(bad)); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("spherical squared_l2 file: err %v, want ErrCorrupt", err)
+	cfg := Config{DistanceMeasure: DotProduct, NumLeaves: 4, ReorderingInt8: true, ReorderingFloat16: true}
+	if _, err := Build(us.data, us.n, us.dim, cfg); err == nil {
+		t.Error("int8 and float16 reordering together: no error")
 	}
 }

@@ -34,9 +34,15 @@ type Index struct {
 	reconNorms           []float32 // [n] ‖x̃‖² by position (squared_l2 only)
 
 	// Stored vectors for reordering and exact search, by position.
-	vecs      []float32 // [n, dim] or nil
-	vecs8     []int8    // [n, dim] or nil
-	mult8     []float32 // [dim]: x[d] ≈ vecs8[d]·mult8[d]
+	vecs  []float32 // [n, dim] or nil
+	vecs8 []int8    // [n, dim] or nil
+	mult8 []float32 // [dim]: x[d] ≈ vecs8[d]·mult8[d] (+ center[d] when res8)
+	// res8: vecs8 hold the residual to the leaf center, x ≈ c + vecs8·mult8
+	// (built indexes; ScaNN's int8 datasets are absolute).
+	res8      bool
+	posLeaf   []int32  // [n] leaf of each position (res8 only, derived)
+	vecs16    []uint16 // [n, dim] IEEE halves or nil: x[d] ≈ half(vecs16[d])·mult16
+	mult16    float32
 	exactNorm []float32 // [n] ‖x‖² of the stored vectors (squared_l2 only)
 
 	kern    kernelSet
@@ -60,7 +66,7 @@ func (ix *Index) Kernels() string { return ix.kern.name }
 
 // HasVectors reports whether float32 or int8 vectors are stored, which
 // reordering and ExactSearchBatched need.
-func (ix *Index) HasVectors() bool { return ix.vecs != nil || ix.vecs8 != nil }
+func (ix *Index) HasVectors() bool { return ix.vecs != nil || ix.vecs8 != nil || ix.vecs16 != nil }
 
 // Build trains and builds an index over data, a row-major float32 matrix
 // [n, dim]. The data slice is not retained.
@@ -154,16 +160,30 @@ func Build(data []float32, n, dim int, cfg Config) (*Index, error) {
 	if cfg.ReorderingNumNeighbors > 0 {
 		keep = x
 	}
-	if err := ix.layout(assign, codes, keep, cfg.ReorderingInt8); err != nil {
+	prec := precFloat32
+	switch {
+	case cfg.ReorderingInt8:
+		prec = precInt8
+	case cfg.ReorderingFloat16:
+		prec = precFloat16
+	}
+	if err := ix.layout(assign, codes, keep, prec); err != nil {
 		return nil, err
 	}
 	return ix, nil
 }
 
+// Precisions of the stored vectors.
+const (
+	precFloat32 = iota
+	precInt8
+	precFloat16
+)
+
 // layout orders datapoints by leaf, packs the codes, computes the norms of
-// the reconstructions for squared_l2 and stores vectors (float32 or int8)
-// when given.
-func (ix *Index) layout(assign []int32, codes []uint8, vecs []float32, asInt8 bool) error {
+// the reconstructions for squared_l2 and stores vectors (float32, int8 or
+// float16) when given.
+func (ix *Index) layout(assign []int32, codes []uint8, vecs []float32, prec int) error {
 	n, L, dim := ix.n, ix.leaves, ix.dim
 	counts := make([]int32, L+1)
 	for i, a := range assign {
@@ -209,9 +229,24 @@ func (ix *Index) layout(assign []int32, codes []uint8, vecs []float32, asInt8 bo
 		for p, id := range ix.ids {
 			copy(pv[p*dim:(p+1)*dim], vecs[int(id)*dim:(int(id)+1)*dim])
 		}
-		if asInt8 {
+		switch prec {
+		case precFloat16:
+			ix.vecs16, ix.mult16 = quantizeF16(pv)
+		case precInt8:
+			// Quantize the residuals to the leaf centers: they span a much
+			// smaller range than the vectors, so int8 steps are finer.
+			for l := 0; l < L; l++ {
+				c := ix.centers[l*dim : (l+1)*dim]
+				for p := int(ix.leafStart[l]); p < int(ix.leafStart[l+1]); p++ {
+					row := pv[p*dim : (p+1)*dim]
+					for d := range row {
+						row[d] -= c[d]
+					}
+				}
+			}
 			ix.vecs8, ix.mult8 = quantizeInt8(pv, n, dim)
-		} else {
+			ix.res8 = true
+		default:
 			ix.vecs = pv
 		}
 		ix.finishVectors()
@@ -219,8 +254,17 @@ func (ix *Index) layout(assign []int32, codes []uint8, vecs []float32, asInt8 bo
 	return nil
 }
 
-// finishVectors computes the exact squared norms used by squared_l2.
+// finishVectors derives the leaf of each position (residual int8) and the
+// squared norms of the stored vectors used by squared_l2.
 func (ix *Index) finishVectors() {
+	if ix.res8 {
+		ix.posLeaf = make([]int32, ix.n)
+		for l := 0; l < ix.leaves; l++ {
+			for p := ix.leafStart[l]; p < ix.leafStart[l+1]; p++ {
+				ix.posLeaf[p] = int32(l)
+			}
+		}
+	}
 	if ix.measure != SquaredL2 {
 		return
 	}
@@ -233,14 +277,26 @@ func (ix *Index) finishVectors() {
 }
 
 // vectorAt returns the stored vector at position p (dequantized into buf
-// for int8 storage).
+// for int8 and float16 storage).
 func (ix *Index) vectorAt(p int, buf []float32) []float32 {
 	if ix.vecs != nil {
 		return ix.vecs[p*ix.dim : (p+1)*ix.dim]
 	}
+	if ix.vecs16 != nil {
+		for d, h := range ix.vecs16[p*ix.dim : (p+1)*ix.dim] {
+			buf[d] = f16ToF32(h) * ix.mult16
+		}
+		return buf
+	}
 	v := ix.vecs8[p*ix.dim : (p+1)*ix.dim]
 	for d := range buf {
 		buf[d] = float32(v[d]) * ix.mult8[d]
+	}
+	if ix.res8 {
+		c := ix.centers[int(ix.posLeaf[p])*ix.dim:]
+		for d := range buf {
+			buf[d] += c[d]
+		}
 	}
 	return buf
 }

@@ -21,13 +21,15 @@ type kernelSet struct {
 	lutQuant func(f, lo []float32, nb int, inv float32, out []byte)
 	// dotInt8 is Σ q[d]·float32(v[d]).
 	dotInt8 func(q []float32, v []int8) float32
+	// dotF16 is Σ q[d]·half(v[d]) for IEEE half-precision v.
+	dotF16 func(q []float32, v []uint16) float32
 	// prefetch hints that b will be read soon (a no-op in pure Go).
 	prefetch func(b []byte)
 }
 
 func portableKernels() kernelSet {
 	return kernelSet{name: "go", dot: dotGo, dot4: dot4Go, lut16: lut16Go,
-		lutFloat: lutFloatGo, lutQuant: lutQuantGo, dotInt8: dotInt8Go,
+		lutFloat: lutFloatGo, lutQuant: lutQuantGo, dotInt8: dotInt8Go, dotF16: dotF16Go,
 		prefetch: func([]byte) {}}
 }
 

@@ -17,6 +17,9 @@ func defaultKernels() kernelSet {
 		k.lutQuant = lutQuantAVX2
 		k.dotInt8 = dotInt8FMA
 		k.prefetch = prefetchBytes
+		if cpu.X86.HasF16C {
+			k.dotF16 = dotF16FMA
+		}
 	}
 	return k
 }
@@ -130,4 +133,20 @@ func prefetchBytes(b []byte) {
 	if len(b) > 0 {
 		prefetchAsm(&b[0], len(b))
 	}
+}
+
+//go:noescape
+func dotF16Asm(q *float32, v *uint16, n int) float32
+
+func dotF16FMA(q []float32, v []uint16) float32 {
+	v = v[:len(q)]
+	n8 := len(q) &^ 7
+	var s float32
+	if n8 > 0 {
+		s = dotF16Asm(&q[0], &v[0], n8)
+	}
+	for i := n8; i < len(q); i++ {
+		s += q[i] * f16ToF32(v[i])
+	}
+	return s
 }

@@ -362,3 +362,52 @@ pf_loop:
 
 pf_done:
 	RET
+
+// func dotF16Asm(q *float32, v *uint16, n int) float32
+// n must be a multiple of 8; the Go wrapper adds the tail. Needs F16C.
+TEXT ·dotF16Asm(SB), NOSPLIT, $0-28
+	MOVQ   q+0(FP), SI
+	MOVQ   v+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dh_loop32:
+	CMPQ        CX, $32
+	JL          dh_loop8
+	VCVTPH2PS   (DI), Y4
+	VCVTPH2PS   16(DI), Y5
+	VCVTPH2PS   32(DI), Y6
+	VCVTPH2PS   48(DI), Y7
+	VFMADD231PS (SI), Y4, Y0
+	VFMADD231PS 32(SI), Y5, Y1
+	VFMADD231PS 64(SI), Y6, Y2
+	VFMADD231PS 96(SI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $64, DI
+	SUBQ        $32, CX
+	JMP         dh_loop32
+
+dh_loop8:
+	CMPQ        CX, $8
+	JL          dh_reduce
+	VCVTPH2PS   (DI), Y4
+	VFMADD231PS (SI), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $16, DI
+	SUBQ        $8, CX
+	JMP         dh_loop8
+
+dh_reduce:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+24(FP)
+	RET

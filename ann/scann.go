@@ -121,7 +121,7 @@ func NewFromScaNN(s ScaNNState) (*Index, error) {
 	ix.centers = append([]float32(nil), s.LeafCenters...)
 	ix.dpb, ix.nblocks = dpb, nb
 	ix.codebook = append([]float32(nil), s.Codebook...)
-	if err := ix.layout(s.DatapointToLeaf, s.HashedCodes, s.Dataset, false); err != nil {
+	if err := ix.layout(s.DatapointToLeaf, s.HashedCodes, s.Dataset, precFloat32); err != nil {
 		return nil, fmt.Errorf("ann: scann state: %w", err)
 	}
 	if s.Int8Dataset != nil {

@@ -113,10 +113,12 @@ type searchScratch struct {
 	probeCount []int32
 	acc        []uint32
 	heaps      []topK
+	cands      []reservoir // [B] quantized-score candidates
 	sel        topK
 	res        []scored
 	qi8        []float32
 	vbuf       []float32
+	qc         []float32 // [leaves] q·c of one query (residual int8)
 }
 
 type probe struct {
@@ -142,7 +144,9 @@ func (ix *Index) getScratch() *searchScratch {
 		lutLo:     make([]float32, ix.nblocks),
 		lutHi:     make([]float32, ix.nblocks),
 		heaps:     make([]topK, batchSize),
+		cands:     make([]reservoir, batchSize),
 		qi8:       make([]float32, ix.dim),
+		qc:        make([]float32, ix.leaves),
 		vbuf:      make([]float32, ix.dim),
 	}
 	maxGroups := 0
@@ -197,6 +201,9 @@ func (ix *Index) searchBatch(s *searchScratch, queries []float32, nq, k int, opt
 		ix.approxBatch(s, nq, pdim, keep, opt)
 		if reorder > 0 {
 			for i := 0; i < nq; i++ {
+				if ix.res8 {
+					ix.leafDots(s.qc, s.leafScore[i*ix.leaves:(i+1)*ix.leaves])
+				}
 				ix.reorderHeap(s, s.q[i*pdim:i*pdim+dim], &s.heaps[i], k)
 			}
 		}
@@ -229,6 +236,11 @@ func (ix *Index) outputScore(s, qnorm float32) float32 {
 func (ix *Index) exactScan(s *searchScratch, q []float32, h *topK) {
 	dim := ix.dim
 	if ix.vecs == nil {
+		if ix.res8 {
+			for l := range s.qc {
+				s.qc[l] = ix.kern.dot(q, ix.centers[l*dim:(l+1)*dim])
+			}
+		}
 		ix.prepInt8(s, q)
 		for p := 0; p < ix.n; p++ {
 			h.push(ix.exactScore(s, q, p), int32(p))
@@ -252,14 +264,20 @@ func (ix *Index) exactScan(s *searchScratch, q []float32, h *topK) {
 	}
 }
 
-// exactScore is the exact internal score of position p.
+// exactScore is the exact internal score of position p (with residual int8
+// vectors, s.qc must hold the query's q·c for every leaf).
 func (ix *Index) exactScore(s *searchScratch, q []float32, p int) float32 {
 	dim := ix.dim
 	var d float32
 	if ix.vecs != nil {
 		d = ix.kern.dot(q, ix.vecs[p*dim:(p+1)*dim])
+	} else if ix.vecs16 != nil {
+		d = ix.kern.dotF16(s.qi8, ix.vecs16[p*dim:(p+1)*dim])
 	} else {
 		d = ix.kern.dotInt8(s.qi8, ix.vecs8[p*dim:(p+1)*dim])
+		if ix.res8 {
+			d += s.qc[ix.posLeaf[p]]
+		}
 	}
 	if ix.measure == SquaredL2 {
 		return 2*d - ix.exactNorm[p]
@@ -272,18 +290,39 @@ func (ix *Index) prefetchRow(p int) {
 	d := ix.dim
 	if ix.vecs != nil {
 		ix.kern.prefetch(unsafe.Slice((*byte)(unsafe.Pointer(&ix.vecs[p*d])), 4*d))
+	} else if ix.vecs16 != nil {
+		ix.kern.prefetch(unsafe.Slice((*byte)(unsafe.Pointer(&ix.vecs16[p*d])), 2*d))
 	} else {
 		ix.kern.prefetch(unsafe.Slice((*byte)(unsafe.Pointer(&ix.vecs8[p*d])), d))
 	}
 }
 
-// prepInt8 folds the per-dimension int8 multipliers into the query.
+// prepInt8 folds the int8 (per dimension) or float16 (one) multipliers into
+// the query.
 func (ix *Index) prepInt8(s *searchScratch, q []float32) {
+	if ix.vecs16 != nil {
+		for d := range q {
+			s.qi8[d] = q[d] * ix.mult16
+		}
+		return
+	}
 	if ix.vecs8 == nil {
 		return
 	}
 	for d := range q {
 		s.qi8[d] = q[d] * ix.mult8[d]
+	}
+}
+
+// leafDots writes q·c for every leaf into qc from a query's leaf scores
+// (q·c, or 2q·c - ‖c‖² for squared_l2).
+func (ix *Index) leafDots(qc, leafScore []float32) {
+	if ix.measure != SquaredL2 {
+		copy(qc, leafScore)
+		return
+	}
+	for l, v := range leafScore {
+		qc[l] = (v + ix.centerNorms[l]) / 2
 	}
 }
 
@@ -359,7 +398,7 @@ func (ix *Index) approxBatch(s *searchScratch, nq, pdim, keep int, opt SearchOpt
 			s.probeCount[l+1]++
 		}
 		ix.buildLUT(s, i, s.q[i*pdim:(i+1)*pdim])
-		s.heaps[i].reset(keep)
+		s.cands[i].reset(keep)
 	}
 	for l := 0; l < L; l++ {
 		s.probeCount[l+1] += s.probeCount[l]
@@ -388,7 +427,15 @@ func (ix *Index) approxBatch(s *searchScratch, nq, pdim, keep int, opt SearchOpt
 		}
 		lut := s.luts[i*gbytes : (i+1)*gbytes]
 		ix.kern.scanLUT16(ix.packed[g0*gbytes:g1*gbytes], ix.npairs, lut, s.acc, g1-g0)
-		ix.collect(&s.heaps[i], s.acc[:p1-p0], l, p0, s.leafScore[i*L+l], s.lutBias[i], s.lutDelta[i])
+		ix.collect(&s.cands[i], s.acc[:p1-p0], l, p0, s.leafScore[i*L+l], s.lutBias[i], s.lutDelta[i])
+	}
+	for i := 0; i < nq; i++ {
+		c, h := &s.cands[i], &s.heaps[i]
+		c.compact()
+		h.reset(keep)
+		for j, v := range c.s {
+			h.push(v, c.id[j])
+		}
 	}
 }
 
@@ -398,7 +445,7 @@ func (ix *Index) approxBatch(s *searchScratch, nq, pdim, keep int, opt SearchOpt
 //	squared_l2: score = 2(q·c + bias + delta·acc) - ‖x̃‖²
 //
 // where leafScore is q·c (dot) or 2q·c - ‖c‖² (squared_l2).
-func (ix *Index) collect(h *topK, acc []uint32, l, p0 int, leafScore, bias, delta float32) {
+func (ix *Index) collect(h *reservoir, acc []uint32, l, p0 int, leafScore, bias, delta float32) {
 	if ix.measure == SquaredL2 {
 		base := leafScore + ix.centerNorms[l] + 2*bias
 		step := 2 * delta

@@ -55,7 +55,7 @@ func main() {
 	metric := flag.String("metric", "squared_l2", "dot_product or squared_l2")
 	k := flag.Int("k", 10, "neighbours per query")
 	out := flag.String("out", "", "append JSON lines here (default stdout)")
-	builds := flag.String("builds", "200:2,200:2:i8,200:4:i8", "num_leaves:dimensions_per_block[:i8][:sph] list (i8: int8 vectors for reordering, sph: spherical partitioning)")
+	builds := flag.String("builds", "200:2,200:2:i8,200:4:i8", "num_leaves:dimensions_per_block[:i8|:f16][:sph] list (i8/f16: int8/float16 vectors for reordering, sph: spherical partitioning)")
 	leaves := flag.String("leaves", "2,3,4,6,8,12,16,24,32", "num_leaves_to_search sweep")
 	reorders := flag.String("reorder", "0,50,100,200", "reordering_num_neighbors sweep (0: none)")
 	thresh := flag.Float64("aniso", 0.2, "anisotropic_quantization_threshold for dot_product (0: plain PQ)")
@@ -139,17 +139,19 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 	for _, b := range strings.Split(builds, ",") {
 		parts := strings.Split(b, ":")
 		if len(parts) < 2 {
-			return fmt.Errorf("bad build spec %q (want leaves:dims_per_block[:i8][:sph])", b)
+			return fmt.Errorf("bad build spec %q (want leaves:dims_per_block[:i8|:f16][:sph])", b)
 		}
-		int8v, sph := false, false
+		int8v, f16, sph := false, false, false
 		for _, o := range parts[2:] {
 			switch o {
 			case "i8":
 				int8v = true
+			case "f16":
+				f16 = true
 			case "sph":
 				sph = true
 			default:
-				return fmt.Errorf("bad build option %q in %q (want i8 or sph)", o, b)
+				return fmt.Errorf("bad build option %q in %q (want i8, f16 or sph)", o, b)
 			}
 		}
 		nl, err1 := strconv.Atoi(parts[0])
@@ -158,7 +160,7 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 			return fmt.Errorf("bad build spec %q", b)
 		}
 		cfg := ann.Config{DistanceMeasure: m, NumLeaves: nl, NumLeavesToSearch: 1, DimensionsPerBlock: dpb,
-			TrainingSampleSize: sample, ReorderingNumNeighbors: 1, ReorderingInt8: int8v, Spherical: sph, Seed: 1}
+			TrainingSampleSize: sample, ReorderingNumNeighbors: 1, ReorderingInt8: int8v, ReorderingFloat16: f16, Spherical: sph, Seed: 1}
 		if m == ann.DotProduct {
 			cfg.AnisotropicQuantizationThreshold = thresh
 		}
@@ -168,6 +170,9 @@ func run(dir, basePath, queryPath, gtPath, name, metric string, k int, out, buil
 		}
 		if int8v {
 			idxName += ",reorder=int8"
+		}
+		if f16 {
+			idxName += ",reorder=float16"
 		}
 		ix, buildS, err := buildOrLoad(base, n, dim, cfg, name, idxName)
 		if err != nil {
