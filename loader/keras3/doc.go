@@ -11,7 +11,8 @@
 // Keras 3 activation listed in activation), Activation, Dropout and the
 // other inference-time identities, GRU (reset_after both ways,
 // return_sequences, return_state, go_backwards, zero_output_for_mask),
-// LSTM, Bidirectional (concat, sum, mul, ave, none), Embedding (mask_zero
+// LSTM, Bidirectional (concat, sum, mul, ave, none; return_state gives the
+// merged output, then the forward and the backward states), Embedding (mask_zero
 // too), Masking, Flatten, Reshape, Concatenate, Add, Subtract, Multiply,
 // Average, Maximum, Minimum, LayerNormalization and BatchNormalization on
 // the last axis; and Sequential or Functional models used as layers of

@@ -403,9 +403,12 @@ func bidirectional(tr *translator, prefix, key string, cfg json.RawMessage, in [
 	if err != nil {
 		return nil, err
 	}
-	if len(fw) != 1 || len(bw) != 1 {
-		return nil, fmt.Errorf("return_state under Bidirectional is not supported")
+	if len(fw) != len(bw) {
+		return nil, fmt.Errorf("forward and backward layers return %d and %d tensors", len(fw), len(bw))
 	}
+	// With return_state, Keras appends the forward then the backward
+	// states to the merged output.
+	states := append(append([]kt(nil), fw[1:]...), bw[1:]...)
 	f, b := fw[0], bw[0]
 	if f.rank() == 3 && b.rank() != 3 || f.rank() == 3 && f.shape[1] != b.shape[1] {
 		return nil, fmt.Errorf("forward and backward layers return different shapes (%v, %v)", f.shape, b.shape)
@@ -427,23 +430,26 @@ func bidirectional(tr *translator, prefix, key string, cfg json.RawMessage, in [
 	}
 	// The output sequence keeps the input's mask (f.mask), as do both
 	// halves without a merge.
+	var outs []kt
 	switch mode {
 	case "concat":
 		shape := f.shape.Clone()
 		shape[len(shape)-1] = f.shape[len(shape)-1] + b.shape[len(shape)-1]
-		return one(kt{name: tr.concat(prefix, []kt{f, b}, f.rank()-1), shape: shape, mask: f.mask}), nil
+		outs = one(kt{name: tr.concat(prefix, []kt{f, b}, f.rank()-1), shape: shape, mask: f.mask})
 	case "sum":
-		return one(kt{name: tr.op(prefix, "AddV2", []string{f.name, b.name}, f32Attr()), shape: f.shape, mask: f.mask}), nil
+		outs = one(kt{name: tr.op(prefix, "AddV2", []string{f.name, b.name}, f32Attr()), shape: f.shape, mask: f.mask})
 	case "mul":
-		return one(kt{name: tr.op(prefix, "Mul", []string{f.name, b.name}, f32Attr()), shape: f.shape, mask: f.mask}), nil
+		outs = one(kt{name: tr.op(prefix, "Mul", []string{f.name, b.name}, f32Attr()), shape: f.shape, mask: f.mask})
 	case "ave":
 		s := tr.op(prefix, "AddV2", []string{f.name, b.name}, f32Attr())
-		return one(kt{name: tr.op(prefix, "Mul", []string{s, tr.constant(prefix, tensor.Scalar(float32(0.5)))}, f32Attr()), shape: f.shape, mask: f.mask}), nil
+		outs = one(kt{name: tr.op(prefix, "Mul", []string{s, tr.constant(prefix, tensor.Scalar(float32(0.5)))}, f32Attr()), shape: f.shape, mask: f.mask})
 	case "":
 		b.mask = f.mask
-		return []kt{f, b}, nil
+		outs = []kt{f, b}
+	default:
+		return nil, fmt.Errorf("merge_mode %q is not supported", mode)
 	}
-	return nil, fmt.Errorf("merge_mode %q is not supported", mode)
+	return append(outs, states...), nil
 }
 
 func (tr *translator) concat(prefix string, in []kt, axis int) string {

@@ -71,6 +71,12 @@ func lstmCell(k, rk, b *tensor.Tensor, units int) cellFunc {
 // processing order and the last output is its last entry. It returns, per
 // row, the sequence [steps*units], the last output and the final h.
 func refRNN(x []float64, mask []bool, batch, steps, feat, units int, cell cellFunc, goBackwards, zeroOut bool) (seq, last, state []float64) {
+	seq, last, state, _ = refRNNC(x, mask, batch, steps, feat, units, cell, goBackwards, zeroOut)
+	return seq, last, state
+}
+
+// refRNNC is refRNN that also returns the final LSTM cell state c.
+func refRNNC(x []float64, mask []bool, batch, steps, feat, units int, cell cellFunc, goBackwards, zeroOut bool) (seq, last, state, cstate []float64) {
 	for n := 0; n < batch; n++ {
 		h, c := make([]float64, units), make([]float64, units)
 		prev := make([]float64, units)
@@ -97,8 +103,9 @@ func refRNN(x []float64, mask []bool, batch, steps, feat, units int, cell cellFu
 		}
 		last = append(last, prev...)
 		state = append(state, h...)
+		cstate = append(cstate, c...)
 	}
-	return seq, last, state
+	return seq, last, state, cstate
 }
 
 // loadOne translates and compiles a model on the default engine.
@@ -385,5 +392,50 @@ func TestMaskedGorgonia(t *testing.T) {
 	defer m.Close()
 	if _, err := gorgonia.New(m, gorgonia.Options{}); err == nil || !strings.Contains(err.Error(), "cannot be expressed") {
 		t.Fatalf("gorgonia.New: %v, want a refusal naming the op", err)
+	}
+}
+
+// TestBidirectionalReturnState: Bidirectional(LSTM(return_state=True))
+// with merge_mode sum on a masked input returns [merged, forward h,
+// forward c, backward h, backward c]; the states are those after each
+// half's last real step.
+func TestBidirectionalReturnState(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	const batch, steps, feat, u = 2, 3, 2, 2
+	w := mapWeights{}
+	var cells [2]cellFunc
+	for i, half := range []string{"forward_layer", "backward_layer"} {
+		p := "layers/bidirectional/" + half + "/cell/vars/"
+		w[p+"0"], w[p+"1"], w[p+"2"] = rnd(r, feat, 4*u), rnd(r, u, 4*u), rnd(r, 4*u)
+		cells[i] = lstmCell(w[p+"0"], w[p+"1"], w[p+"2"], u)
+	}
+	xin := rnd(r, batch, steps, feat)
+	mask := []bool{true, true, false, false, true, true}
+	for i, ok := range mask {
+		if !ok {
+			clear(xin.F32()[i*feat : (i+1)*feat])
+		}
+	}
+	lstm := map[string]any{"class_name": "LSTM", "config": map[string]any{"name": "l", "units": u, "return_state": true}}
+	cfg := functionalOf([]any{
+		fnLayer("InputLayer", "x", map[string]any{"batch_shape": []any{nil, steps, feat}}, nil),
+		fnLayer("Masking", "m", map[string]any{}, []string{"x"}),
+		fnLayer("Bidirectional", "bi", map[string]any{"layer": lstm, "merge_mode": "sum"}, []string{"m"}),
+	}, []string{"x"}, [][3]any{{"bi", 0, 0}, {"bi", 0, 1}, {"bi", 0, 2}, {"bi", 0, 3}, {"bi", 0, 4}})
+	xs := f64(xin)
+	_, fLast, fH, fC := refRNNC(xs, mask, batch, steps, feat, u, cells[0], false, false)
+	_, bLast, bH, bC := refRNNC(xs, mask, batch, steps, feat, u, cells[1], true, false)
+	sum := make([]float64, len(fLast))
+	for i := range sum {
+		sum[i] = fLast[i] + bLast[i]
+	}
+	out := runAll(t, loadOne(t, cfg, w), map[string]*tensor.Tensor{"x": xin})
+	near(t, "merged", out["output_0"].F32(), sum, 1e-5)
+	near(t, "forward h", out["output_1"].F32(), fH, 1e-5)
+	near(t, "forward c", out["output_2"].F32(), fC, 1e-5)
+	near(t, "backward h", out["output_3"].F32(), bH, 1e-5)
+	near(t, "backward c", out["output_4"].F32(), bC, 1e-5)
+	if len(out) != 5 {
+		t.Fatalf("%d outputs, want merged and four states", len(out))
 	}
 }
