@@ -1,6 +1,9 @@
 package jsontensor
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // Number parsing for the fast predict decoder, with the results of
 // parser.parseNumber (dom.go) bit for bit.
@@ -142,4 +145,117 @@ func scanNumberFast(b []byte, p int) (numResult, int, bool) {
 		d = -d
 	}
 	return numResult{flags: fDouble, v: math.Float64bits(d)}, p, true
+}
+
+// scanDouble is GetDouble of the number at b[p] (scanNumber's value as a
+// float64), with the digits of common numbers read eight at a time.
+func scanDouble(b []byte, p int) (float64, int, bool) {
+	if d, e, ok := scanDoubleFast(b, p); ok {
+		return d, e, true
+	}
+	r, e, ok := scanNumber(b, p)
+	return r.double(), e, ok
+}
+
+const (
+	swarZeros = 0x3030303030303030
+	swarHigh  = 0xF0F0F0F0F0F0F0F0
+	swarSix   = 0x0606060606060606
+	swarLow7  = 0x7F7F7F7F7F7F7F7F
+	swarTop   = 0x8080808080808080
+)
+
+// swarPow10 holds 10^k for the digit runs of scanDoubleFast.
+var swarPow10 = [8]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
+
+// load8 reads 8 bytes at b[p] little-endian; p+8 <= len(b).
+func load8(b []byte, p int) uint64 {
+	b = b[p : p+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// digitRun returns how many of the 8 bytes of x (first byte lowest) are
+// ASCII digits before the first non-digit.
+func digitRun(x uint64) int {
+	// A byte is a digit when its high nibble is 3 and adding 6 keeps it 3.
+	// Carries out of a byte only come from non-digits (>= 0xFA) and only
+	// disturb the bytes after them, which do not count.
+	nd := (x&swarHigh ^ swarZeros) | ((x+swarSix)&swarHigh ^ swarZeros)
+	// Bit 7 of each non-zero byte of nd.
+	m := ((nd&swarLow7)+swarLow7 | nd) & swarTop
+	return bits.TrailingZeros64(m) >> 3
+}
+
+// digitsValue returns the value of the first k (1..8) digits of x.
+func digitsValue(x uint64, k int) uint64 {
+	// Digit values, the first k moved to the top bytes so that the value
+	// has 8-k leading zero digits.
+	x = (x - swarZeros) << (64 - 8*uint(k))
+	// Combine neighbours: bytes to 2-digit, then 4-digit, then 8-digit.
+	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
+	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
+	return (x*10000 + x>>32) & 0xFFFFFFFF
+}
+
+// scanDoubleFast handles numbers with at most 16 significant digits (so
+// rapidjson's accumulator stays under 2^53), at least 8 bytes before the
+// end of b from each digit run, and no exponent; false means "ask
+// scanNumber".
+func scanDoubleFast(b []byte, p int) (float64, int, bool) {
+	minus := false
+	if p < len(b) && b[p] == '-' {
+		minus = true
+		p++
+	}
+	if p+8 > len(b) {
+		return 0, 0, false
+	}
+	var m uint64
+	nd := 0
+	if b[p] == '0' {
+		p++
+	} else {
+		x := load8(b, p)
+		k := digitRun(x)
+		if k == 0 || k == 8 {
+			return 0, 0, false
+		}
+		m, nd = digitsValue(x, k), k
+		p += k
+	}
+	if p >= len(b) {
+		return 0, 0, false
+	}
+	switch b[p] {
+	case '.':
+	case 'e', 'E':
+		return 0, 0, false
+	default:
+		// An integer: GetDouble of rapidjson's int64/uint64, where a
+		// negative zero is the integer 0.
+		if minus {
+			return float64(-int64(m)), p, true
+		}
+		return float64(m), p, true
+	}
+	p++
+	if p+8 > len(b) {
+		return 0, 0, false
+	}
+	x := load8(b, p)
+	k := digitRun(x)
+	if k == 0 || k == 8 || nd+k > 16 {
+		return 0, 0, false
+	}
+	m = m*swarPow10[k] + digitsValue(x, k)
+	p += k
+	if p < len(b) && (b[p] == 'e' || b[p] == 'E') {
+		return 0, 0, false
+	}
+	d := float64(m) / pow10[k]
+	if minus {
+		d = -d
+	}
+	return d, p, true
 }

@@ -21,7 +21,7 @@ import (
 //
 //	{ member (, member)* }   followed by anything (kParseStopWhenDoneFlag)
 //	member: "signature_name": "string"
-//	      | "instances": dense
+//	      | "instances": dense list
 //	      | "inputs": dense | { "name": dense (, "name": dense)* }
 //
 // where keys and strings have no escapes or control bytes, dense is a
@@ -29,12 +29,12 @@ import (
 // fastMaxRank (no empty lists), numbers are rapidjson numbers (fastnum.go),
 // and the input dtypes are float, double, int32 or int64.
 //
-// Two passes: pass A walks the structurals of stage 1 (scan.go), checks the
-// grammar and the nesting depth, and measures each dense value's shape;
-// then the signature is looked up, the budget charged and each tensor
-// allocated once at its final size; pass B parses the numbers of each dense
-// value into its tensor. Pass A touches no number byte and allocates
-// nothing that depends on the body.
+// Pass A walks the top-level object and, for each dense list, runs stage 1
+// (scan.go) over it to find its closing bracket and count its scalar
+// tokens, without parsing any number. Then the signature is looked up, and
+// for each input the budget is charged and the tensor allocated at that
+// count, before pass B walks the list's text once, checking its grammar,
+// nesting and shape while it parses the numbers into the tensor.
 
 // fastMaxRank bounds the rank the fast decoder handles; deeper values go to
 // the DOM decoder.
@@ -47,31 +47,24 @@ const fastMaxInputs = 16
 // denseValue is one dense value found by pass A.
 type denseValue struct {
 	key   []byte // member name in an "inputs" object
-	start int    // body offset of its first structural
-	rank  int
-	shape [fastMaxRank]int
-	n     int64 // leaves
-}
-
-func (v *denseValue) shapeOf() tensor.Shape {
-	s := make(tensor.Shape, v.rank)
-	copy(s, v.shape[:v.rank])
-	return s
+	start int    // body offset of its first byte
+	end   int    // body offset of its closing bracket (list) or last byte
+	list  bool
+	n     int64 // scalar tokens (1 for a number)
+	depth int   // containers around it
 }
 
 // fastPlan is what pass A found.
 type fastPlan struct {
-	sigName    []byte
-	hasSig     bool
-	instances  bool // an "instances" member was seen
-	inputs     bool // an "inputs" member was seen
-	inputsObj  bool // "inputs" is an object of named values
-	values     [fastMaxInputs]denseValue
-	nvalues    int
-	maxDepth   int
-	scan       s1Scanner
-	body       []byte
-	lastStruct int
+	body      []byte
+	pureGo    bool
+	sigName   []byte
+	hasSig    bool
+	instances bool // an "instances" member was seen
+	inputs    bool // an "inputs" member was seen
+	inputsObj bool // "inputs" is an object of named values
+	values    [fastMaxInputs]denseValue
+	nvalues   int
 }
 
 // fastDecode tries the fast decoder. It returns ok == false, with budget
@@ -81,11 +74,9 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 	if len(body) == 0 || len(body) > math.MaxUint32 {
 		return nil, false
 	}
-	pl := &fastPlan{body: body, maxDepth: budget.Limits().MaxJSONDepth, scan: newS1Scanner(body, pureGo)}
-	if !pl.passA() {
-		return nil, false
-	}
-	if pl.instances == pl.inputs {
+	maxDepth := budget.Limits().MaxJSONDepth
+	pl := fastPlan{body: body, pureGo: pureGo}
+	if maxDepth < 2 || !pl.passA() || pl.instances == pl.inputs {
 		return nil, false
 	}
 	signame := string(pl.sigName)
@@ -97,7 +88,11 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 	if err != nil || sig == nil || len(sig.Inputs) == 0 {
 		return nil, false
 	}
-	names := make([]string, 0, len(sig.Inputs))
+	var nameBuf [fastMaxInputs]string
+	if len(sig.Inputs) > fastMaxInputs {
+		return nil, false
+	}
+	names := nameBuf[:0]
 	for n := range sig.Inputs {
 		names = append(names, n)
 	}
@@ -120,7 +115,7 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 				return nil, false
 			}
 		}
-	} else if len(names) != 1 || len(vals) != 1 || (pl.instances && vals[0].rank == 0) {
+	} else if len(names) != 1 || len(vals) != 1 || (pl.instances && !vals[0].list) {
 		return nil, false
 	}
 	saved := *budget
@@ -132,12 +127,14 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 		v := &vals[order[i]]
 		dt := sig.Inputs[n].DType
 		size := fastElementBytes(dt)
-		if size == 0 || budget.Rank(v.rank) != nil || budget.Take(v.n, v.n*size) != nil {
+		// v.n bounds the elements (and is their count when the value is
+		// valid); the rank is checked once pass B knows it.
+		if size == 0 || budget.Take(v.n, v.n*size) != nil {
 			*budget = saved
 			return nil, false
 		}
-		t, ok := fillDense(body, v, dt)
-		if !ok {
+		t, ok := fillDense(body, v, dt, maxDepth)
+		if !ok || budget.Rank(len(t.Shape)) != nil {
 			*budget = saved
 			return nil, false
 		}
@@ -159,7 +156,7 @@ func fastElementBytes(dt tensor.DType) int64 {
 }
 
 // stringAt returns the contents of the string whose opening quote is at
-// body[p] and the offset of its closing quote, or false when it has an
+// body[p] and the offset after its closing quote, or false when it has an
 // escape or a control byte (or no end).
 func stringAt(body []byte, p int) ([]byte, int, bool) {
 	q := bytes.IndexByte(body[p+1:], '"')
@@ -172,69 +169,75 @@ func stringAt(body []byte, p int) ([]byte, int, bool) {
 			return nil, 0, false
 		}
 	}
-	return s, p + 1 + q, true
+	return s, p + 2 + q, true
 }
 
-// next returns the next structural's offset and byte (0 at the end).
-func (pl *fastPlan) next() (int, byte) {
-	p := pl.scan.nextPos()
-	if p < 0 {
-		return -1, 0
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+
+// skipSpace returns the offset of the first non-whitespace byte at or after
+// p (len(b) if none).
+func skipSpace(b []byte, p int) int {
+	for p < len(b) && isSpace(b[p]) {
+		p++
 	}
-	return p, pl.body[p]
+	return p
 }
 
-// key reads a member name at the next structural and the colon after it.
-func (pl *fastPlan) key() ([]byte, bool) {
-	p, c := pl.next()
-	if c != '"' {
-		return nil, false
+// at returns b[p], or 0 past the end (where rapidjson's stream gives '\0').
+func at(b []byte, p int) byte {
+	if p < len(b) {
+		return b[p]
 	}
-	k, _, ok := stringAt(pl.body, p)
+	return 0
+}
+
+// key reads a member name at p and the colon after it; it returns the
+// offset of the member's value.
+func (pl *fastPlan) key(p int) ([]byte, int, bool) {
+	if at(pl.body, p) != '"' {
+		return nil, 0, false
+	}
+	k, p, ok := stringAt(pl.body, p)
 	if !ok {
-		return nil, false
+		return nil, 0, false
 	}
-	// Stage 1 skipped the string's bytes; the next structural must be ':'.
-	if _, c := pl.next(); c != ':' {
-		return nil, false
+	p = skipSpace(pl.body, p)
+	if at(pl.body, p) != ':' {
+		return nil, 0, false
 	}
-	return k, true
+	return k, skipSpace(pl.body, p+1), true
 }
 
-// passA checks the body against the grammar and measures its dense values.
+// passA checks the top-level object against the grammar and records its
+// dense values.
 func (pl *fastPlan) passA() bool {
-	if _, c := pl.next(); c != '{' {
+	b := pl.body
+	p := skipSpace(b, 0)
+	if at(b, p) != '{' {
 		return false
 	}
-	if pl.maxDepth < 1 {
-		return false
-	}
+	p = skipSpace(b, p+1)
 	for {
-		k, ok := pl.key()
+		k, q, ok := pl.key(p)
 		if !ok {
 			return false
 		}
+		p = q
 		switch string(k) {
 		case "signature_name":
-			if pl.hasSig {
+			if pl.hasSig || at(b, p) != '"' {
 				return false
 			}
-			p, c := pl.next()
-			if c != '"' {
+			pl.hasSig = true
+			if pl.sigName, p, ok = stringAt(b, p); !ok {
 				return false
 			}
-			s, _, ok := stringAt(pl.body, p)
-			if !ok {
-				return false
-			}
-			pl.hasSig, pl.sigName = true, s
 		case "instances":
-			if pl.instances {
+			if pl.instances || at(b, p) != '[' {
 				return false
 			}
 			pl.instances = true
-			p, c := pl.next()
-			if c != '[' || !pl.dense(p, nil, 1) {
+			if p, ok = pl.dense(p, nil, 1); !ok {
 				return false
 			}
 		case "inputs":
@@ -242,19 +245,16 @@ func (pl *fastPlan) passA() bool {
 				return false
 			}
 			pl.inputs = true
-			p, c := pl.next()
-			if c != '{' {
-				if !pl.dense(p, nil, 1) {
+			if at(b, p) != '{' {
+				if p, ok = pl.dense(p, nil, 1); !ok {
 					return false
 				}
 				break
 			}
 			pl.inputsObj = true
-			if pl.maxDepth < 2 {
-				return false
-			}
+			p = skipSpace(b, p+1)
 			for {
-				name, ok := pl.key()
+				name, q, ok := pl.key(p)
 				if !ok {
 					return false
 				}
@@ -263,26 +263,29 @@ func (pl *fastPlan) passA() bool {
 						return false
 					}
 				}
-				p, _ := pl.next()
-				if p < 0 || !pl.dense(p, name, 2) {
+				if p, ok = pl.dense(q, name, 2); !ok {
 					return false
 				}
-				_, c := pl.next()
-				if c == '}' {
+				p = skipSpace(b, p)
+				if at(b, p) == '}' {
+					p++
 					break
 				}
-				if c != ',' {
+				if at(b, p) != ',' {
 					return false
 				}
+				p = skipSpace(b, p+1)
 			}
 		default:
 			return false
 		}
-		_, c := pl.next()
-		if c == '}' {
+		p = skipSpace(b, p)
+		switch at(b, p) {
+		case '}':
 			return true
-		}
-		if c != ',' {
+		case ',':
+			p = skipSpace(b, p+1)
+		default:
 			return false
 		}
 	}
@@ -294,166 +297,198 @@ func isNumberStart(c byte) bool {
 	return isDigit(c) || c == '-' || c == 'N' || c == 'I'
 }
 
-// dense measures the dense value whose first structural is at p, nested in
-// depth containers already, and records it under key.
-func (pl *fastPlan) dense(p int, key []byte, depth int) bool {
-	if pl.nvalues == fastMaxInputs || p < 0 {
-		return false
-	}
-	v := &pl.values[pl.nvalues]
-	v.key, v.start = key, p
-	c := pl.body[p]
-	if c != '[' {
-		if !isNumberStart(c) {
-			return false
-		}
-		v.rank, v.n = 0, 1
-		pl.nvalues++
+// isDelim reports whether c ends a scalar token.
+func isDelim(c byte) bool {
+	switch c {
+	case ' ', '\n', '\r', '\t', ',', ']', '}', '[', '{', ':', '"':
 		return true
 	}
-	// Walk the lists: level is the number of open lists, count[l] the
-	// elements seen so far in the open list at level l. The size of level l,
-	// v.shape[l], is set by the first list closed at that level (0 until
-	// then; empty lists are refused), which is the first one opened there:
-	// the one on the path of first elements, as in GetDenseTensorShape.
-	var count [fastMaxRank]int
-	level, rank := 0, -1
-	var leaves int64
+	return false
+}
+
+// dense records the dense value at p, nested in depth containers, under
+// key, and returns the offset after it.
+func (pl *fastPlan) dense(p int, key []byte, depth int) (int, bool) {
+	if pl.nvalues == fastMaxInputs {
+		return 0, false
+	}
+	b := pl.body
+	v := denseValue{key: key, start: p, depth: depth}
+	switch c := at(b, p); {
+	case c == '[':
+		end, n := listBound(b[p:], pl.pureGo)
+		if end < 0 {
+			return 0, false
+		}
+		v.list, v.end, v.n = true, p+end, n
+	case isNumberStart(c):
+		e := p + 1
+		for e < len(b) && !isDelim(b[e]) {
+			e++
+		}
+		v.end, v.n = e-1, 1
+	default:
+		return 0, false
+	}
+	pl.values[pl.nvalues] = v
+	pl.nvalues++
+	return v.end + 1, true
+}
+
+// fillDense allocates v's tensor (v.n elements) and parses its numbers into
+// it (pass B), checking the grammar of the list, its nesting (rank at most
+// fastMaxRank, depth at most maxDepth) and that it is dense.
+func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tensor.Tensor, bool) {
+	// Only the value's bytes: the walk cannot run past it.
+	b := body[:v.end+1]
+	n := int(v.n)
+	var (
+		f32 []float32
+		f64 []float64
+		i32 []int32
+		i64 []int64
+		data any
+	)
+	switch dt {
+	case tensor.Float32:
+		f32 = make([]float32, n)
+		data = f32
+	case tensor.Float64:
+		f64 = make([]float64, n)
+		data = f64
+	case tensor.Int32:
+		i32 = make([]int32, n)
+		data = i32
+	case tensor.Int64:
+		i64 = make([]int64, n)
+		data = i64
+	default:
+		return nil, false
+	}
+	if !v.list {
+		e, ok := storeNumber(b, v.start, 0, f32, f64, i32, i64)
+		if !ok || e != len(b) {
+			return nil, false
+		}
+		return &tensor.Tensor{DType: dt, Shape: tensor.Shape{}, Data: data}, true
+	}
+	// level is the number of open lists, count[l] the elements so far of
+	// the open list at level l. The size of level l, shape[l], is set by
+	// the first list closed at that level (0 until then; empty lists are
+	// refused), which is the first one opened there: the one on the path of
+	// first elements, as in GetDenseTensorShape.
+	var count, shape [fastMaxRank]int
+	level, rank, i := 0, -1, 0
+	p := v.start
 	for {
-		// c at p starts a value.
+		// A value starts at p.
 		if level > 0 {
 			count[level-1]++
 		}
-		if c == '[' {
-			if (rank >= 0 && level >= rank) || level == fastMaxRank || depth+level+1 > pl.maxDepth {
-				return false
+		if b[p] == '[' {
+			if (rank >= 0 && level >= rank) || level == fastMaxRank || v.depth+level+1 > maxDepth {
+				return nil, false
 			}
 			count[level] = 0
 			level++
-			p, c = pl.next()
-			if c == ']' {
-				return false // empty list
+			p = skipSpace(b, p+1)
+			if p >= len(b) || b[p] == ']' {
+				return nil, false // empty list
 			}
 			continue
-		}
-		if !isNumberStart(c) {
-			return false
 		}
 		if rank < 0 {
 			rank = level
 		} else if level != rank {
-			return false
+			return nil, false
 		}
-		leaves++
-		// After a value: ',' then a value, or ']' closing a list.
+		var e int
+		var ok bool
+		switch {
+		case f32 != nil:
+			var d float64
+			if d, e, ok = scanDouble(b, p); ok && i < len(f32) {
+				f32[i] = float32(d)
+			} else {
+				return nil, false
+			}
+		default:
+			if e, ok = storeNumber(b, p, i, f32, f64, i32, i64); !ok {
+				return nil, false
+			}
+		}
+		if e >= len(b) {
+			return nil, false
+		}
+		i++
+		p = e
+		// After a value: ',' and the next value, or ']' closing a list.
 		for {
-			p, c = pl.next()
+			p = skipSpace(b, p)
+			if p >= len(b) {
+				return nil, false
+			}
+			c := b[p]
 			if c == ',' {
-				p, c = pl.next()
-				if p < 0 {
-					return false
+				p = skipSpace(b, p+1)
+				if p >= len(b) {
+					return nil, false
 				}
 				break
 			}
 			if c != ']' {
-				return false
+				return nil, false
 			}
+			p++
 			level--
-			if v.shape[level] == 0 {
-				v.shape[level] = count[level]
-			} else if count[level] != v.shape[level] {
-				return false
+			if shape[level] == 0 {
+				shape[level] = count[level]
+			} else if count[level] != shape[level] {
+				return nil, false
 			}
 			if level == 0 {
-				if n := limits.Elements(dims64(v.shape[:rank])); n != leaves {
-					return false // cannot happen for a dense value
+				if p != len(b) || i != n || limits.Elements(dims64(shape[:rank])) != int64(n) {
+					return nil, false
 				}
-				v.rank, v.n = rank, leaves
-				pl.nvalues++
-				return true
+				s := make(tensor.Shape, rank)
+				copy(s, shape[:rank])
+				return &tensor.Tensor{DType: dt, Shape: s, Data: data}, true
 			}
 		}
 	}
 }
 
-// fillDense allocates v's tensor and parses its numbers into it (pass B).
-// Pass A has checked the structure, so between numbers there are only
-// brackets, commas and whitespace.
-func fillDense(body []byte, v *denseValue, dt tensor.DType) (*tensor.Tensor, bool) {
-	n := int(v.n)
-	var data any
-	p := v.start
-	switch dt {
-	case tensor.Float32:
-		out := make([]float32, n)
-		for i := range out {
-			var r numResult
-			var ok bool
-			if r, p, ok = nextNumber(body, p); !ok {
-				return nil, false
-			}
-			out[i] = float32(r.double())
+// storeNumber parses the number at b[p] into element i of the one non-nil
+// slice; it returns the offset after the number.
+func storeNumber(b []byte, p, i int, f32 []float32, f64 []float64, i32 []int32, i64 []int64) (int, bool) {
+	switch {
+	case f32 != nil || f64 != nil:
+		d, e, ok := scanDouble(b, p)
+		if !ok {
+			return 0, false
 		}
-		data = out
-	case tensor.Float64:
-		out := make([]float64, n)
-		for i := range out {
-			var r numResult
-			var ok bool
-			if r, p, ok = nextNumber(body, p); !ok {
-				return nil, false
-			}
-			out[i] = r.double()
+		if f32 != nil && i < len(f32) {
+			f32[i] = float32(d)
+		} else if i < len(f64) {
+			f64[i] = d
+		} else {
+			return 0, false
 		}
-		data = out
-	case tensor.Int32:
-		out := make([]int32, n)
-		for i := range out {
-			var r numResult
-			var ok bool
-			if r, p, ok = nextNumber(body, p); !ok || r.flags&fInt == 0 {
-				return nil, false
-			}
-			out[i] = int32(r.v)
-		}
-		data = out
-	case tensor.Int64:
-		out := make([]int64, n)
-		for i := range out {
-			var r numResult
-			var ok bool
-			if r, p, ok = nextNumber(body, p); !ok || r.flags&fInt64 == 0 {
-				return nil, false
-			}
-			out[i] = int64(r.v)
-		}
-		data = out
-	default:
-		return nil, false
-	}
-	return &tensor.Tensor{DType: dt, Shape: v.shapeOf(), Data: data}, true
-}
-
-// nextNumber skips brackets, commas and whitespace from p, parses the
-// number there and checks that the token ends with it.
-func nextNumber(b []byte, p int) (numResult, int, bool) {
-	for p < len(b) {
-		switch b[p] {
-		case '[', ']', ',', ' ', '\n', '\r', '\t':
-			p++
-			continue
-		}
-		break
+		return e, true
 	}
 	r, e, ok := scanNumber(b, p)
-	if !ok || e >= len(b) {
-		return r, e, false
+	if !ok {
+		return 0, false
 	}
-	switch b[e] {
-	case ']', ',', '}', ' ', '\n', '\r', '\t':
-		return r, e, true
+	switch {
+	case i32 != nil && i < len(i32) && r.flags&fInt != 0:
+		i32[i] = int32(r.v)
+	case i64 != nil && i < len(i64) && r.flags&fInt64 != 0:
+		i64[i] = int64(r.v)
+	default:
+		return 0, false
 	}
-	return r, e, false
+	return e, true
 }
 
 func dims64(s []int) []int64 {

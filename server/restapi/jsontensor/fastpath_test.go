@@ -326,25 +326,60 @@ func TestFastRandom(t *testing.T) {
 // many numbers, where the fast one answers.
 func TestFastNumbers(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
-	fastN := 0
+	fastN, swarN := 0, 0
 	for range 200000 {
 		s := randNumber(r)
 		if r.IntN(4) == 0 {
 			s = "-" + s
 		}
-		b := []byte(s + ",")
+		// Followed by a delimiter, then perhaps by more text (the eight-byte
+		// reads need 8 bytes).
+		b := []byte(s + []string{",", "]", " ", "x", ", 1.25, 2]", "0]]]]]]]]]", "e5,1,2,3,4,5"}[r.IntN(7)])
 		want, wantEnd, wantOK := scanNumberSlow(b, 0)
-		got, end, ok := scanNumberFast(b, 0)
-		if !ok {
-			continue
+		if got, end, ok := scanNumberFast(b, 0); ok {
+			fastN++
+			if !wantOK || got != want || end != wantEnd {
+				t.Fatalf("%q: fast %+v end %d, DOM %+v end %d ok %v", b, got, end, want, wantEnd, wantOK)
+			}
 		}
-		fastN++
-		if !wantOK || got != want || end != wantEnd {
-			t.Fatalf("%q: fast %+v end %d, DOM %+v end %d ok %v", s, got, end, want, wantEnd, wantOK)
+		if got, end, ok := scanDoubleFast(b, 0); ok {
+			swarN++
+			if !wantOK || math.Float64bits(got) != math.Float64bits(want.double()) || end != wantEnd {
+				t.Fatalf("%q: scanDoubleFast %v end %d, DOM %v end %d ok %v", b, got, end, want.double(), wantEnd, wantOK)
+			}
 		}
 	}
-	if fastN < 100000 {
-		t.Errorf("fast number parser answered only %d numbers", fastN)
+	if fastN < 100000 || swarN < 10000 {
+		t.Errorf("fast number parsers answered only %d and %d numbers", fastN, swarN)
+	}
+}
+
+// TestDigitRun checks the eight-byte digit helpers against a byte loop.
+func TestDigitRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	var buf [8]byte
+	for range 100000 {
+		for i := range buf {
+			if r.IntN(5) == 0 {
+				buf[i] = byte(r.UintN(256))
+			} else {
+				buf[i] = byte('0' + r.IntN(10))
+			}
+		}
+		x := load8(buf[:], 0)
+		want := 0
+		for want < 8 && isDigit(buf[want]) {
+			want++
+		}
+		if got := digitRun(x); got != want {
+			t.Fatalf("digitRun(%q) = %d, want %d", buf, got, want)
+		}
+		if want > 0 {
+			v, _ := strconv.ParseUint(string(buf[:want]), 10, 64)
+			if got := digitsValue(x, want); got != v {
+				t.Fatalf("digitsValue(%q, %d) = %d, want %d", buf, want, got, v)
+			}
+		}
 	}
 }
 

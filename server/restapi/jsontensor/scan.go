@@ -32,6 +32,8 @@ const (
 	s1Backslash
 	s1Op
 	s1Space
+	s1LBracket
+	s1RBracket
 	s1Masks
 )
 
@@ -41,11 +43,11 @@ const (
 )
 
 // classifyBlocksGo is the portable classifier: for each 64-byte block of src
-// (len(src) is a multiple of 64) it writes the quote, backslash, operator
-// and whitespace masks to out[4*b:4*b+4].
+// (len(src) is a multiple of 64) it writes the quote, backslash, operator,
+// whitespace, '[' and ']' masks to out[s1Masks*b:s1Masks*(b+1)].
 func classifyBlocksGo(src []byte, out []uint64) {
 	for b := 0; b+s1Block <= len(src); b += s1Block {
-		var q, bs, op, ws uint64
+		var q, bs, op, ws, lb, rb uint64
 		blk := src[b : b+s1Block]
 		for i, c := range blk {
 			bit := uint64(1) << uint(i)
@@ -54,14 +56,20 @@ func classifyBlocksGo(src []byte, out []uint64) {
 				q |= bit
 			case '\\':
 				bs |= bit
-			case '[', ']', '{', '}', ',', ':':
+			case '[':
+				lb |= bit
+				op |= bit
+			case ']':
+				rb |= bit
+				op |= bit
+			case '{', '}', ',', ':':
 				op |= bit
 			case ' ', '\t', '\n', '\r':
 				ws |= bit
 			}
 		}
-		o := out[4*(b/s1Block):]
-		o[s1Quote], o[s1Backslash], o[s1Op], o[s1Space] = q, bs, op, ws
+		o := out[s1Masks*(b/s1Block):][:s1Masks]
+		o[s1Quote], o[s1Backslash], o[s1Op], o[s1Space], o[s1LBracket], o[s1RBracket] = q, bs, op, ws, lb, rb
 	}
 }
 
@@ -111,8 +119,10 @@ func (st *s1State) escapedBytes(bs uint64) uint64 {
 }
 
 // structurals combines one block's masks into its structural bits and
-// advances st to the next block.
-func (st *s1State) structurals(q, bs, op, ws uint64) uint64 {
+// advances st to the next block. It also returns the mask of the bytes
+// inside strings (after an opening quote, up to and including the closing
+// one).
+func (st *s1State) structurals(q, bs, op, ws uint64) (structural, tail uint64) {
 	q &^= st.escapedBytes(bs)
 	// inString: from an opening quote (included) to its closing quote
 	// (excluded).
@@ -123,8 +133,8 @@ func (st *s1State) structurals(q, bs, op, ws uint64) uint64 {
 	follows := nonQuote<<1 | st.scalar
 	st.scalar = nonQuote >> 63
 	// A string's bytes after its opening quote, closing quote included.
-	tail := inString ^ q
-	return (op | scalar&^follows) &^ tail
+	tail = inString ^ q
+	return (op | scalar&^follows) &^ tail, tail
 }
 
 // s1Scanner yields the structural positions of a body in order, classifying
@@ -134,7 +144,9 @@ type s1Scanner struct {
 	pureGo bool
 	st     s1State
 	raw    [s1Masks * s1ChunkBlocks]uint64
-	masks  [s1ChunkBlocks]uint64
+	masks  [s1ChunkBlocks]uint64 // structurals
+	lb, rb [s1ChunkBlocks]uint64 // '[' and ']' outside strings
+	ops    [s1ChunkBlocks]uint64 // operators outside strings
 	base   int // body offset of masks[0]
 	n      int // valid blocks in masks
 	blk    int // block of cur
@@ -168,7 +180,9 @@ func (s *s1Scanner) fill() bool {
 	}
 	for b := range s.n {
 		r := s.raw[s1Masks*b : s1Masks*b+s1Masks]
-		s.masks[b] = s.st.structurals(r[s1Quote], r[s1Backslash], r[s1Op], r[s1Space])
+		var tail uint64
+		s.masks[b], tail = s.st.structurals(r[s1Quote], r[s1Backslash], r[s1Op], r[s1Space])
+		s.lb[b], s.rb[b], s.ops[b] = r[s1LBracket]&^tail, r[s1RBracket]&^tail, r[s1Op]&^tail
 	}
 	s.base = s.next
 	s.next += s.n * s1Block
@@ -207,3 +221,34 @@ func (s *s1Scanner) nextPos() int {
 // inString reports whether the body ended inside a string (meaningful once
 // nextPos has returned -1).
 func (s *s1Scanner) inString() bool { return s.st.inString != 0 }
+
+// listBound finds the end of the list that opens at body[0] ('[' outside
+// any string, as at a value's start in valid JSON): it returns the offset of
+// the matching ']' and the number of scalar tokens in between, an upper
+// bound on the list's numbers (equal to it when the list holds only
+// numbers). It returns -1 when the list does not close. Only the brackets are
+// matched; what lies between them is for the caller to check.
+func listBound(body []byte, pureGo bool) (end int, scalars int64) {
+	s := newS1Scanner(body, pureGo)
+	depth := 0
+	for s.fill() {
+		for b := range s.n {
+			brackets := s.lb[b] | s.rb[b]
+			starts := s.masks[b] &^ s.ops[b]
+			for brackets != 0 {
+				bit := brackets & -brackets
+				brackets ^= bit
+				if s.lb[b]&bit != 0 {
+					depth++
+					continue
+				}
+				if depth--; depth == 0 {
+					scalars += int64(bits.OnesCount64(starts & (bit - 1)))
+					return s.base + b*s1Block + bits.TrailingZeros64(bit), scalars
+				}
+			}
+			scalars += int64(bits.OnesCount64(starts))
+		}
+	}
+	return -1, 0
+}

@@ -18,8 +18,8 @@ func classifyBlocksAsm(src []byte, out []uint64) {
 	classifyAVX2(&src[0], n, &out[0])
 }
 
-// classifyAVX2 writes the quote, backslash, operator and whitespace masks
-// of n 64-byte blocks at src to out[4*b:4*b+4].
+// classifyAVX2 writes the s1Masks masks of n 64-byte blocks at src to
+// out[s1Masks*b:s1Masks*(b+1)].
 //
 //go:noescape
 func classifyAVX2(src *byte, n int, out *uint64)

@@ -13,6 +13,8 @@ DATA wsTable<>+0x18(SB)/8, $0x00000D00000A0900
 GLOBL wsTable<>(SB), RODATA|NOPTR, $32
 
 // func classifyAVX2(src *byte, n int, out *uint64)
+// out gets six masks per block: quote, backslash, operator, whitespace,
+// '[' and ']'.
 TEXT ·classifyAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -30,15 +32,18 @@ TEXT ·classifyAVX2(SB), NOSPLIT, $0-24
 	MOVQ $0x3A, AX // ':'
 	MOVQ AX, X3
 	VPBROADCASTB X3, Y3
-	MOVQ $0x20, AX // case bit: '[' | 0x20 = '{', ']' | 0x20 = '}'
+	MOVQ $0x7B, AX // '{'
 	MOVQ AX, X4
 	VPBROADCASTB X4, Y4
-	MOVQ $0x7B, AX // '{'
+	MOVQ $0x5B, AX // '['
 	MOVQ AX, X5
 	VPBROADCASTB X5, Y5
-	MOVQ $0x7D, AX // '}'
+	MOVQ $0x5D, AX // ']'
 	MOVQ AX, X6
 	VPBROADCASTB X6, Y6
+	MOVQ $0x7D, AX // '}'
+	MOVQ AX, X14
+	VPBROADCASTB X14, Y14
 	VMOVDQU wsTable<>(SB), Y7
 
 loop:
@@ -63,25 +68,39 @@ loop:
 	ORQ BX, AX
 	MOVQ AX, 8(DI)
 
-	// operators: , : and, with the case bit set, { } (for [ ] too)
-	VPCMPEQB Y2, Y8, Y10
+	// operators: [ ] { } , : (the brackets also on their own)
+	VPCMPEQB Y5, Y8, Y10
+	VPCMPEQB Y5, Y9, Y11
+	VPMOVMSKB Y10, AX
+	VPMOVMSKB Y11, BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	MOVQ AX, 32(DI)
+	VPCMPEQB Y6, Y8, Y12
+	VPCMPEQB Y6, Y9, Y13
+	VPMOVMSKB Y12, AX
+	VPMOVMSKB Y13, BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	MOVQ AX, 40(DI)
+	VPOR Y12, Y10, Y10
+	VPOR Y13, Y11, Y11
+	VPCMPEQB Y2, Y8, Y12
+	VPOR Y12, Y10, Y10
 	VPCMPEQB Y3, Y8, Y12
 	VPOR Y12, Y10, Y10
-	VPOR Y4, Y8, Y13
-	VPCMPEQB Y5, Y13, Y12
+	VPCMPEQB Y4, Y8, Y12
 	VPOR Y12, Y10, Y10
-	VPCMPEQB Y6, Y13, Y12
+	VPCMPEQB Y14, Y8, Y12
 	VPOR Y12, Y10, Y10
-
-	VPCMPEQB Y2, Y9, Y11
+	VPCMPEQB Y2, Y9, Y12
+	VPOR Y12, Y11, Y11
 	VPCMPEQB Y3, Y9, Y12
 	VPOR Y12, Y11, Y11
-	VPOR Y4, Y9, Y13
-	VPCMPEQB Y5, Y13, Y12
+	VPCMPEQB Y4, Y9, Y12
 	VPOR Y12, Y11, Y11
-	VPCMPEQB Y6, Y13, Y12
+	VPCMPEQB Y14, Y9, Y12
 	VPOR Y12, Y11, Y11
-
 	VPMOVMSKB Y10, AX
 	VPMOVMSKB Y11, BX
 	SHLQ $32, BX
@@ -100,7 +119,7 @@ loop:
 	MOVQ AX, 24(DI)
 
 	ADDQ $64, SI
-	ADDQ $32, DI
+	ADDQ $48, DI
 	DECQ CX
 	JNZ  loop
 

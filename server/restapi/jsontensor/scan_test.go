@@ -134,10 +134,55 @@ func TestClassifyAllBytes(t *testing.T) {
 	classifyBlocksGo(src, g)
 	for i := range 256 {
 		c := byte(i)
-		for m, want := range []bool{c == '"', c == '\\', c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == ':', c == ' ' || c == '\t' || c == '\n' || c == '\r'} {
+		for m, want := range [s1Masks]bool{c == '"', c == '\\', c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == ':', c == ' ' || c == '\t' || c == '\n' || c == '\r', c == '[', c == ']'} {
 			if got := g[s1Masks*(i/64)+m]>>(i%64)&1 == 1; got != want {
 				t.Errorf("byte %#x mask %d = %v, want %v", i, m, got, want)
 			}
 		}
+	}
+}
+
+// naiveListBound is listBound one structural at a time.
+func naiveListBound(body []byte) (int, int64) {
+	depth, scalars := 0, int64(0)
+	for _, p := range naiveStructurals(body) {
+		switch body[p] {
+		case '[':
+			depth++
+		case ']':
+			if depth--; depth == 0 {
+				return p, scalars
+			}
+		case '{', '}', ',', ':':
+		default:
+			scalars++
+		}
+	}
+	return -1, 0
+}
+
+func TestListBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte("[[[]]],,,  1-2.5e\"\\{}:x")
+	for iter := range 3000 {
+		n := 1 + r.IntN(200)
+		if iter%50 == 0 {
+			n = 4096 + r.IntN(9000)
+		}
+		body := make([]byte, n)
+		body[0] = '['
+		for i := 1; i < n; i++ {
+			body[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		wantEnd, wantN := naiveListBound(body)
+		for _, pureGo := range []bool{false, true} {
+			end, sc := listBound(body, pureGo)
+			if end != wantEnd || (end >= 0 && sc != wantN) {
+				t.Fatalf("pureGo=%v %q: listBound = %d, %d; want %d, %d", pureGo, body, end, sc, wantEnd, wantN)
+			}
+		}
+	}
+	if end, n := listBound([]byte(`[[1, 2], [3, "]"]] x`), false); end != 17 || n != 4 {
+		t.Errorf("listBound = %d, %d; want 17, 4", end, n)
 	}
 }
