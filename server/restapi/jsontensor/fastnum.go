@@ -183,7 +183,7 @@ func digitRun(x uint64) int {
 	// disturb the bytes after them, which do not count.
 	nd := (x&swarHigh ^ swarZeros) | ((x+swarSix)&swarHigh ^ swarZeros)
 	// Bit 7 of each non-zero byte of nd.
-	m := ((nd&swarLow7)+swarLow7 | nd) & swarTop
+	m := ((nd & swarLow7) + swarLow7 | nd) & swarTop
 	return bits.TrailingZeros64(m) >> 3
 }
 

@@ -343,10 +343,10 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 	b := body[:v.end+1]
 	n := int(v.n)
 	var (
-		f32 []float32
-		f64 []float64
-		i32 []int32
-		i64 []int64
+		f32  []float32
+		f64  []float64
+		i32  []int32
+		i64  []int64
 		data any
 	)
 	switch dt {

@@ -147,9 +147,9 @@ type s1Scanner struct {
 	masks  [s1ChunkBlocks]uint64 // structurals
 	lb, rb [s1ChunkBlocks]uint64 // '[' and ']' outside strings
 	ops    [s1ChunkBlocks]uint64 // operators outside strings
-	base   int // body offset of masks[0]
-	n      int // valid blocks in masks
-	blk    int // block of cur
+	base   int                   // body offset of masks[0]
+	n      int                   // valid blocks in masks
+	blk    int                   // block of cur
 	cur    uint64
 	next   int // body offset of the next chunk
 	pad    [s1Block]byte
