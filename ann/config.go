@@ -112,7 +112,8 @@ type Config struct {
 
 // DefaultConfig returns ScaNN-like settings for n datapoints: sqrt(n)
 // leaves, 5% of them searched, 2 dimensions per block, anisotropic threshold
-// 0.2 for dot products, and reordering of 100 candidates.
+// 0.2 for dot products, and reordering of 100 candidates. Cosine, whose
+// vectors are unit length, also gets spherical partitioning.
 func DefaultConfig(m DistanceMeasure, n int) Config {
 	leaves := max(1, int(math.Sqrt(float64(n))))
 	c := Config{
@@ -126,6 +127,7 @@ func DefaultConfig(m DistanceMeasure, n int) Config {
 	if m != SquaredL2 {
 		c.AnisotropicQuantizationThreshold = 0.2
 	}
+	c.Spherical = m == Cosine
 	return c
 }
 

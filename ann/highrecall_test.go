@@ -130,6 +130,11 @@ func TestHighRecallSettings(t *testing.T) {
 // squared_l2 and that its centers are the means of their leaves' members.
 func TestSphericalConfig(t *testing.T) {
 	us := newUnitSet(t)
+	for m, want := range map[DistanceMeasure]bool{Cosine: true, DotProduct: false, SquaredL2: false} {
+		if got := DefaultConfig(m, 1000).Spherical; got != want {
+			t.Errorf("DefaultConfig(%v).Spherical = %v, want %v", m, got, want)
+		}
+	}
 	cfg := Config{DistanceMeasure: SquaredL2, NumLeaves: 8, Spherical: true}
 	if _, err := Build(us.data, us.n, us.dim, cfg); err == nil {
 		t.Error("spherical squared_l2 build: no error")
