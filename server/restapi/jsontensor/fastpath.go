@@ -316,6 +316,15 @@ func (pl *fastPlan) dense(p int, key []byte, depth int) (int, bool) {
 	v := denseValue{key: key, start: p, depth: depth}
 	switch c := at(b, p); {
 	case c == '[':
+		// Lists of strings, objects or literals go to the DOM decoder: no
+		// need to scan them.
+		q := p
+		for q < len(b) && (b[q] == '[' || isSpace(b[q])) {
+			q++
+		}
+		if !isNumberStart(at(b, q)) {
+			return 0, false
+		}
 		end, n := listBound(b[p:], pl.pureGo)
 		if end < 0 {
 			return 0, false
@@ -402,26 +411,40 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 		} else if level != rank {
 			return nil, false
 		}
-		var e int
-		var ok bool
-		switch {
-		case f32 != nil:
-			var d float64
-			if d, e, ok = scanDouble(b, p); ok && i < len(f32) {
+		// A run of numbers: this one and those after commas in the same
+		// list (which would be a list too deep were it to open one), counted
+		// in run, not in memory.
+		run := 0
+		for {
+			var e int
+			var ok bool
+			if f32 != nil {
+				var d float64
+				if d, e, ok = scanDoubleFast(b, p); !ok {
+					d, e, ok = scanDouble(b, p)
+				}
+				if !ok || i >= len(f32) {
+					return nil, false
+				}
 				f32[i] = float32(d)
-			} else {
+			} else if e, ok = storeNumber(b, p, i, f32, f64, i32, i64); !ok {
 				return nil, false
 			}
-		default:
-			if e, ok = storeNumber(b, p, i, f32, f64, i32, i64); !ok {
+			i++
+			p = skipSpace(b, e)
+			if p >= len(b) {
 				return nil, false
 			}
+			if b[p] != ',' {
+				break
+			}
+			p = skipSpace(b, p+1)
+			if p >= len(b) || b[p] == '[' {
+				return nil, false
+			}
+			run++
 		}
-		if e >= len(b) {
-			return nil, false
-		}
-		i++
-		p = e
+		count[level-1] += run
 		// After a value: ',' and the next value, or ']' closing a list.
 		for {
 			p = skipSpace(b, p)
