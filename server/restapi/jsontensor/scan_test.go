@@ -186,3 +186,25 @@ func TestListBound(t *testing.T) {
 		t.Errorf("listBound = %d, %d; want 17, 4", end, n)
 	}
 }
+
+// FuzzStage1 compares stage 1 with the assembly classifier, with the Go one
+// and with naiveStructurals, and listBound with naiveListBound, on any
+// input.
+func FuzzStage1(f *testing.F) {
+	for _, s := range []string{`{"a": [1.5, -2]}`, `["a,b", "c\"]", x]`, `"\\" 1`, `[[1, 2], [3, "]"]] x`, "\\\\\\\"[\x00\xff"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkStage1(t, body)
+		padded := append(body[:len(body):len(body)], make([]byte, (s1Block-len(body)%s1Block)%s1Block)...)
+		checkClassify(t, padded)
+		if len(body) > 0 && body[0] == '[' {
+			wantEnd, wantN := naiveListBound(body)
+			for _, pureGo := range []bool{false, true} {
+				if end, n := listBound(body, pureGo); end != wantEnd || (end >= 0 && n != wantN) {
+					t.Fatalf("pureGo=%v: listBound = %d, %d; want %d, %d", pureGo, end, n, wantEnd, wantN)
+				}
+			}
+		}
+	})
+}
