@@ -44,6 +44,13 @@ const fastMaxRank = 16
 // handles.
 const fastMaxInputs = 16
 
+// The fast decoder allocates at most fastMaxAllocNum/fastMaxAllocDen bytes
+// per body byte for its tensors.
+const (
+	fastMaxAllocNum = 3
+	fastMaxAllocDen = 2
+)
+
 // denseValue is one dense value found by pass A.
 type denseValue struct {
 	key   []byte // member name in an "inputs" object
@@ -116,6 +123,19 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 			}
 		}
 	} else if len(names) != 1 || len(vals) != 1 || (pl.instances && !vals[0].list) {
+		return nil, false
+	}
+	// The tensors may yet be dropped for the DOM decoder, which then
+	// allocates on its own (up to about 14.5 bytes per body byte on bodies
+	// of numbers in small lists); bodies whose tensors would take more than
+	// fastMaxAllocFactor bytes per body byte (short integers as int64 or
+	// float64, "0,0,..." and the like) go to it directly, so the two
+	// together stay within the package's bound of 16.
+	var total int64
+	for i, n := range names {
+		total += vals[order[i]].n * fastElementBytes(sig.Inputs[n].DType)
+	}
+	if total > int64(len(body))*fastMaxAllocNum/fastMaxAllocDen {
 		return nil, false
 	}
 	saved := *budget

@@ -415,3 +415,33 @@ func FuzzFastDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestFastFallbackMemory: a body the fast decoder allocates for and then
+// leaves to the DOM decoder (a bad token at the end) still parses within
+// the package's memory bound.
+func TestFastFallbackMemory(t *testing.T) {
+	const n = 1 << 20
+	for _, c := range []struct {
+		body string
+		dt   tensor.DType
+	}{
+		{`{"instances": [` + repeatJoin("0", n/2-1) + `,x]}`, tensor.Int64},
+		{`{"inputs": [` + repeatJoin("0", n/2-1) + `,1.5]}`, tensor.Int64},
+		{`{"instances": [` + repeatJoin("0", n/2-1) + `,01]}`, tensor.Float64},
+		{`{"instances": [` + repeatJoin("[0]", n/4-1) + `,[0,0]]}`, tensor.Float64},
+		{`{"instances": [` + repeatJoin("[0]", n/4-1) + `,[0,0]]}`, tensor.Float32},
+		{`{"instances": [` + repeatJoin("[0.5]", n/6-1) + `,[0,0]]}`, tensor.Float64},
+		{`{"instances": [` + repeatJoin("[0.25]", n/7-1) + `,[0,0]]}`, tensor.Float64},
+		{`{"instances": [` + repeatJoin("0", n/2-1) + `,0.5]}`, tensor.Int32},
+		{`{"instances": [` + repeatJoin("10", n/3-1) + `,0.5]}`, tensor.Int32},
+	} {
+		sig := sigOfType(c.dt)
+		b := []byte(c.body)
+		got := allocated(func() { _, _ = ParsePredictRequest(b, sig) })
+		bound := maxFactor*uint64(len(b)) + parseSlop
+		t.Logf("%s...: %.2f bytes per body byte", c.body[:20], float64(got)/float64(len(b)))
+		if got > bound {
+			t.Errorf("%s...: allocated %d, over %d", c.body[:20], got, bound)
+		}
+	}
+}
