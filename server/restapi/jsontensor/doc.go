@@ -8,7 +8,13 @@
 // "context", turned into serialized tensorflow.Example protos). Both accept
 // what TF Serving accepts (including bare NaN/Infinity/-Infinity tokens and
 // text after the top-level object) and fail with TF Serving's messages,
-// which tests elsewhere match on.
+// which tests elsewhere match on. Predict bodies that hold only dense lists
+// of numbers (float, double, int32, int64 inputs) are decoded without a DOM:
+// stage 1 (scan.go: AVX2 assembly, or Go) finds each list's end and counts
+// its numbers on 64-byte blocks, the tensors are allocated once, and one
+// walk parses the numbers into them with rapidjson's arithmetic
+// (fastpath.go, fastnum.go); any other body or any error goes through the
+// DOM decoder (dom.go, predict.go) from the start.
 //
 // Responses: AppendPredictResponse, AppendClassifyResponse,
 // AppendRegressResponse and AppendErrorResponse append to a []byte without
