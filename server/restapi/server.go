@@ -303,22 +303,28 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	start := time.Now()
-	method := string(ctx.Method())
+	method := methodString(ctx.Method())
 	r := parseRoute(method, path)
-	rn := runner{served: &r.served}
+	var deadline time.Time
 	if r.kind.runsModel() && !r.badVersion {
 		var ok bool
-		if rn.deadline, ok = s.clientDeadline(ctx, &r, start); !ok {
+		if deadline, ok = s.clientDeadline(ctx, &r, start); !ok {
 			return
 		}
 		if s.opts.Admission != nil {
-			tk, ok := s.admit(ctx, &r, start, rn.deadline)
+			tk, ok := s.admit(ctx, &r, start, deadline)
 			if !ok {
 				return
 			}
 			defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
 		}
 	}
+	// The version that serves the request is recorded through rn.served,
+	// copied into r.served after dispatch: pointing rn into r would move
+	// the whole route to the heap (rn's slot and deadline leave through the
+	// run's context).
+	served := new(int64)
+	rn := runner{served: served, deadline: deadline}
 	rn.slot = s.pool.Take()
 	defer rn.slot.Release()
 	s.headers(ctx)
@@ -339,6 +345,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	out, err := s.dispatch(ctx, rn, &r, method, path, *bp)
+	r.served = *served
 	httpStatus := 0
 	if err != nil {
 		out = jsontensor.AppendErrorResponse(out[:0], err.Error())
@@ -425,7 +432,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, rn runner, r *route, method,
 			return out, err
 		}
 		defer h.Release()
-		r.served = h.Version()
+		rn.serve(h)
 		return appendMetadataJSON(out, h.Name(), h.Version(), h.Signatures()), nil
 	case routePredict, routeClassify, routeRegress:
 		if r.hasVersion && r.hasLabel {
@@ -540,6 +547,19 @@ func (s *Server) handleOther(ctx *fasthttp.RequestCtx) {
 	}
 	s.headers(ctx)
 	ctx.SetStatusCode(fasthttp.StatusNotFound)
+}
+
+// methodString is string(m), without allocating for the usual methods.
+func methodString(m []byte) string {
+	switch string(m) {
+	case "POST":
+		return "POST"
+	case "GET":
+		return "GET"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	return string(m)
 }
 
 // requestPath is the raw path and query of the request, as TF Serving's
