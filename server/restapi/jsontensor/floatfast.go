@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"sync"
 )
 
@@ -217,6 +218,30 @@ func scaled(m uint64, e, q int) (fl uint64, r, d, h u128, ok bool) {
 // whether the result parses back to v: within half an ulp of v (a quarter
 // ulp below v when quarterBelow), bounds included when even.
 func roundDigits(m uint64, e, q int, even, quarterBelow bool) (dig uint64, roundTrips, ok bool) {
+	if q >= 0 && q < len(pow5) && pow5[q].hi == 0 && e+q < 0 && e+q > -62 {
+		// The usual case (|v| from about 1e-9 to 1e9): everything fits
+		// 64 bits. a = v × 10^q × 2^s exactly.
+		hi, a := bits.Mul64(m, pow5[q].lo)
+		if hi == 0 {
+			s := uint(-(e + q))
+			fl, r, d := a>>s, a&(1<<s-1), uint64(1)<<s
+			if r == 0 {
+				return fl, true, true
+			}
+			up := 2*r > d || (2*r == d && fl&1 == 1)
+			diff := r
+			if up {
+				fl++
+				diff = d - r
+			}
+			lhs := diff << 1 // diff <= 2^(s-1) <= 2^60
+			if !up && quarterBelow {
+				lhs <<= 1
+			}
+			h := pow5[q].lo
+			return fl, lhs < h || (even && lhs == h), true
+		}
+	}
 	fl, r, d, h, ok := scaled(m, e, q)
 	if !ok {
 		return 0, false, false
@@ -241,10 +266,10 @@ func roundDigits(m uint64, e, q int, even, quarterBelow bool) (dig uint64, round
 // appendFast appends v (finite, positive and normal, with biased exponent
 // b and mantissa bits mant) in TF Serving's text, or returns ok false when v
 // is out of its range.
-func (f *floatFormat) appendFast(dst []byte, b int, mant uint64) ([]byte, bool) {
+func (f *floatFormat) appendFast(dst []byte, exps []decExp, b int, mant uint64) ([]byte, bool) {
 	m := mant | 1<<f.mantBits
 	e := b - f.bias - int(f.mantBits)
-	de := f.exps()[b]
+	de := exps[b]
 	E := de.elo
 	if m >= de.thr {
 		E++
@@ -283,72 +308,93 @@ const digitPairs = "000102030405060708091011121314151617181920212223242526272829
 // appendGDigits lays out dig (prec digits, possibly with trailing zeros,
 // the first nonzero; value dig × 10^(E-prec+1)) as C's "%.<prec>g", then
 // appends ".0" when the text has neither '.' nor 'e' (TF Serving's rule).
+// prec is at most 17 and E from -324 to 308, so the text takes at most 32
+// bytes, which it writes in place after making room for them.
 func appendGDigits(dst []byte, dig uint64, prec, E int) []byte {
 	n := prec
-	for dig%10 == 0 && n > 1 {
+	for n > 1 && dig%10 == 0 {
 		dig /= 10
 		n--
 	}
-	var tmp [20]byte
-	i := n
-	for dig >= 100 {
-		q := dig / 100
-		k := (dig - q*100) * 2
-		i -= 2
-		tmp[i], tmp[i+1] = digitPairs[k], digitPairs[k+1]
-		dig = q
-	}
-	if dig >= 10 {
-		i -= 2
-		tmp[i], tmp[i+1] = digitPairs[dig*2], digitPairs[dig*2+1]
-	} else {
-		i--
-		tmp[i] = byte('0' + dig)
-	}
-	digits := tmp[:n]
-	if E < -4 || E >= prec {
-		dst = append(dst, digits[0])
+	dst = slices.Grow(dst, 32)
+	start := len(dst)
+	b := dst[start : start+32]
+	switch {
+	case E < -4 || E >= prec:
+		// d.ddde±XX: the digits at b[1:], the first moved before the point.
+		putDigits(b[1:1+n], dig)
+		b[0] = b[1]
+		k := n + 1
 		if n > 1 {
-			dst = append(dst, '.')
-			dst = append(dst, digits[1:]...)
+			b[1] = '.'
+		} else {
+			k = 1
 		}
 		x := E
+		b[k] = 'e'
 		if x < 0 {
-			dst = append(dst, 'e', '-')
+			b[k+1] = '-'
 			x = -x
 		} else {
-			dst = append(dst, 'e', '+')
+			b[k+1] = '+'
 		}
-		switch {
-		case x < 10:
-			return append(dst, '0', byte('0'+x))
-		case x < 100:
-			return append(dst, digitPairs[2*x], digitPairs[2*x+1])
+		k += 2
+		if x >= 100 {
+			b[k] = byte('0' + x/100)
+			k++
+			x %= 100
 		}
-		return append(dst, byte('0'+x/100), digitPairs[2*(x%100)], digitPairs[2*(x%100)+1])
+		b[k], b[k+1] = digitPairs[2*x], digitPairs[2*x+1]
+		return dst[:start+k+2]
+	case E < 0:
+		// 0.000ddd
+		z := -E - 1
+		b[0], b[1] = '0', '.'
+		for i := range z {
+			b[2+i] = '0'
+		}
+		putDigits(b[2+z:2+z+n], dig)
+		return dst[:start+2+z+n]
+	case n <= E+1:
+		// ddd000.0
+		putDigits(b[:n], dig)
+		for i := n; i <= E; i++ {
+			b[i] = '0'
+		}
+		b[E+1], b[E+2] = '.', '0'
+		return dst[:start+E+3]
+	default:
+		// ddd.ddd: the digits at b[1:], the integer part moved left.
+		putDigits(b[1:1+n], dig)
+		copy(b[:E+1], b[1:E+2])
+		b[E+1] = '.'
+		return dst[:start+n+1]
 	}
-	if E < 0 {
-		dst = append(dst, '0', '.')
-		for range -E - 1 {
-			dst = append(dst, '0')
-		}
-		return append(dst, digits...)
+}
+
+// putDigits writes dig's len(b) decimal digits (with leading zeros) into b.
+func putDigits(b []byte, dig uint64) {
+	i := len(b)
+	for i >= 2 {
+		q := dig / 100
+		k := (dig - q*100) * 2
+		b[i-2], b[i-1] = digitPairs[k], digitPairs[k+1]
+		dig = q
+		i -= 2
 	}
-	intLen := E + 1
-	if n <= intLen {
-		dst = append(dst, digits...)
-		for range intLen - n {
-			dst = append(dst, '0')
-		}
-		return append(dst, '.', '0')
+	if i == 1 {
+		b[0] = byte('0' + dig)
 	}
-	dst = append(dst, digits[:intLen]...)
-	dst = append(dst, '.')
-	return append(dst, digits[intLen:]...)
 }
 
 // appendFloat32Fast is AppendFloat32.
 func appendFloat32Fast(dst []byte, v float32) []byte {
+	return appendFloat32With(dst, float32Format.exps(), v)
+}
+
+// appendFloat32With is appendFloat32Fast with float32Format.exps() fetched
+// by the caller, once for many values.
+func appendFloat32With(dst []byte, exps []decExp, v float32) []byte {
 	u := math.Float32bits(v)
 	b := int(u >> 23 & 0xFF)
 	if b == 0 || b == 0xFF {
@@ -357,7 +403,7 @@ func appendFloat32Fast(dst []byte, v float32) []byte {
 	if u>>31 != 0 {
 		dst = append(dst, '-')
 	}
-	out, ok := float32Format.appendFast(dst, b, uint64(u&(1<<23-1)))
+	out, ok := float32Format.appendFast(dst, exps, b, uint64(u&(1<<23-1)))
 	if !ok {
 		return appendDecimal(dst, math.Abs(float64(v)), 32)
 	}
@@ -374,7 +420,7 @@ func appendFloat64Fast(dst []byte, v float64) []byte {
 	if u>>63 != 0 {
 		dst = append(dst, '-')
 	}
-	out, ok := float64Format.appendFast(dst, b, u&(1<<52-1))
+	out, ok := float64Format.appendFast(dst, float64Format.exps(), b, u&(1<<52-1))
 	if !ok {
 		return appendDecimal(dst, math.Abs(v), 64)
 	}

@@ -158,13 +158,46 @@ func TestFastFloatCoverage(t *testing.T) {
 	for range 100_000 {
 		v := float32(math.Pow(10, -36+r.Float64()*69))
 		u := math.Float32bits(v)
-		if _, ok := float32Format.appendFast(nil, int(u>>23), uint64(u&(1<<23-1))); !ok {
+		if _, ok := float32Format.appendFast(nil, float32Format.exps(), int(u>>23), uint64(u&(1<<23-1))); !ok {
 			t.Fatalf("float32 %v (%08x) fell back", v, u)
 		}
 		d := math.Pow(10, -16+r.Float64()*49)
 		w := math.Float64bits(d)
-		if _, ok := float64Format.appendFast(nil, int(w>>52), w&(1<<52-1)); !ok {
+		if _, ok := float64Format.appendFast(nil, float64Format.exps(), int(w>>52), w&(1<<52-1)); !ok {
 			t.Fatalf("float64 %v (%016x) fell back", d, w)
 		}
 	}
+}
+
+// benchFloats are full-precision float32 values in [-1, 1), as a model
+// computes them (most take the 9-digit path).
+func benchFloats() []float32 {
+	r := rand.New(rand.NewPCG(17, 18))
+	v := make([]float32, 4096)
+	for i := range v {
+		v[i] = r.Float32()*2 - 1
+	}
+	return v
+}
+
+func BenchmarkAppendFloat32(b *testing.B) {
+	v := benchFloats()
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		for _, x := range v {
+			buf = AppendFloat32(buf[:0], x)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(v)), "ns/value")
+}
+
+func BenchmarkAppendFloat32Reference(b *testing.B) {
+	v := benchFloats()
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		for _, x := range v {
+			buf = appendDecimal(buf[:0], float64(x), 32)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(v)), "ns/value")
 }
