@@ -23,6 +23,10 @@ import (
 // closes it, and any other node is in the deepest context of its inputs
 // (data and control), which must extend all the others.
 
+// maxCondDepth bounds how deep conditionals may nest: each level costs a
+// pass over the graph.
+const maxCondDepth = 256
+
 // condCtx is one conditional context; contexts are interned, so equal
 // contexts are the same pointer (nil is the unconditional top).
 type condCtx struct {
@@ -79,6 +83,9 @@ func conds(g *graph.Graph, lib graph.Library, where string) error {
 		depth := 0
 		for _, c := range p.ctxs {
 			depth = max(depth, c.depth)
+		}
+		if depth > maxCondDepth {
+			return fmt.Errorf("TF1 conditionals nested %d deep (limit %d)", depth, maxCondDepth)
 		}
 		if depth == 0 {
 			for _, n := range g.Nodes {

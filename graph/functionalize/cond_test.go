@@ -1,6 +1,7 @@
 package functionalize_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -266,5 +267,27 @@ func TestCondInLoop(t *testing.T) {
 		if got := out[0].I32()[0]; got != c.want {
 			t.Errorf("n=%d x=%d: acc %d, want %d", c.n, c.x, got, c.want)
 		}
+	}
+}
+
+// TestCondDepthLimit: conditionals nested past the limit fail naming it,
+// before any rewriting (each level would cost a pass over the graph).
+func TestCondDepthLimit(t *testing.T) {
+	b := newBuilder()
+	p := b.placeholder("p", tensor.Bool)
+	x := b.placeholder("x", tensor.Int32)
+	var nest func(d int, v graph.Port) graph.Port
+	nest = func(d int, v graph.Port) graph.Port {
+		if d == 0 {
+			return b.out("", "Neg", nil, v)
+		}
+		return b.cond(fmt.Sprintf("c%d", d), p, []graph.Port{v},
+			func(in []graph.Port, _ *graph.Node) []graph.Port { return []graph.Port{nest(d-1, in[0])} },
+			func(in []graph.Port, _ *graph.Node) []graph.Port { return []graph.Port{b.out("", "Abs", nil, in[0])} })[0]
+	}
+	nest(300, x)
+	err := functionalize.Graph(b.g, graph.Library{})
+	if err == nil || !strings.Contains(err.Error(), "nested 300 deep (limit 256)") {
+		t.Fatalf("got %v", err)
 	}
 }
