@@ -32,6 +32,11 @@ func (s *Server) runContext(rn runner) (context.Context, context.CancelFunc) {
 	deadline := rn.deadline
 	if s.opts.Timeout > 0 {
 		if d := time.Now().Add(s.opts.Timeout); deadline.IsZero() || d.Before(deadline) {
+			if s.opts.Timeout >= minQueuedTimeout {
+				// The usual case: no timer of its own (runctx.go).
+				c := s.deadlines.start(ctx, d)
+				return c, c.stop
+			}
 			deadline = d
 		}
 	}

@@ -143,7 +143,10 @@ type Server struct {
 	srv    *fasthttp.Server
 	pool   *workers.Pool
 	bufs   sync.Pool // *[]byte response and scratch buffers
-	gz     sync.Pool // *gzip.Reader
+	// deadlines ends the model runs at --rest_api_timeout_in_ms
+	// (runctx.go).
+	deadlines runDeadlines
+	gz        sync.Pool // *gzip.Reader
 }
 
 // New returns a Server; start it with Serve or ListenAndServe.
