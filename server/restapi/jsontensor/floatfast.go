@@ -2,10 +2,8 @@ package jsontensor
 
 import (
 	"math"
-	"math/big"
 	"math/bits"
 	"slices"
-	"sync"
 )
 
 // The fast float writer. TF Serving's text for a float (AppendFloat32) is
@@ -76,77 +74,19 @@ var pow5 = func() (t [56]u128) {
 // floatFormat describes one binary format for appendFast.
 type floatFormat struct {
 	mantBits uint // explicit mantissa bits (23, 52)
-	expBits  uint // exponent bits (8, 11)
 	bias     int  // exponent bias (127, 1023)
 	long     int  // digits of the fallback precision (9, 17)
-	// exps[b] gives the decimal exponent of the normal numbers with biased
-	// exponent b: elo, plus one when the significand is >= thr.
-	exps func() []decExp
-}
-
-type decExp struct {
-	elo int
-	thr uint64
 }
 
 var (
-	float32Format = &floatFormat{mantBits: 23, expBits: 8, bias: 127, long: 9}
-	float64Format = &floatFormat{mantBits: 52, expBits: 11, bias: 1023, long: 17}
+	float32Format = &floatFormat{mantBits: 23, bias: 127, long: 9}
+	float64Format = &floatFormat{mantBits: 52, bias: 1023, long: 17}
 )
 
-func init() {
-	float32Format.exps = sync.OnceValue(float32Format.decExps)
-	float64Format.exps = sync.OnceValue(float64Format.decExps)
-}
-
-// decExps computes, with exact rational arithmetic, for each biased
-// exponent b of a normal number (v = m × 2^(b-bias-mantBits), m in
-// [2^mantBits, 2^(mantBits+1))): E = floor(log10(2^(b-bias))) and the least
-// m for which v >= 10^(E+1) (2^(mantBits+1) when no m of that binade
-// reaches it). A binade spans a factor of two, so it crosses at most one
-// power of ten.
-func (f *floatFormat) decExps() []decExp {
-	maxB := 1<<f.expBits - 1
-	t := make([]decExp, maxB)
-	top := new(big.Int).Lsh(big.NewInt(1), f.mantBits+1)
-	for b := 1; b < maxB; b++ {
-		low := pow2Rat(b - f.bias)
-		// Estimate floor(log10(low)) and correct it exactly.
-		E := int(math.Floor(float64(b-f.bias) * math.Log10(2)))
-		for pow10Rat(E).Cmp(low) > 0 {
-			E--
-		}
-		for pow10Rat(E+1).Cmp(low) <= 0 {
-			E++
-		}
-		// thr = ceil(10^(E+1) / 2^e).
-		r := new(big.Rat).Quo(pow10Rat(E+1), pow2Rat(b-f.bias-int(f.mantBits)))
-		thr := new(big.Int).Quo(r.Num(), r.Denom())
-		if new(big.Rat).SetInt(thr).Cmp(r) < 0 {
-			thr.Add(thr, big.NewInt(1))
-		}
-		if thr.Cmp(top) > 0 {
-			thr.Set(top)
-		}
-		t[b] = decExp{E, thr.Uint64()}
-	}
-	return t
-}
-
-func pow2Rat(k int) *big.Rat {
-	p := new(big.Int).Lsh(big.NewInt(1), uint(abs(k)))
-	if k >= 0 {
-		return new(big.Rat).SetInt(p)
-	}
-	return new(big.Rat).SetFrac(big.NewInt(1), p)
-}
-
-func pow10Rat(k int) *big.Rat {
-	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(k))), nil)
-	if k >= 0 {
-		return new(big.Rat).SetInt(p)
-	}
-	return new(big.Rat).SetFrac(big.NewInt(1), p)
+// log10Pow2 is floor(log10(2^k)) for |k| <= 1100 (TestLog10Pow2 checks
+// every k against exact arithmetic).
+func log10Pow2(k int) int {
+	return int(math.Floor(float64(k) * 0.30102999566398119521))
 }
 
 // scaled returns v × 10^q = fl + r/d exactly for v = m × 2^e, with h/d
@@ -266,23 +206,21 @@ func roundDigits(m uint64, e, q int, even, quarterBelow bool) (dig uint64, round
 // appendFast appends v (finite, positive and normal, with biased exponent
 // b and mantissa bits mant) in TF Serving's text, or returns ok false when v
 // is out of its range.
-func (f *floatFormat) appendFast(dst []byte, exps []decExp, b int, mant uint64) ([]byte, bool) {
+func (f *floatFormat) appendFast(dst []byte, b int, mant uint64) ([]byte, bool) {
 	m := mant | 1<<f.mantBits
 	e := b - f.bias - int(f.mantBits)
-	de := exps[b]
-	E := de.elo
-	if m >= de.thr {
-		E++
-	}
+	// v is in [2^(b-bias), 2^(b-bias+1)), so its decimal exponent is E or
+	// E+1; roundAt finds which.
+	E := log10Pow2(b - f.bias)
 	const short = 6
-	dig, rt, ok := roundDigits(m, e, short-1-E, m&1 == 0, mant == 0 && b > 1)
+	dig, rt, E, ok := roundAt(m, e, E, short, m&1 == 0, mant == 0 && b > 1)
 	if !ok {
 		return dst, false
 	}
 	prec := short
 	if !rt {
 		prec = f.long
-		if dig, _, ok = roundDigits(m, e, prec-1-E, false, false); !ok {
+		if dig, _, E, ok = roundAt(m, e, E, prec, false, false); !ok {
 			return dst, false
 		}
 	}
@@ -291,6 +229,20 @@ func (f *floatFormat) appendFast(dst []byte, exps []decExp, b int, mant uint64) 
 		E++
 	}
 	return appendGDigits(dst, dig, prec, E), true
+}
+
+// roundAt is roundDigits for prec significant digits of v = m × 2^e, whose
+// decimal exponent is E or E+1; it returns the exponent the digits have.
+// When E is one too small the digits come out above 10^prec (rounding to
+// exactly 10^prec reads the same either way: the decimal 10^(E+1)), and
+// they are computed again at E+1.
+func roundAt(m uint64, e, E, prec int, even, quarterBelow bool) (dig uint64, roundTrips bool, exp int, ok bool) {
+	dig, roundTrips, ok = roundDigits(m, e, prec-1-E, even, quarterBelow)
+	if ok && dig > pow10u64[prec] {
+		E++
+		dig, roundTrips, ok = roundDigits(m, e, prec-1-E, even, quarterBelow)
+	}
+	return dig, roundTrips, E, ok
 }
 
 var pow10u64 = func() (t [20]uint64) {
@@ -389,12 +341,6 @@ func putDigits(b []byte, dig uint64) {
 
 // appendFloat32Fast is AppendFloat32.
 func appendFloat32Fast(dst []byte, v float32) []byte {
-	return appendFloat32With(dst, float32Format.exps(), v)
-}
-
-// appendFloat32With is appendFloat32Fast with float32Format.exps() fetched
-// by the caller, once for many values.
-func appendFloat32With(dst []byte, exps []decExp, v float32) []byte {
 	u := math.Float32bits(v)
 	b := int(u >> 23 & 0xFF)
 	if b == 0 || b == 0xFF {
@@ -403,7 +349,7 @@ func appendFloat32With(dst []byte, exps []decExp, v float32) []byte {
 	if u>>31 != 0 {
 		dst = append(dst, '-')
 	}
-	out, ok := float32Format.appendFast(dst, exps, b, uint64(u&(1<<23-1)))
+	out, ok := float32Format.appendFast(dst, b, uint64(u&(1<<23-1)))
 	if !ok {
 		return appendDecimal(dst, math.Abs(float64(v)), 32)
 	}
@@ -420,7 +366,7 @@ func appendFloat64Fast(dst []byte, v float64) []byte {
 	if u>>63 != 0 {
 		dst = append(dst, '-')
 	}
-	out, ok := float64Format.appendFast(dst, float64Format.exps(), b, u&(1<<52-1))
+	out, ok := float64Format.appendFast(dst, b, u&(1<<52-1))
 	if !ok {
 		return appendDecimal(dst, math.Abs(v), 64)
 	}

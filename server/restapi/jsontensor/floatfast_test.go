@@ -3,6 +3,7 @@ package jsontensor
 import (
 	"flag"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -158,12 +159,12 @@ func TestFastFloatCoverage(t *testing.T) {
 	for range 100_000 {
 		v := float32(math.Pow(10, -36+r.Float64()*69))
 		u := math.Float32bits(v)
-		if _, ok := float32Format.appendFast(nil, float32Format.exps(), int(u>>23), uint64(u&(1<<23-1))); !ok {
+		if _, ok := float32Format.appendFast(nil, int(u>>23), uint64(u&(1<<23-1))); !ok {
 			t.Fatalf("float32 %v (%08x) fell back", v, u)
 		}
 		d := math.Pow(10, -16+r.Float64()*49)
 		w := math.Float64bits(d)
-		if _, ok := float64Format.appendFast(nil, float64Format.exps(), int(w>>52), w&(1<<52-1)); !ok {
+		if _, ok := float64Format.appendFast(nil, int(w>>52), w&(1<<52-1)); !ok {
 			t.Fatalf("float64 %v (%016x) fell back", d, w)
 		}
 	}
@@ -200,4 +201,30 @@ func BenchmarkAppendFloat32Reference(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(v)), "ns/value")
+}
+
+// TestLog10Pow2 checks log10Pow2 against exact arithmetic for every
+// binary exponent of a float64 (subnormals' included).
+func TestLog10Pow2(t *testing.T) {
+	ten := big.NewInt(10)
+	for k := -1100; k <= 1100; k++ {
+		// want = max n with 10^n <= 2^k.
+		p2 := new(big.Rat).SetFrac(big.NewInt(1), big.NewInt(1))
+		if k >= 0 {
+			p2.SetInt(new(big.Int).Lsh(big.NewInt(1), uint(k)))
+		} else {
+			p2.SetFrac(big.NewInt(1), new(big.Int).Lsh(big.NewInt(1), uint(-k)))
+		}
+		n := log10Pow2(k)
+		pow := func(n int) *big.Rat {
+			p := new(big.Int).Exp(ten, big.NewInt(int64(max(n, -n))), nil)
+			if n >= 0 {
+				return new(big.Rat).SetInt(p)
+			}
+			return new(big.Rat).SetFrac(big.NewInt(1), p)
+		}
+		if pow(n).Cmp(p2) > 0 || pow(n+1).Cmp(p2) <= 0 {
+			t.Fatalf("log10Pow2(%d) = %d, wrong", k, n)
+		}
+	}
 }

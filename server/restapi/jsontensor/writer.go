@@ -266,8 +266,7 @@ func (w *prettyWriter) float32s(v []float32) bool {
 		return false
 	}
 	w.prefix()
-	exps := float32Format.exps()
-	w.buf = appendFloat32With(w.buf, exps, v[0])
+	w.buf = AppendFloat32(w.buf, v[0])
 	need := len(sep) + 32
 	for _, x := range v[1:] {
 		if w.full() {
@@ -277,7 +276,7 @@ func (w *prettyWriter) float32s(v []float32) bool {
 			w.grow()
 		}
 		w.buf = append(w.buf, sep...)
-		w.buf = appendFloat32With(w.buf, exps, x)
+		w.buf = AppendFloat32(w.buf, x)
 	}
 	w.top().count += len(v) - 1
 	return true
