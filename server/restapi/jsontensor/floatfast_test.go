@@ -228,3 +228,72 @@ func TestLog10Pow2(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWriteSeq holds the writer's array loops (float32s, writeSeq) to what
+// one prefix() and one reference-formatted value per element write, in
+// the same writer state: nesting depth (past the inline levels too),
+// single-line arrays or not, first element or not.
+func FuzzWriteSeq(f *testing.F) {
+	f.Add(uint8(2), true, false, []byte{0, 0, 0x80, 0x3f, 0xdb, 0x0f, 0x49, 0x40})
+	f.Add(uint8(11), false, true, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Add(uint8(0), false, false, []byte{})
+	f.Fuzz(func(t *testing.T, depth uint8, single, more bool, data []byte) {
+		open := func() (*prettyWriter, *prettyWriter) {
+			a, b := newPrettyWriter(nil), newPrettyWriter(nil)
+			for _, w := range []*prettyWriter{a, b} {
+				w.startObject()
+				w.stringS("k")
+				for range int(depth % 12) {
+					w.startArray()
+				}
+				w.single = single
+				if more {
+					w.int64(7)
+				}
+			}
+			return a, b
+		}
+		f32 := make([]float32, len(data)/4)
+		f64 := make([]float64, len(data)/8)
+		i64 := make([]int64, len(data)/8)
+		for i := range f32 {
+			f32[i] = math.Float32frombits(uint32(data[4*i]) | uint32(data[4*i+1])<<8 | uint32(data[4*i+2])<<16 | uint32(data[4*i+3])<<24)
+		}
+		for i := range f64 {
+			var u uint64
+			for k := range 8 {
+				u |= uint64(data[8*i+k]) << (8 * k)
+			}
+			f64[i], i64[i] = math.Float64frombits(u), int64(u)
+		}
+		check := func(what string, fast func(*prettyWriter) bool, ref func(*prettyWriter)) {
+			a, b := open()
+			if !fast(a) {
+				t.Fatalf("%s: full without a limit", what)
+			}
+			ref(b)
+			a.endArray()
+			b.endArray()
+			if string(a.buf) != string(b.buf) {
+				t.Fatalf("%s: loop wrote\n%s\nper value:\n%s", what, a.buf, b.buf)
+			}
+		}
+		check("float32", func(w *prettyWriter) bool { return w.float32s(f32) }, func(w *prettyWriter) {
+			for _, x := range f32 {
+				w.prefix()
+				w.buf = appendDecimal(w.buf, float64(x), 32)
+			}
+		})
+		check("float64", func(w *prettyWriter) bool { return writeSeq(w, f64, AppendFloat64) }, func(w *prettyWriter) {
+			for _, x := range f64 {
+				w.prefix()
+				w.buf = appendDecimal(w.buf, x, 64)
+			}
+		})
+		check("int64", func(w *prettyWriter) bool { return writeSeq(w, i64, appendInt[int64]) }, func(w *prettyWriter) {
+			for _, x := range i64 {
+				w.int64(x)
+			}
+		})
+	})
+}
