@@ -101,9 +101,8 @@ type runResult struct {
 // ends (DeadlineExceeded or Cancelled) even if the model keeps computing; the
 // version stays referenced until the model returns.
 func (h Handle) Run(ctx context.Context, signature string, inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
-	if ctx.Done() == nil {
-		return h.safeRun(ctx, signature, inputs, outputs)
-	}
+	// Cooperative models first: they never need ctx.Done(), which a
+	// context may have to allocate.
 	if c, ok := h.v.model.(servable.Cooperative); ok && c.Cooperative() {
 		// The model returns soon after ctx ends: no goroutine needed.
 		if err := ctx.Err(); err != nil {
@@ -114,6 +113,9 @@ func (h Handle) Run(ctx context.Context, signature string, inputs map[string]*te
 			return nil, contextError(ctx.Err())
 		}
 		return out, err
+	}
+	if ctx.Done() == nil {
+		return h.safeRun(ctx, signature, inputs, outputs)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(err)
