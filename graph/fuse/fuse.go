@@ -6,9 +6,10 @@
 // fused kernel (kernels/rnn). Registry supplies those kernels.
 //
 // Loops does the same for TF1 recurrent layers: the While loops that
-// graph/functionalize makes of tf.nn.dynamic_rnn over a GRUCell or
-// GRUBlockCell run the fused GRU kernel when the loop covers the whole
-// input (an If picks the fused op or the original loop at run time).
+// graph/functionalize makes of tf.nn.dynamic_rnn over a GRUCell,
+// GRUBlockCell, BasicLSTMCell, LSTMCell or LSTMBlockCell run the fused
+// kernels when the loop covers the whole input (an If picks the fused op
+// or the original loop at run time).
 //
 // The unfused path stays available: a caller that skips Library and Loops
 // runs the original loops op by op, and tests compare both.

@@ -9,18 +9,23 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// Loops fuses the TF1 GRU loops of g and of lib's functions: While nodes
-// (as graph/functionalize makes of tf.nn.dynamic_rnn's frames) whose body
-// reads step t of an input TensorList, runs a GRUCell (tf.nn.rnn_cell /
-// tf.compat.v1 GRUCell: sigmoid gates over [x, h], split into r and u, an
-// activation of the candidate over [x, r⊙h], h' = u⊙h + (1−u)⊙c) or a
-// GRUBlockCell(V2) on it and the state, writes h' at t of an output list
-// and counts up to bounds. With dynamic_rnn's sequence_length the body
-// selects zero_output and the old state past each row's length; the fused
-// op then takes the mask t < sequence_length[b] and outputs zeros there.
+// Loops fuses the TF1 GRU and LSTM loops of g and of lib's functions:
+// While nodes (as graph/functionalize makes of tf.nn.dynamic_rnn's frames)
+// whose body reads step t of an input TensorList, runs a cell on it and
+// the state, writes h' at t of an output list and counts up to bounds.
+// The cells are GRUCell (tf.nn.rnn_cell / tf.compat.v1: sigmoid gates over
+// [x, h] split into r and u, an activation of the candidate over
+// [x, r⊙h], h' = u⊙h + (1−u)⊙c), GRUBlockCell(V2), BasicLSTMCell and
+// LSTMCell without peepholes, projection or clipping ([i, j, f, o] =
+// split([x, h]·K + b), c' = c⊙σ(f + forget_bias) + σ(i)⊙a(j),
+// h' = a(c')⊙σ(o)) and LSTMBlockCell likewise. With dynamic_rnn's
+// sequence_length the body selects zero_output and the old state past each
+// row's length; the fused op then takes the mask t < sequence_length[b]
+// and outputs zeros there.
 //
 // The cell's weights must be constants; they are rearranged into a Keras
-// reset_after=False GRU for the fused kernel (gates z = u, r; bias folded).
+// layer for the fused kernel (GRU reset_after=False with gates z = u, r;
+// LSTM gates i, f, c = j, o with the forget bias folded into the bias).
 // Whether the loop runs exactly the input's steps from t = 0 depends on
 // run-time values, so the While becomes an If on that condition: its then
 // branch runs the fused op over the stacked input, its else branch the
@@ -47,7 +52,7 @@ func Loops(g *graph.Graph, lib graph.Library) Report {
 			if w.Op != "While" && w.Op != "StatelessWhile" {
 				continue
 			}
-			m, err := matchGRULoop(w, lib)
+			m, err := matchRNNLoop(w, lib)
 			if err != nil {
 				rep.Skipped[w.Name] = err.Error()
 				continue
@@ -62,8 +67,8 @@ func Loops(g *graph.Graph, lib graph.Library) Report {
 	return rep
 }
 
-// gruLoop is what matchGRULoop found; indices are loop variables.
-type gruLoop struct {
+// rnnLoop is what matchRNNLoop found; indices are loop variables.
+type rnnLoop struct {
 	nvars      int
 	types      []tensor.DType
 	time       int   // the step counter the lists are indexed by
@@ -72,6 +77,9 @@ type gruLoop struct {
 	h, in, out int
 	seqLen     int // sequence_length, or -1
 	zero       int // zero_output, or -1
+	lstm       bool
+	c          int     // LSTM: the cell state
+	forgetBias float32 // LSTM: added to the forget gate
 	act        string
 	k, r, b    *tensor.Tensor // Keras layout
 	units      int
@@ -145,8 +153,8 @@ func isScalar(pt graph.Port, v float64) bool {
 
 func isAdd(n *graph.Node) bool { return (n.Op == "Add" || n.Op == "AddV2") && len(n.Inputs) == 2 }
 
-// matchGRULoop checks a While's cond and body against the TF1 GRU loop.
-func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
+// matchRNNLoop checks a While's cond and body against the TF1 GRU and LSTM loops.
+func matchRNNLoop(w *graph.Node, lib graph.Library) (*rnnLoop, error) {
 	body, err := loopFn(w, "body", lib)
 	if err != nil {
 		return nil, err
@@ -159,7 +167,7 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 	if len(body.Args) != n || len(body.Rets) != n || len(cond.Args) != n || len(cond.Rets) != 1 || w.NumOutputs != n {
 		return nil, fmt.Errorf("loop functions do not take and return its %d variables", n)
 	}
-	m := &gruLoop{nvars: n, types: body.ArgTypes, time: -1, h: -1, in: -1, out: -1, seqLen: -1, zero: -1}
+	m := &rnnLoop{nvars: n, types: body.ArgTypes, time: -1, h: -1, in: -1, out: -1, seqLen: -1, zero: -1, c: -1}
 	isCounter := make([]bool, n)
 	for i, r := range body.Rets {
 		if rn := r.Node; r.Out == 0 && isAdd(rn) {
@@ -247,7 +255,30 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 	var x graph.Port
 	var wp [4]graph.Port
 	if x, wp, m.act, err = matchCell(body, hNew, m.h); err != nil {
-		return nil, err
+		lc, lerr := matchLSTMCell(body, hNew, m.h)
+		if lerr != nil {
+			return nil, fmt.Errorf("%v; not an LSTM cell either: %v", err, lerr)
+		}
+		m.lstm, m.act, m.forgetBias, x = true, lc.act, lc.forgetBias, lc.x
+		wp = [4]graph.Port{lc.kernel, lc.bias}
+		// The cell state carried as c' (or, with sequence_length,
+		// Select(t >= len, c, c')).
+		for i, r := range body.Rets {
+			ok := r == lc.cNew
+			if rs := through(r).Node; m.seqLen >= 0 && rs.Op == "Select" && len(rs.Inputs) == 3 && through(rs.Inputs[2]) == through(lc.cNew) && argIndex(body, rs.Inputs[1]) == i {
+				t, l := copyCond(body, rs.Inputs[0])
+				ok = t == m.time && l == m.seqLen
+			}
+			if ok {
+				if m.c >= 0 {
+					return nil, fmt.Errorf("new cell state returned twice")
+				}
+				m.c = i
+			}
+		}
+		if m.c < 0 || m.c != lc.cPrev || m.c == m.h || isCounter[m.c] {
+			return nil, fmt.Errorf("the LSTM cell state is not carried to the next step")
+		}
 	}
 	xn := x.Node
 	if xn.Op != "TensorListGetItem" || len(xn.Inputs) < 2 || argIndex(body, xn.Inputs[1]) != m.time {
@@ -257,6 +288,10 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 		return nil, fmt.Errorf("the cell reads a list that changes in the loop")
 	}
 	for i, p := range wp {
+		if p.Node == nil {
+			m.wIdx[i] = -1
+			continue
+		}
 		if m.wIdx[i] = argIndex(body, p); !invariant(m.wIdx[i]) {
 			return nil, fmt.Errorf("a cell weight is not a loop invariant")
 		}
@@ -265,7 +300,7 @@ func matchGRULoop(w *graph.Node, lib graph.Library) (*gruLoop, error) {
 		return nil, fmt.Errorf("body has side effects")
 	}
 	for i := 0; i < n; i++ {
-		if !isCounter[i] && i != m.h && i != m.out && !invariant(i) {
+		if !isCounter[i] && i != m.h && i != m.c && i != m.out && !invariant(i) {
 			return nil, fmt.Errorf("loop variable %d is neither a counter, the state, the output list nor an invariant", i)
 		}
 	}
@@ -415,6 +450,175 @@ func matchCell(body *graph.Graph, hNew graph.Port, h int) (x graph.Port, w [4]gr
 	return through(xg), [4]graph.Port{kg, bg, kc, bc}, act, nil
 }
 
+// lstmCell is what matchLSTMCell found.
+type lstmCell struct {
+	x, kernel, bias graph.Port
+	cNew            graph.Port
+	cPrev           int
+	act             string
+	forgetBias      float32
+}
+
+// matchLSTMCell matches h' against TF1's BasicLSTMCell/LSTMCell (no
+// peepholes, projection or clipping: [i, j, f, o] = split([x, h]·K + b),
+// c' = c⊙σ(f + forget_bias) + σ(i)⊙a(j), h' = a(c')⊙σ(o)) or an
+// LSTMBlockCell's h output, on state variable h.
+func matchLSTMCell(body *graph.Graph, hNew graph.Port, h int) (lc lstmCell, err error) {
+	isH := func(pt graph.Port) bool { return argIndex(body, pt) == h }
+	hp := through(hNew)
+	hn := hp.Node
+	if hn.Op == "LSTMBlockCell" {
+		if hp.Out != 6 || len(hn.Inputs) != 8 || !isH(hn.Inputs[2]) {
+			return lc, fmt.Errorf("LSTMBlockCell's h output does not feed the state")
+		}
+		if hn.Attrs.Bool("use_peephole", false) || hn.Attrs.Float("cell_clip", 3) > 0 {
+			return lc, fmt.Errorf("LSTMBlockCell with peepholes or cell_clip is not fused")
+		}
+		return lstmCell{x: through(hn.Inputs[0]), kernel: hn.Inputs[3], bias: hn.Inputs[7], cNew: graph.Port{Node: hn, Out: 1},
+			cPrev: argIndex(body, hn.Inputs[1]), act: "tanh", forgetBias: hn.Attrs.Float("forget_bias", 1)}, nil
+	}
+	fail := fmt.Errorf("the new state is not an LSTM cell's a(c')⊙σ(o)")
+	// pair calls f on a binary node's inputs in both orders.
+	pair := func(n *graph.Node, op string, f func(a, b graph.Port) bool) bool {
+		if n.Op != op || len(n.Inputs) != 2 {
+			return false
+		}
+		return f(n.Inputs[0], n.Inputs[1]) || f(n.Inputs[1], n.Inputs[0])
+	}
+	var split *graph.Node
+	gate := func(pt graph.Port, k int) bool { // σ(split:k)
+		s := through(pt).Node
+		if s.Op != "Sigmoid" || len(s.Inputs) != 1 {
+			return false
+		}
+		g := through(s.Inputs[0])
+		if g.Out != k || g.Node.Op != "Split" || g.Node.NumOutputs != 4 || len(g.Node.Inputs) != 2 {
+			return false
+		}
+		if split == nil {
+			split = g.Node
+		}
+		return g.Node == split
+	}
+	var cNew graph.Port
+	act := ""
+	actOf := func(pt graph.Port) (graph.Port, bool) { // a(v): v
+		n := through(pt).Node
+		a, ok := cellActs[n.Op]
+		if !ok || len(n.Inputs) != 1 || act != "" && a != act {
+			return graph.Port{}, false
+		}
+		act = a
+		return n.Inputs[0], true
+	}
+	if !pair(hn, "Mul", func(a, b graph.Port) bool {
+		saved := act
+		v, ok := actOf(a)
+		if ok && gate(b, 3) {
+			cNew = v
+			return true
+		}
+		act = saved // σ(o) read as the activation in the other order
+		return false
+	}) {
+		return lc, fail
+	}
+	// c' = c⊙σ(f + fb) + σ(i)⊙a(j).
+	cPrev := -1
+	var fb float32
+	forget := func(a, b graph.Port) bool { // c ⊙ σ(f + fb)
+		s := through(b).Node
+		if s.Op != "Sigmoid" || len(s.Inputs) != 1 {
+			return false
+		}
+		f := through(s.Inputs[0])
+		if f.Node == split && f.Out == 2 {
+			fb = 0
+		} else if !pair(f.Node, "Add", func(p, q graph.Port) bool {
+			t := constOf(q)
+			if tp := through(p); tp.Node != split || tp.Out != 2 || t == nil || t.Len() != 1 || t.DType != tensor.Float32 {
+				return false
+			}
+			fb = t.F32()[0]
+			return true
+		}) && !pair(f.Node, "AddV2", func(p, q graph.Port) bool {
+			t := constOf(q)
+			if tp := through(p); tp.Node != split || tp.Out != 2 || t == nil || t.Len() != 1 || t.DType != tensor.Float32 {
+				return false
+			}
+			fb = t.F32()[0]
+			return true
+		}) {
+			return false
+		}
+		cPrev = argIndex(body, a)
+		return cPrev >= 0
+	}
+	input := func(a, b graph.Port) bool { // σ(i) ⊙ a(j)
+		v, ok := actOf(b)
+		tv := through(v)
+		return ok && gate(a, 0) && tv.Node == split && tv.Out == 1
+	}
+	cn := through(cNew).Node
+	sum := func(a, b graph.Port) bool {
+		return pair(through(a).Node, "Mul", forget) && pair(through(b).Node, "Mul", input)
+	}
+	if !pair(cn, "Add", sum) && !pair(cn, "AddV2", sum) {
+		return lc, fmt.Errorf("the new cell state is not c⊙σ(f + forget_bias) + σ(i)⊙a(j)")
+	}
+	if !isScalar(split.Inputs[0], 1) && !isScalar(split.Inputs[0], -1) {
+		return lc, fmt.Errorf("the gates are not split on axis 1")
+	}
+	x, k, b, ok := denseOfConcat(split.Inputs[1], isH)
+	if !ok {
+		return lc, fmt.Errorf("the gates are not [x, h]·kernel + bias")
+	}
+	return lstmCell{x: through(x), kernel: k, bias: b, cNew: cNew, cPrev: cPrev, act: act, forgetBias: fb}, nil
+}
+
+// lstmWeights reads an LSTM cell's constant kernel [I+U, 4U] and bias
+// [4U] (gates i, j, f, o) and rearranges them for a Keras LSTM: kernel
+// [I, 4U] and recurrent kernel [U, 4U] in gate order i, f, c (= j), o;
+// the forget bias is folded into the bias.
+func (m *rnnLoop) lstmWeights(w *graph.Node) error {
+	kt, bt := constOf(w.Inputs[m.wIdx[0]]), constOf(w.Inputs[m.wIdx[1]])
+	if kt == nil || bt == nil || kt.DType != tensor.Float32 || bt.DType != tensor.Float32 {
+		return fmt.Errorf("LSTM weights are not float32 constants")
+	}
+	if len(bt.Shape) != 1 || len(kt.Shape) != 2 || bt.Shape[0]%4 != 0 {
+		return fmt.Errorf("LSTM weights of shapes %v %v", kt.Shape, bt.Shape)
+	}
+	u := bt.Shape[0] / 4
+	rows := kt.Shape[0]
+	if u <= 0 || rows <= u || kt.Shape[1] != 4*u {
+		return fmt.Errorf("LSTM weights of shapes %v %v do not make an LSTM", kt.Shape, bt.Shape)
+	}
+	in := rows - u
+	order := [4]int{0, 2, 1, 3} // Keras block g ← TF block order[g]
+	k := kt.F32()
+	pack := func(lo, n int) *tensor.Tensor {
+		out := make([]float32, n*4*u)
+		for i := 0; i < n; i++ {
+			src := k[(lo+i)*4*u : (lo+i+1)*4*u]
+			for g, tfb := range order {
+				copy(out[i*4*u+g*u:i*4*u+(g+1)*u], src[tfb*u:(tfb+1)*u])
+			}
+		}
+		return tensor.FromSlice(tensor.Shape{n, 4 * u}, out)
+	}
+	m.k, m.r = pack(0, in), pack(in, u)
+	b := make([]float32, 4*u)
+	for g, tfb := range order {
+		copy(b[g*u:(g+1)*u], bt.F32()[tfb*u:(tfb+1)*u])
+	}
+	for j := u; j < 2*u; j++ {
+		b[j] += m.forgetBias
+	}
+	m.b = tensor.FromSlice(tensor.Shape{4 * u}, b)
+	m.units = u
+	return nil
+}
+
 // denseOfConcat matches BiasAdd(MatMul(ConcatV2(x, s, axis 1), k), b)
 // where second(s) holds.
 func denseOfConcat(pt graph.Port, second func(graph.Port) bool) (x, k, b graph.Port, ok bool) {
@@ -436,7 +640,10 @@ func denseOfConcat(pt graph.Port, second func(graph.Port) bool) (x, k, b graph.P
 // weights reads the cell's constant weights (the While's inputs) and
 // rearranges them for a Keras reset_after=False GRU: kernel [I, 3U] and
 // recurrent kernel [U, 3U] in gate order z (= u), r, h; bias [3U].
-func (m *gruLoop) weights(w *graph.Node) error {
+func (m *rnnLoop) weights(w *graph.Node) error {
+	if m.lstm {
+		return m.lstmWeights(w)
+	}
 	var ts [4]*tensor.Tensor
 	for i, idx := range m.wIdx {
 		if ts[i] = constOf(w.Inputs[idx]); ts[i] == nil || ts[i].DType != tensor.Float32 {
@@ -478,7 +685,7 @@ func (m *gruLoop) weights(w *graph.Node) error {
 
 // rewrite turns w (in h, whose nodes sit in where) into an If on "the loop
 // runs exactly the input's steps from t = 0", fused when it does.
-func (m *gruLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph.Library) error {
+func (m *rnnLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph.Library) error {
 	base := sanitizeName(w.Name)
 	i32 := map[string]any{"T": tensor.Int32}
 	taken := make(map[string]bool, len(h.Nodes))
@@ -558,7 +765,12 @@ func (m *gruLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph
 		fin = append(fin, node(tf, thenName, "Less", i32, 1, col, row)) // [T, B], time-major as x
 		fattrs["zero_output_for_mask"] = true
 	}
-	fused := node(tf, thenName, OpGRU, fattrs, 3, fin...)
+	op, nout := OpGRU, 3
+	if m.lstm {
+		op, nout = OpLSTM, 4
+		fin = append(fin[:2:2], append([]graph.Port{arg(m.c)}, fin[2:]...)...)
+	}
+	fused := node(tf, thenName, op, fattrs, nout, fin...)
 	rets := make([]graph.Port, m.nvars)
 	for i := range rets {
 		rets[i] = arg(i)
@@ -567,6 +779,9 @@ func (m *gruLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph
 		rets[c] = node(tf, thenName, "AddV2", i32, 1, arg(c), tSteps)
 	}
 	rets[m.h] = graph.Port{Node: fused.Node, Out: 2}
+	if m.lstm {
+		rets[m.c] = graph.Port{Node: fused.Node, Out: 3}
+	}
 	rets[m.out] = node(tf, thenName, "TensorListFromTensor", kernels.Attrs{"element_dtype": tensor.Float32, "shape_type": tensor.Int32}, 1,
 		graph.Port{Node: fused.Node, Out: 1}, unknown)
 	tf.Rets, tf.RetTypes = rets, m.types

@@ -2,6 +2,7 @@ package fuse_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -302,5 +303,160 @@ func BenchmarkV1GRULoop(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// v1LSTM builds a TF1 dynamic_rnn LSTM loop as v1GRU does a GRU one: loop
+// variables time, c, h, out, n, in, kernel [I+U, 4U], bias [4U] (and len,
+// zero_output with seq). kind "basic" writes BasicLSTMCell's ops
+// (c⊙σ(f+1) + σ(i)⊙tanh(j), tanh(c')⊙σ(o)), "cell" LSTMCell's operand
+// order (σ(f+1)⊙c + σ(i)⊙tanh(j), σ(o)⊙tanh(c')), "block" an
+// LSTMBlockCell.
+func v1LSTM(kind string, seq bool, k, bias *tensor.Tensor, units int) (*graph.Graph, graph.Library, []graph.Port, []graph.Port) {
+	n := 0
+	add := func(g *graph.Graph, op string, nout int, attrs kernels.Attrs, in ...graph.Port) graph.Port {
+		n++
+		if attrs == nil {
+			attrs = kernels.Attrs{}
+		}
+		return graph.Port{Node: g.AddNode(&graph.Node{Name: fmt.Sprintf("%s_%d", op, n), Op: op, NumOutputs: nout, Attrs: attrs, Inputs: in, Where: g.Name})}
+	}
+	cnst := func(g *graph.Graph, t *tensor.Tensor) graph.Port {
+		return add(g, graph.OpConst, 1, kernels.Attrs{"value": t, "dtype": t.DType})
+	}
+	f32 := kernels.Attrs{"T": tensor.Float32}
+	types := []tensor.DType{tensor.Int32, tensor.Float32, tensor.Float32, tensor.Variant, tensor.Int32, tensor.Variant, tensor.Float32, tensor.Float32}
+	if seq {
+		types = append(types, tensor.Int32, tensor.Float32)
+	}
+	fn := func(name string) (*graph.Graph, []graph.Port) {
+		f := &graph.Graph{Name: name}
+		var args []graph.Port
+		for i, t := range types {
+			a := f.AddNode(&graph.Node{Name: fmt.Sprintf("arg%d", i), Op: graph.OpArg, NumOutputs: 1, Attrs: kernels.Attrs{"index": int64(i), "T": t}, Where: name})
+			f.Args = append(f.Args, a)
+			f.ArgTypes = append(f.ArgTypes, t)
+			args = append(args, graph.Port{Node: a})
+		}
+		return f, args
+	}
+	cond, ca := fn("cond")
+	cond.Rets = []graph.Port{add(cond, "Less", 1, kernels.Attrs{"T": tensor.Int32}, ca[0], ca[4])}
+	body, a := fn("body")
+	t := add(body, "Identity", 1, kernels.Attrs{"T": tensor.Int32}, a[0])
+	c, h := add(body, "Identity", 1, f32, a[1]), add(body, "Identity", 1, f32, a[2])
+	x := add(body, "TensorListGetItem", 1, kernels.Attrs{"element_dtype": tensor.Float32}, a[5], t, cnst(body, tensor.Scalar(int32(-1))))
+	var hn, cn graph.Port
+	if kind == "block" {
+		zeros := cnst(body, tensor.New(tensor.Float32, tensor.Shape{units}))
+		cell := add(body, "LSTMBlockCell", 7, kernels.Attrs{"T": tensor.Float32, "forget_bias": float32(1), "cell_clip": float32(-1), "use_peephole": false},
+			x, c, h, a[6], zeros, zeros, zeros, a[7])
+		hn, cn = graph.Port{Node: cell.Node, Out: 6}, graph.Port{Node: cell.Node, Out: 1}
+	} else {
+		axis := cnst(body, tensor.Scalar(int32(1)))
+		cat := add(body, "ConcatV2", 1, kernels.Attrs{"T": tensor.Float32, "N": int64(2), "Tidx": tensor.Int32}, x, h, axis)
+		gates := add(body, "BiasAdd", 1, f32, add(body, "MatMul", 1, f32, cat, a[6]), a[7])
+		split := add(body, "Split", 4, kernels.Attrs{"T": tensor.Float32, "num_split": int64(4)}, axis, gates)
+		g := func(i int) graph.Port { return graph.Port{Node: split.Node, Out: i} }
+		sig := func(p graph.Port) graph.Port { return add(body, "Sigmoid", 1, f32, p) }
+		fplus := sig(add(body, "Add", 1, f32, g(2), cnst(body, tensor.Scalar(float32(1)))))
+		in := add(body, "Mul", 1, f32, sig(g(0)), add(body, "Tanh", 1, f32, g(1)))
+		if kind == "basic" {
+			cn = add(body, "Add", 1, f32, add(body, "Mul", 1, f32, c, fplus), in)
+			hn = add(body, "Mul", 1, f32, add(body, "Tanh", 1, f32, cn), sig(g(3)))
+		} else {
+			cn = add(body, "AddV2", 1, f32, add(body, "Mul", 1, f32, fplus, c), in)
+			hn = add(body, "Mul", 1, f32, sig(g(3)), add(body, "Tanh", 1, f32, cn))
+		}
+	}
+	written, hState, cState := hn, hn, cn
+	if seq {
+		past := add(body, "GreaterEqual", 1, kernels.Attrs{"T": tensor.Int32}, t, a[8])
+		written = add(body, "Select", 1, f32, past, a[9], hn)
+		hState = add(body, "Select", 1, f32, past, h, hn)
+		cState = add(body, "Select", 1, f32, past, c, cn)
+	}
+	set := add(body, "TensorListSetItem", 1, kernels.Attrs{"element_dtype": tensor.Float32}, a[3], t, written)
+	body.Rets = []graph.Port{add(body, "Add", 1, kernels.Attrs{"T": tensor.Int32}, t, cnst(body, tensor.Scalar(int32(1)))), cState, hState, set, a[4], a[5], a[6], a[7]}
+	if seq {
+		body.Rets = append(body.Rets, a[8], a[9])
+	}
+	body.RetTypes = types
+
+	g := &graph.Graph{Name: "graph"}
+	xp := add(g, graph.OpPlaceholder, 1, kernels.Attrs{"dtype": tensor.Float32})
+	np := add(g, graph.OpPlaceholder, 1, kernels.Attrs{"dtype": tensor.Int32})
+	unk := cnst(g, tensor.Scalar(int32(-1)))
+	in := add(g, "TensorListFromTensor", 1, kernels.Attrs{"element_dtype": tensor.Float32, "shape_type": tensor.Int32}, xp, unk)
+	out := add(g, "TensorListReserve", 1, kernels.Attrs{"element_dtype": tensor.Float32, "shape_type": tensor.Int32}, unk, np)
+	batch := add(g, "StridedSlice", 1, kernels.Attrs{"T": tensor.Int32, "Index": tensor.Int32, "shrink_axis_mask": int64(1)},
+		add(g, "Shape", 1, kernels.Attrs{"T": tensor.Float32, "out_type": tensor.Int32}, xp),
+		cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{1})), cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{2})), cnst(g, tensor.FromSlice(tensor.Shape{1}, []int32{1})))
+	zeros := add(g, "Fill", 1, kernels.Attrs{"T": tensor.Float32, "index_type": tensor.Int32},
+		add(g, "Pack", 1, kernels.Attrs{"T": tensor.Int32, "N": int64(2)}, batch, cnst(g, tensor.Scalar(int32(units)))), cnst(g, tensor.Scalar(float32(0))))
+	inputs := []graph.Port{cnst(g, tensor.Scalar(int32(0))), zeros, zeros, out, np, in, cnst(g, k), cnst(g, bias)}
+	feeds := []graph.Port{xp, np}
+	if seq {
+		lp := add(g, graph.OpPlaceholder, 1, kernels.Attrs{"dtype": tensor.Int32})
+		feeds = append(feeds, lp)
+		inputs = append(inputs, lp, zeros)
+	}
+	w := g.AddNode(&graph.Node{Name: "rnn/while", Op: "While", NumOutputs: len(types), Attrs: kernels.Attrs{"T": types,
+		"cond": kernels.FuncRef{Name: "cond"}, "body": kernels.FuncRef{Name: "body"}, "parallel_iterations": int64(32)},
+		Inputs: inputs})
+	stacked := add(g, "TensorListStack", 1, kernels.Attrs{"element_dtype": tensor.Float32, "num_elements": int64(-1)}, graph.Port{Node: w, Out: 3}, unk)
+	return g, graph.Library{"cond": cond, "body": body}, feeds, []graph.Port{{Node: w, Out: 1}, {Node: w, Out: 2}, stacked}
+}
+
+// TestV1LSTMLoops: BasicLSTMCell, LSTMCell and LSTMBlockCell loops, with
+// and without sequence_length, are fused (one fused LSTM node each) and
+// compute what the loop computes op by op (final c, final h, outputs):
+// n = T through the fused branch, n < T through the loop.
+func TestV1LSTMLoops(t *testing.T) {
+	const T, B, I, U = 4, 3, 3, 2
+	for _, kind := range []string{"basic", "cell", "block"} {
+		for _, seq := range []bool{false, true} {
+			r := rand.New(rand.NewPCG(55, 56))
+			rnd := func(shape ...int) *tensor.Tensor {
+				x := tensor.New(tensor.Float32, tensor.Shape(shape))
+				for i := range x.F32() {
+					x.F32()[i] = float32(r.Float64()*2 - 1)
+				}
+				return x
+			}
+			k, b, x := rnd(I+U, 4*U), rnd(4*U), rnd(T, B, I)
+			for _, n := range []int32{T, 2} {
+				args := []*tensor.Tensor{x, tensor.Scalar(n)}
+				if seq {
+					args = append(args, tensor.FromSlice(tensor.Shape{B}, []int32{T, 1, 0}))
+				}
+				g, lib, feeds, fetches := v1LSTM(kind, seq, k, b, U)
+				want := runGraph(t, g, lib, feeds, fetches, args...)
+				g, lib, feeds, fetches = v1LSTM(kind, seq, k, b, U)
+				rep := fuse.Loops(g, lib)
+				lstms := 0
+				for _, f := range lib {
+					for _, nd := range f.Nodes {
+						if nd.Op == fuse.OpLSTM {
+							lstms++
+						}
+					}
+				}
+				if len(rep.Fused) != 1 || lstms != 1 {
+					t.Fatalf("%s seq=%v: fused %v (%d fused LSTM nodes), skipped %v", kind, seq, rep.Fused, lstms, rep.Skipped)
+				}
+				got := runGraph(t, g, lib, feeds, fetches, args...)
+				for i := range want {
+					if !got[i].Shape.Equal(want[i].Shape) {
+						t.Fatalf("%s seq=%v n=%d: fetch %d shape %v, want %v", kind, seq, n, i, got[i].Shape, want[i].Shape)
+					}
+					for j, v := range want[i].F32() {
+						if math.Abs(float64(got[i].F32()[j]-v)) > 1e-5 {
+							t.Fatalf("%s seq=%v n=%d: fetch %d [%d] = %v, want %v", kind, seq, n, i, j, got[i].F32()[j], v)
+						}
+					}
+				}
+			}
+		}
 	}
 }
