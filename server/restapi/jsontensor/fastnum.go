@@ -199,35 +199,34 @@ func digitsValue(x uint64, k int) uint64 {
 }
 
 // scanDoubleFast handles numbers with at most 16 significant digits (so
-// rapidjson's accumulator stays under 2^53), at least 8 bytes before the
-// end of b from each digit run, and no exponent; false means "ask
-// scanNumber".
+// rapidjson's accumulator stays under 2^53), an integer part of at most 6
+// or 7 digits and a fraction of at most 7, no exponent, and 16 bytes before
+// the end of b; false means "ask scanNumber". Each part is read as one
+// eight-byte word, and the bytes after it (the '.', the terminator) are
+// taken from the same word, so a number costs two loads.
 func scanDoubleFast(b []byte, p int) (float64, int, bool) {
-	minus := false
-	if p < len(b) && b[p] == '-' {
-		minus = true
-		p++
-	}
-	if p+8 > len(b) {
+	if p < 0 || p+16 > len(b) {
 		return 0, 0, false
+	}
+	x := load8(b, p)
+	minus := byte(x) == '-'
+	avail := 8 // bytes of x that are the body's
+	if minus {
+		x >>= 8
+		p++
+		avail = 7
 	}
 	var m uint64
-	nd := 0
-	if b[p] == '0' {
-		p++
-	} else {
-		x := load8(b, p)
-		k := digitRun(x)
-		if k == 0 || k == 8 {
+	k := 1 // a leading '0' is the whole integer part
+	if byte(x) != '0' {
+		k = digitRun(x)
+		if k == 0 || k >= avail {
 			return 0, 0, false
 		}
-		m, nd = digitsValue(x, k), k
-		p += k
+		m = digitsValue(x, k)
 	}
-	if p >= len(b) {
-		return 0, 0, false
-	}
-	switch b[p] {
+	p += k
+	switch byte(x >> (8 * uint(k))) {
 	case '.':
 	case 'e', 'E':
 		return 0, 0, false
@@ -240,22 +239,18 @@ func scanDoubleFast(b []byte, p int) (float64, int, bool) {
 		return float64(m), p, true
 	}
 	p++
-	if p+8 > len(b) {
+	y := load8(b, p)
+	f := digitRun(y)
+	if f == 0 || f == 8 || k+f > 16 {
 		return 0, 0, false
 	}
-	x := load8(b, p)
-	k := digitRun(x)
-	if k == 0 || k == 8 || nd+k > 16 {
+	if t := byte(y >> (8 * uint(f))); t == 'e' || t == 'E' {
 		return 0, 0, false
 	}
-	m = m*swarPow10[k] + digitsValue(x, k)
-	p += k
-	if p < len(b) && (b[p] == 'e' || b[p] == 'E') {
-		return 0, 0, false
-	}
-	d := float64(m) / pow10[k]
+	m = m*swarPow10[f] + digitsValue(y, f)
+	d := float64(m) / pow10[f]
 	if minus {
 		d = -d
 	}
-	return d, p, true
+	return d, p + f, true
 }
