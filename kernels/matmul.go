@@ -3,6 +3,7 @@ package kernels
 import (
 	"sync"
 
+	"github.com/tfserve/tfserve/kernels/bf16"
 	"github.com/tfserve/tfserve/kernels/gemm"
 	"github.com/tfserve/tfserve/tensor"
 )
@@ -128,6 +129,12 @@ func subslice(data any, lo, hi int) any {
 
 func matMulBuilder(attrs Attrs, _ int) (Func, error) {
 	ta, tb := attrs.Bool("transpose_a", false), attrs.Bool("transpose_b", false)
+	if pb, ok := attrs[AttrBF16Weights].(*bf16.Matrix); ok {
+		if ta {
+			return nil, buildErr("MatMul", "bf16 weights need transpose_a=false")
+		}
+		return bf16MatMul(pb, tb), nil
+	}
 	mm := newMatMuler()
 	return func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := checkInputs("MatMul", in, 2); err != nil {

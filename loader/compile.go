@@ -33,6 +33,9 @@ func compile(ctx context.Context, im *Imported, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPrecision(opts.Precision); err != nil {
+		return nil, err
+	}
 	prefix := filepath.Join(im.Dir, "variables", "variables")
 	rd, err := openCheckpoint(prefix)
 	if err != nil {
@@ -93,7 +96,7 @@ func sessionRegistry(opts Options, mo *ModelOptions, rd *bundle.Reader, budget *
 	if reg == nil {
 		reg = kernels.Lookup
 	}
-	reg = fuse.Registry(reg)
+	reg = fuse.RegistryWith(reg, fuse.Options{BF16: halfPrecision(opts, mo)})
 	scOpts := opts.ScaNN
 	if mo != nil && scOpts == (scann.Options{}) {
 		scOpts = scann.Options{Exhaustive: mo.ANN.Exhaustive, LeavesToSearch: mo.ANN.LeavesToSearch}
@@ -309,7 +312,7 @@ func optimizeAll(ctx context.Context, m *Model, bf *annrewrite.Options, opts Opt
 	}
 	keepVars := servingAssigns(m.im, m.plans)
 	for name, sp := range m.plans {
-		err := optimize(ctx, m.sess, m.im, name, sp, keepVars, bf, opts.Limits)
+		err := optimize(ctx, m.sess, m.im, name, sp, keepVars, bf, halfPrecision(opts, m.mo), opts.Limits)
 		if err == nil {
 			continue
 		}
@@ -327,7 +330,8 @@ func optimizeAll(ctx context.Context, m *Model, bf *annrewrite.Options, opts Opt
 // optimize inlines function calls into the signature's graph and folds
 // everything that does not depend on its inputs (variable reads, shape
 // arithmetic, table handles) into constants, then recompiles the plan.
-func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *graph.SignaturePlan, keepVars bool, bf *annrewrite.Options, lim limits.Load) error {
+// half packs constant MatMul operands in bf16 (fuse.BF16MatMuls).
+func optimize(ctx context.Context, sess *graph.Session, im *Imported, name string, sp *graph.SignaturePlan, keepVars bool, bf *annrewrite.Options, half bool, lim limits.Load) error {
 	lim = lim.WithDefaults()
 	ports := append(append([]graph.Port(nil), sp.Feeds...), sp.Fetches...)
 	g, mapped, err := graph.Inline(&graph.Graph{Name: name, Nodes: im.Graph.Nodes}, im.Library, ports, lim.MaxNodes)
@@ -345,6 +349,11 @@ func optimize(ctx context.Context, sess *graph.Session, im *Imported, name strin
 	}
 	if bf != nil {
 		if fetches, _, err = annrewrite.Rewrite(g, fetches, *bf); err != nil {
+			return err
+		}
+	}
+	if half {
+		if _, err := fuse.BF16MatMuls(g, fold.Charge); err != nil {
 			return err
 		}
 	}

@@ -54,6 +54,9 @@ type Options struct {
 	// assets.extra/tfserve.json (see ReadModelOptions); Options win when
 	// non-zero.
 	ScaNN scann.Options
+	// Precision overrides the model's tfserve.json "precision" ("fp32" or
+	// "bf16") when non-empty.
+	Precision string
 	// Limits bound what the model file may make the load build: nodes
 	// after inlining, bytes of constants and variables, the size of one
 	// folded constant (zero fields: limits' defaults).

@@ -36,6 +36,36 @@ type ModelOptions struct {
 	// Frozen says how to serve a version directory that holds a frozen
 	// GraphDef instead of a SavedModel (see FrozenMetaGraph).
 	Frozen *FrozenGraphOptions `json:"frozen,omitempty"`
+	// Precision of the weights of fused GRU/LSTM layers and of Dense
+	// layers (MatMul by a constant): "fp32" (the default: exact float32)
+	// or "bf16" (bfloat16 weights and activations in the products, float32
+	// sums; AVX-512 BF16 where the CPU has it, else portable Go computing
+	// the same; see package kernels/bf16).
+	Precision string `json:"precision"`
+}
+
+// Precisions ModelOptions.Precision and Options.Precision accept.
+const (
+	PrecisionFP32 = "fp32"
+	PrecisionBF16 = "bf16"
+)
+
+// checkPrecision accepts "", "fp32" and "bf16".
+func checkPrecision(p string) error {
+	switch p {
+	case "", PrecisionFP32, PrecisionBF16:
+		return nil
+	}
+	return fmt.Errorf("precision %q: want %s or %s", p, PrecisionFP32, PrecisionBF16)
+}
+
+// halfPrecision reports whether a load uses bf16 weights: Options.Precision
+// when set, else the model's tfserve.json.
+func halfPrecision(opts Options, mo *ModelOptions) bool {
+	if opts.Precision != "" {
+		return opts.Precision == PrecisionBF16
+	}
+	return mo != nil && mo.Precision == PrecisionBF16
 }
 
 // maxModelOptionsBytes bounds assets.extra/tfserve.json: a few options, so
@@ -72,6 +102,9 @@ func ReadModelOptions(dir string) (*ModelOptions, error) {
 	case "", "default", "gorgonia":
 	default:
 		return nil, fmt.Errorf("read %s: engine %q: want default or gorgonia", p, mo.Engine)
+	}
+	if err := checkPrecision(mo.Precision); err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	if mo.ANN.LeavesToSearch < 0 {
 		return nil, fmt.Errorf("read %s: ann.leaves_to_search must be >= 0", p)

@@ -12,13 +12,16 @@ import (
 )
 
 // Registry returns base extended with the fused-op kernels.
-func Registry(base graph.Registry) graph.Registry {
+func Registry(base graph.Registry) graph.Registry { return RegistryWith(base, Options{}) }
+
+// RegistryWith is Registry with the fused kernels built as opts says.
+func RegistryWith(base graph.Registry, opts Options) graph.Registry {
 	return func(op string) (kernels.Builder, bool) {
 		switch op {
 		case OpGRU:
-			return buildRNN(false), true
+			return buildRNN(false, opts.BF16), true
 		case OpLSTM:
-			return buildRNN(true), true
+			return buildRNN(true, opts.BF16), true
 		}
 		return base(op)
 	}
@@ -43,11 +46,12 @@ type rnnOpts struct {
 	masked      bool // a last input holds a [batch, steps] bool mask
 	zeroOutMask bool // Keras zero_output_for_mask
 	act, recAct rnn.Activation
+	half        bool // bf16 weights (Options.BF16)
 }
 
-func buildRNN(lstm bool) kernels.Builder {
+func buildRNN(lstm, half bool) kernels.Builder {
 	return func(attrs kernels.Attrs, numInputs int) (kernels.Func, error) {
-		o := rnnOpts{lstm: lstm, backwards: attrs.Bool("go_backwards", false), timeMajor: attrs.Bool("time_major", false), returnAll: attrs.Bool("return_all", true)}
+		o := rnnOpts{lstm: lstm, half: half, backwards: attrs.Bool("go_backwards", false), timeMajor: attrs.Bool("time_major", false), returnAll: attrs.Bool("return_all", true)}
 		var err error
 		// keras_major picks the Keras generation's activation formulas
 		// (hard_sigmoid differs); TF-exported layers are Keras 2's.
@@ -135,10 +139,10 @@ func runRNN(ctx *kernels.Context, o rnnOpts, cache *atomic.Pointer[packed], pool
 		p = &packed{key: key}
 		if o.lstm {
 			p.lstm, err = rnn.NewLSTM(rnn.LSTMParams{Input: input, Units: units, Kernel: k, RecurrentKernel: r, Bias: b,
-				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards, ZeroOutputForMask: o.zeroOutMask})
+				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards, ZeroOutputForMask: o.zeroOutMask, BF16: o.half})
 		} else {
 			p.gru, err = rnn.NewGRU(rnn.GRUParams{Input: input, Units: units, Kernel: k, RecurrentKernel: r, Bias: b, ResetAfter: len(b) == 6*units,
-				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards, ZeroOutputForMask: o.zeroOutMask})
+				Activation: o.act, RecurrentActivation: o.recAct, GoBackwards: o.backwards, ZeroOutputForMask: o.zeroOutMask, BF16: o.half})
 		}
 		if err != nil {
 			return nil, kernels.Errorf("fused RNN: %v", err)

@@ -26,7 +26,7 @@ import (
 
 // maxChunks is the widest kernel per row count; keep in sync with
 // bf16.go's maxChunks.
-var maxChunks = [4]int{12, 10, 7, 6}
+var maxChunks = [4]int{24, 10, 7, 6}
 
 func main() {
 	var w bytes.Buffer

@@ -77,7 +77,7 @@ const (
 	kcPairs = 512
 )
 
-var maxChunks = [maxRows]int{12, 10, 7, 6}
+var maxChunks = [maxRows]int{24, 10, 7, 6}
 
 // Matrix is a k×n weight matrix rounded to bf16 and packed for MatMul. It is
 // read-only after Pack and may be shared between goroutines.
@@ -304,3 +304,12 @@ func goMatMul(m int, ap []uint32, b *Matrix, accumulate bool, c []float32, ldc i
 
 // Bytes returns the size of the packed weights in bytes.
 func (m *Matrix) Bytes() int { return 2 * len(m.data) }
+
+// PackedBytes is the size Pack would allocate for a k×n matrix (-1 for
+// negative or too large dimensions), to charge a budget beforehand.
+func PackedBytes(k, n int) int64 {
+	if k < 0 || n < 0 || k > 1<<31 || n > 1<<31 {
+		return -1
+	}
+	return int64((k+1)/2) * int64((n+chunk-1)/chunk*chunk) * 4
+}

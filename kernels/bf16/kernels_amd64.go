@@ -5,7 +5,7 @@
 package bf16
 
 var asmKernels = [4][]dotKernel{
-	{dot1x1, dot1x2, dot1x3, dot1x4, dot1x5, dot1x6, dot1x7, dot1x8, dot1x9, dot1x10, dot1x11, dot1x12},
+	{dot1x1, dot1x2, dot1x3, dot1x4, dot1x5, dot1x6, dot1x7, dot1x8, dot1x9, dot1x10, dot1x11, dot1x12, dot1x13, dot1x14, dot1x15, dot1x16, dot1x17, dot1x18, dot1x19, dot1x20, dot1x21, dot1x22, dot1x23, dot1x24},
 	{dot2x1, dot2x2, dot2x3, dot2x4, dot2x5, dot2x6, dot2x7, dot2x8, dot2x9, dot2x10},
 	{dot3x1, dot3x2, dot3x3, dot3x4, dot3x5, dot3x6, dot3x7},
 	{dot4x1, dot4x2, dot4x3, dot4x4, dot4x5, dot4x6},
@@ -46,6 +46,42 @@ func dot1x11(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int
 
 //go:noescape
 func dot1x12(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x13(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x14(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x15(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x16(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x17(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x18(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x19(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x20(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x21(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x22(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x23(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
+
+//go:noescape
+func dot1x24(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
 
 //go:noescape
 func dot2x1(kp int, a *uint32, lda int, b *uint16, ldb int, c *float32, ldc int, loadC int, mask int)
