@@ -98,6 +98,8 @@ func (l *LSTM) forward(ws *Workspace, a *Args) error {
 	ws.seen = ws.seen[:B]
 	clear(ws.seen)
 	h, c, hr := ws.h, ws.c, ws.hr
+	// Keras's default activations have a one-pass gate update.
+	fused := l.act == Tanh && l.recAct == Sigmoid
 	initState(h, a.H0)
 	initState(c, a.C0)
 
@@ -116,7 +118,10 @@ func (l *LSTM) forward(ws *Workspace, a *Args) error {
 			for b := 0; b < B; b++ {
 				hb := h[b*U : (b+1)*U]
 				real := a.Mask == nil || a.Mask[b*T+t]
-				if real {
+				if real && fused {
+					v.lstmStep(hb, c[b*U:(b+1)*U], hr[b*G:(b+1)*G], xw[b*G:(b+1)*G], l.bx)
+					ws.seen[b] = true
+				} else if real {
 					row := hr[b*G : (b+1)*G]
 					v.add3(row, row, xw[b*G:(b+1)*G], l.bx)
 					l.recAct.apply(v, row[:2*U], row[:2*U]) // i, f

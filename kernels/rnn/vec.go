@@ -157,6 +157,31 @@ func (v vec) lstmCell(dst, c, i, f, g []float32) {
 	}
 }
 
+// lstmStep is a whole LSTM gate update for one batch row with tanh and
+// sigmoid activations: with z = pre + xw + bx (gate blocks i, f, g, o of
+// len(h) values each), c = σ(z_f)⊙c + σ(z_i)⊙tanh(z_g) and
+// h = σ(z_o)⊙tanh(c). The assembly does it in one pass, equal bit for bit to
+// add3, sigmoid, tanh, lstmCell, tanh and mul run one after the other, which
+// is what the portable code does (leaving z in pre). pre is clobbered.
+func (v vec) lstmStep(h, c, pre, xw, bx []float32) {
+	u := len(h)
+	c, pre, xw, bx = c[:u], pre[:4*u], xw[:4*u], bx[:4*u]
+	if u == 0 {
+		return
+	}
+	if v.asm {
+		lstmStepAVX(&h[0], &c[0], &pre[0], &xw[0], &bx[0], u)
+		return
+	}
+	v.add3(pre, pre, xw, bx)
+	v.sigmoid(pre[:2*u], pre[:2*u]) // i, f
+	v.tanh(pre[2*u:3*u], pre[2*u:3*u])
+	v.sigmoid(pre[3*u:], pre[3*u:]) // o
+	v.lstmCell(c, c, pre[:u], pre[u:2*u], pre[2*u:3*u])
+	v.tanh(pre[:u], c) // i is no longer needed
+	v.mul(h, pre[3*u:], pre[:u])
+}
+
 // Scalar float32 versions of the assembly formulas (Cephes expf and tanhf).
 
 func exp32(x float32) float32 {

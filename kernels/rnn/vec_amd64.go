@@ -39,3 +39,6 @@ func gruMixAVX(dst, z, c, h *float32, n int)
 
 //go:noescape
 func lstmCellAVX(dst, c, ig, fg, gg *float32, n int)
+
+//go:noescape
+func lstmStepAVX(h, c, pre, xw, bx *float32, u int)

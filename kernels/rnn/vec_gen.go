@@ -195,6 +195,7 @@ func main() {
 	for _, f := range funcs {
 		gen(&w, f)
 	}
+	genLSTMStep(&w)
 	if err := os.WriteFile("vec_amd64.s", w.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -267,6 +268,103 @@ func gen(w *bytes.Buffer, f vfunc) {
 	out = f.body(p)
 	p("VMASKMOVPS %s, Y13, (DI)(AX*1)", out)
 	fmt.Fprintf(w, "done:\n")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// bodyOf returns the body of the named element-wise function.
+func bodyOf(name string) func(p func(string, ...any)) string {
+	for _, f := range funcs {
+		if f.name == name {
+			return f.body
+		}
+	}
+	panic(name)
+}
+
+// genLSTMStep writes lstmStepAVX, a whole LSTM gate update (tanh and sigmoid
+// activations) in one pass over a batch row:
+//
+//	func lstmStepAVX(h, c, pre, xw, bx *float32, u int)
+//
+// pre, xw and bx hold the four gate blocks i, f, g, o of u values each; for
+// j < u, with z_k = (pre[k*u+j] + xw[k*u+j]) + bx[k*u+j]:
+//
+//	c[j] = fma(σ(z_0), tanh(z_2), σ(z_1)*c[j]);  h[j] = σ(z_3) * tanh(c[j])
+//
+// the same instructions, in the same order, as add3AVX, sigmoidAVX, tanhAVX,
+// lstmCellAVX and mulAVX run one after the other, so the results are equal
+// bit for bit. pre is left unchanged.
+func genLSTMStep(w *bytes.Buffer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, "\t"+format+"\n", a...) }
+	l := func(s string) { fmt.Fprintf(w, "%s:\n", s) }
+	sig, tanh := bodyOf("sigmoidAVX"), bodyOf("tanhAVX")
+	fmt.Fprintf(w, "\n// func lstmStepAVX(h, c, pre, xw, bx *float32, u int)\n")
+	fmt.Fprintf(w, "// c = σ(f)*c + σ(i)*tanh(g); h = σ(o)*tanh(c), gates = pre + xw + bx\n")
+	fmt.Fprintf(w, "TEXT ·lstmStepAVX(SB), NOSPLIT, $0-48\n")
+	p("MOVQ h+0(FP), DI")
+	p("MOVQ c+8(FP), SI")
+	p("MOVQ pre+16(FP), R8")
+	p("MOVQ xw+24(FP), R9")
+	p("MOVQ bx+32(FP), R10")
+	p("MOVQ u+40(FP), CX")
+	// Byte offsets of the current lanes in gate blocks i (AX, also c and
+	// h), f (BX), g (DX) and o (R11).
+	p("XORQ AX, AX")
+	p("MOVQ CX, BX")
+	p("SHLQ $2, BX")
+	p("LEAQ (BX)(BX*1), DX")
+	p("LEAQ (BX)(DX*1), R11")
+	p("MOVQ CX, R12")
+	p("SHRQ $3, R12")
+	// Tail: lanes [u&^7, u) under the mask in Y13.
+	p("MOVQ CX, R13")
+	p("ANDQ $7, R13")
+	p("LEAQ tailMask<>+32(SB), CX")
+	p("SHLQ $2, R13")
+	p("SUBQ R13, CX")
+	p("VMOVUPS (CX), Y13")
+	p("TESTQ R12, R12")
+	fmt.Fprintf(w, "\tJZ lstail\n")
+	// body emits one group of 8 lanes; load/store move memory (masked or
+	// not).
+	body := func(load func(mem, reg string), store func(reg, mem string)) {
+		gate := func(off string) {
+			load("(R8)("+off+"*1)", "Y0")
+			load("(R9)("+off+"*1)", "Y1")
+			load("(R10)("+off+"*1)", "Y2")
+			p("VADDPS Y1, Y0, Y0")
+			p("VADDPS Y2, Y0, Y0")
+		}
+		gate("AX")
+		p("VMOVUPS %s, Y11", sig(p)) // i
+		gate("DX")
+		p("VMOVUPS %s, Y12", tanh(p)) // g
+		gate("BX")
+		f := sig(p) // f
+		load("(SI)(AX*1)", "Y0")
+		p("VMULPS %s, Y0, Y0", f)     // f*c
+		p("VFMADD231PS Y12, Y11, Y0") // + i*g
+		store("Y0", "(SI)(AX*1)")
+		p("VMOVUPS %s, Y12", tanh(p)) // tanh(c): tanh reads Y0
+		gate("R11")
+		o := sig(p)
+		p("VMULPS Y12, %s, %s", o, o) // o*tanh(c)
+		store(o, "(DI)(AX*1)")
+	}
+	l("lsloop")
+	body(func(mem, reg string) { p("VMOVUPS %s, %s", mem, reg) }, func(reg, mem string) { p("VMOVUPS %s, %s", reg, mem) })
+	for _, r := range []string{"AX", "BX", "DX", "R11"} {
+		p("ADDQ $32, %s", r)
+	}
+	p("DECQ R12")
+	fmt.Fprintf(w, "\tJNZ lsloop\n")
+	l("lstail")
+	p("TESTQ R13, R13")
+	fmt.Fprintf(w, "\tJZ lsdone\n")
+	body(func(mem, reg string) { p("VMASKMOVPS %s, Y13, %s", mem, reg) },
+		func(reg, mem string) { p("VMASKMOVPS %s, Y13, %s", reg, mem) })
+	l("lsdone")
 	p("VZEROUPPER")
 	p("RET")
 }

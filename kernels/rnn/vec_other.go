@@ -16,3 +16,4 @@ func add3AVX(dst, a, b, c *float32, n int)                  { panic("rnn: no ass
 func gruCandAVX(dst, x, bx, r, h, bh *float32, n int)       { panic("rnn: no assembly") }
 func gruMixAVX(dst, z, c, h *float32, n int)                { panic("rnn: no assembly") }
 func lstmCellAVX(dst, c, ig, fg, gg *float32, n int)        { panic("rnn: no assembly") }
+func lstmStepAVX(h, c, pre, xw, bx *float32, u int)         { panic("rnn: no assembly") }

@@ -126,3 +126,65 @@ func randVec(r *rand.Rand, n int) []float32 {
 	}
 	return s
 }
+
+// TestLSTMStep: the one-pass LSTM gate update equals the separate loops bit
+// for bit (asm), is within float32 rounding of the float64 formulas, leaves
+// everything outside h[:u] and c[:u] alone, and (asm) does not write pre.
+func TestLSTMStep(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	xs := testInputs()
+	for _, v := range vecModes() {
+		for _, u := range []int{1, 3, 7, 8, 9, 13, 64, 100, 257} {
+			pre, xw, bx := make([]float32, 4*u), make([]float32, 4*u), make([]float32, 4*u)
+			for i := range pre {
+				// Pre-activations from the special inputs, split over the
+				// three addends so that their sum hits them.
+				z := xs[r.IntN(len(xs))]
+				pre[i], xw[i], bx[i] = z, 0, 0
+				if r.IntN(2) == 0 {
+					pre[i], xw[i], bx[i] = z/2, z/4, z/4
+				}
+			}
+			c0 := randVec(r, u)
+			for i := range c0 {
+				c0[i] *= 3
+			}
+			h, c := make([]float32, u+1), append(append([]float32(nil), c0...), 77)
+			h[u] = 99
+			preIn := append([]float32(nil), pre...)
+			v.lstmStep(h[:u], c[:u], pre, xw, bx)
+			if h[u] != 99 || c[u] != 77 {
+				t.Fatalf("asm=%v u=%d: wrote past the end", v.asm, u)
+			}
+			// The separate loops, as lstm.go ran them before the fused one.
+			row, wantH, wantC := append([]float32(nil), preIn...), make([]float32, u), append([]float32(nil), c0...)
+			tmp := make([]float32, u)
+			v.add3(row, row, xw, bx)
+			v.sigmoid(row[:2*u], row[:2*u])
+			v.tanh(row[2*u:3*u], row[2*u:3*u])
+			v.sigmoid(row[3*u:], row[3*u:])
+			v.lstmCell(wantC, wantC, row[:u], row[u:2*u], row[2*u:3*u])
+			v.tanh(tmp, wantC)
+			v.mul(wantH, row[3*u:], tmp)
+			for j := 0; j < u; j++ {
+				if math.Float32bits(h[j]) != math.Float32bits(wantH[j]) || math.Float32bits(c[j]) != math.Float32bits(wantC[j]) {
+					t.Fatalf("asm=%v u=%d lane %d: h %v c %v, separate loops h %v c %v", v.asm, u, j, h[j], c[j], wantH[j], wantC[j])
+				}
+				z := func(k int) float64 { return float64(preIn[k*u+j]) + float64(xw[k*u+j]) + float64(bx[k*u+j]) }
+				sg := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+				cc := sg(z(1))*float64(c0[j]) + sg(z(0))*math.Tanh(z(2))
+				hh := sg(z(3)) * math.Tanh(cc)
+				if math.Abs(float64(c[j])-cc) > 1e-6*(1+math.Abs(cc)) || math.Abs(float64(h[j])-hh) > 2e-6 {
+					t.Fatalf("asm=%v u=%d lane %d: h %v c %v, float64 h %v c %v", v.asm, u, j, h[j], c[j], hh, cc)
+				}
+			}
+			if v.asm {
+				for i := range pre {
+					if math.Float32bits(pre[i]) != math.Float32bits(preIn[i]) {
+						t.Fatalf("u=%d: pre[%d] changed", u, i)
+					}
+				}
+			}
+		}
+	}
+}
