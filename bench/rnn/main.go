@@ -30,8 +30,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -60,6 +62,11 @@ type CoreCase struct {
 	// used during this setting's repetitions, in CPUs (0.5: half a core
 	// busy on average), from /proc/stat; -1 if unknown.
 	Foreign float64
+	// PartCPUSec is the thread CPU time of the slowest part when the
+	// call's parts run at once, each on its own locked OS thread (the whole
+	// call's for one part), best repetition: the wall time the call would
+	// take with its cores to itself, whatever else the machine runs.
+	PartCPUSec float64
 }
 
 // Result is the JSON document written by the program.
@@ -245,11 +252,32 @@ func affinity() int {
 }
 
 // coreWork is one workload of the multi-core comparison: f does the work
-// with up to procs goroutines.
+// with up to procs goroutines; each(i, n) does part i of n.
 type coreWork struct {
 	c     CoreCase // shape and Flops
 	parts func(procs int) int
 	f     func(procs int) error
+	each  func(i, n int) error
+}
+
+// partsCPU runs the n parts of w at once, each on a goroutine locked to its
+// OS thread, and returns the largest part's thread CPU time.
+func partsCPU(w coreWork, n int) (float64, error) {
+	cpu, errs := make([]float64, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c0 := threadCPU()
+			errs[i] = w.each(i, n)
+			cpu[i] = threadCPU() - c0
+		}()
+	}
+	wg.Wait()
+	return slices.Max(cpu), errors.Join(errs...)
 }
 
 // sgemmPair is the ceiling of any split: two independent 512×512×512
@@ -282,6 +310,15 @@ func sgemmPair(r *rand.Rand) coreWork {
 			err := run(jobs[0])
 			return errors.Join(err, <-errc)
 		},
+		each: func(i, n int) error {
+			if n == 1 {
+				if err := run(jobs[0]); err != nil {
+					return err
+				}
+				return run(jobs[1])
+			}
+			return run(jobs[i])
+		},
 	}
 }
 
@@ -311,6 +348,11 @@ func benchCores(procs []int, minTime float64, reps int) ([]CoreCase, error) {
 					c:     CoreCase{Layer: kind, Batch: b, Input: in, Units: u, Steps: t, Flops: 2 * float64(b*t*(in+u)*gates*u)},
 					parts: func(procs int) int { return rnn.Parts(l, b, t, procs) },
 					f:     func(procs int) error { return pool.Forward(l, a, procs) },
+					each: func(i, n int) error {
+						ws := pool.Get()
+						defer pool.Put(ws)
+						return l.Forward(ws, a.Rows(i*b/n, (i+1)*b/n, in, u))
+					},
 				})
 			}
 		}
@@ -348,6 +390,26 @@ func benchCores(procs []int, minTime float64, reps int) ([]CoreCase, error) {
 				}
 			}
 		}
+		// Per-part thread CPU times, the settings alternating again.
+		for i := range cases {
+			cases[i].PartCPUSec = 1e300
+		}
+		for rp := 0; rp < reps; rp++ {
+			for i, p := range procs {
+				runtime.GOMAXPROCS(p)
+				n := w.parts(p)
+				for t0 := time.Now(); ; {
+					c, err := partsCPU(w, n)
+					if err != nil {
+						return nil, err
+					}
+					cases[i].PartCPUSec = min(cases[i].PartCPUSec, c)
+					if time.Since(t0).Seconds() >= minTime/2 {
+						break
+					}
+				}
+			}
+		}
 		for i := range cases {
 			cases[i].Foreign = -1
 			if fo := foreign[i]; fo[0] >= 0 && fo[2] > 0 {
@@ -356,7 +418,8 @@ func benchCores(procs []int, minTime float64, reps int) ([]CoreCase, error) {
 		}
 		for _, c := range cases {
 			slog.Info("cores", "layer", c.Layer, "B", c.Batch, "U", c.Units, "procs", c.Procs, "parts", c.Parts,
-				"ms", c.WallSec*1e3, "speedup", cases[0].WallSec/c.WallSec, "foreign", c.Foreign)
+				"ms", c.WallSec*1e3, "speedup", cases[0].WallSec/c.WallSec, "foreign", c.Foreign,
+				"cpu speedup", cases[0].PartCPUSec/c.PartCPUSec)
 		}
 		out = append(out, cases...)
 	}
