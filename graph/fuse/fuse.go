@@ -13,6 +13,11 @@
 //
 // The unfused path stays available: a caller that skips Library and Loops
 // runs the original loops op by op, and tests compare both.
+//
+// Models that opt in to bf16 weights (tfserve.json "precision": "bf16")
+// get fused kernels built by RegistryWith(Options{BF16: true}) and, after
+// constant folding, BF16MatMuls: their GRU, LSTM and Dense weights are
+// stored in bfloat16 and multiplied by package kernels/bf16.
 package fuse
 
 import (
