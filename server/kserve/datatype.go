@@ -3,6 +3,7 @@ package kserve
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/tfserve/tfserve/servable/limits"
@@ -160,6 +161,21 @@ func appendRaw(dst []byte, t *tensor.Tensor) ([]byte, error) {
 		for _, s := range t.Strings() {
 			dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
 			dst = append(dst, s...)
+		}
+		return dst, nil
+	}
+	le := binary.LittleEndian
+	switch v := t.Data.(type) {
+	case []float32:
+		dst = slices.Grow(dst, 4*len(v))
+		for _, x := range v {
+			dst = le.AppendUint32(dst, math.Float32bits(x))
+		}
+		return dst, nil
+	case []int64:
+		dst = slices.Grow(dst, 8*len(v))
+		for _, x := range v {
+			dst = le.AppendUint64(dst, uint64(x))
 		}
 		return dst, nil
 	}
