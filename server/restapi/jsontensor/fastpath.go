@@ -128,7 +128,7 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 	// The tensors may yet be dropped for the DOM decoder, which then
 	// allocates on its own (up to about 14.5 bytes per body byte on bodies
 	// of numbers in small lists); bodies whose tensors would take more than
-	// fastMaxAllocFactor bytes per body byte (short integers as int64 or
+	// 1.5 bytes per body byte (short integers as int64 or
 	// float64, "0,0,..." and the like) go to it directly, so the two
 	// together stay within the package's bound of 16.
 	var total int64
