@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
 	"github.com/tfserve/tfserve/loader"
+	"github.com/tfserve/tfserve/servable"
+	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 )
 
 // bf16Bounds is the largest |output - golden| each GRU fixture may show
@@ -212,5 +215,44 @@ func TestBF16FromModelOptions(t *testing.T) {
 	if _, err := loader.Load(context.Background(), src, loader.Options{Precision: "int8"}); err == nil ||
 		!strings.Contains(err.Error(), `precision "int8"`) {
 		t.Errorf(`Options.Precision "int8" loaded or failed without naming it: %v`, err)
+	}
+}
+
+// BenchmarkGoldenPrecision runs the first golden request of every GRU
+// fixture (parsed once) through the model loaded in fp32 and in bf16.
+func BenchmarkGoldenPrecision(b *testing.B) {
+	fx := fixtures.Dir(b)
+	for _, gf := range golden.Files(b, fx) {
+		dir := filepath.Dir(gf)
+		rel, _ := filepath.Rel(fx, dir)
+		if !strings.HasPrefix(filepath.ToSlash(rel), "keras/gru") {
+			continue
+		}
+		g, err := golden.Read(gf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range []string{loader.PrecisionFP32, loader.PrecisionBF16} {
+			b.Run(filepath.Base(rel)+"/"+p, func(b *testing.B) {
+				m, err := loader.Load(context.Background(), golden.VersionDir(b, dir), loader.Options{Precision: p,
+					Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Close()
+				req, err := jsontensor.ParsePredictRequest(g.Cases[0].Request, func(name string) (*servable.Signature, error) {
+					return m.Signatures()[name], nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := m.Run(context.Background(), req.SignatureName, req.Inputs, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
