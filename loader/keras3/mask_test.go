@@ -374,8 +374,10 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// TestMaskedGorgonia: the gorgonia engine does not lower masks; it refuses
-// a masked model when built, naming the op, rather than ignore the mask.
+// TestMaskedGorgonia: the gorgonia engine does not lower masks, and never
+// ignores one: a Masking model is refused when the engine is built (its Any
+// op), an Embedding(mask_zero) → GRU model fails each request naming the
+// fused op's mask input.
 func TestMaskedGorgonia(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	w := mapWeights{}
@@ -392,6 +394,24 @@ func TestMaskedGorgonia(t *testing.T) {
 	defer m.Close()
 	if _, err := gorgonia.New(m, gorgonia.Options{}); err == nil || !strings.Contains(err.Error(), "cannot be expressed") {
 		t.Fatalf("gorgonia.New: %v, want a refusal naming the op", err)
+	}
+	w["layers/embedding/vars/0"] = rnd(r, 5, 2)
+	cfg = sequential(inputLayer(nil, 3), layer("Embedding", map[string]any{"name": "e", "input_dim": 5, "output_dim": 2, "mask_zero": true}),
+		layer("GRU", map[string]any{"name": "g", "units": 2}))
+	if mg, err = keras3.Translate(cfg, w); err != nil {
+		t.Fatal(err)
+	}
+	em, err := loader.LoadMetaGraph(context.Background(), t.TempDir(), mg, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	gm, err := gorgonia.New(em, gorgonia.Options{})
+	if err == nil {
+		_, err = gm.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"input_layer": tensor.FromSlice(tensor.Shape{1, 3}, []float32{1, 0, 2})}, nil)
+	}
+	if err == nil || !strings.Contains(err.Error(), "_FusedGRU") {
+		t.Fatalf("gorgonia on a masked GRU: %v, want an error naming the fused op", err)
 	}
 }
 
