@@ -18,10 +18,11 @@
 // on CPUs with AVX-512 BF16 (amd64, checked at run time with
 // golang.org/x/sys/cpu); elsewhere, under the purego build tag, or with
 // Workspace.PureGo, portable Go computes the same sums in the same order.
-// The two agree bit for bit as long as no product or partial sum falls
-// below float32's normal range (|x| < 2⁻¹²⁶), which real weights and
-// activations never approach: VDPBF16PS flushes such values to zero and Go
-// keeps them, so there they differ by less than 2⁻¹²⁶ per term.
+// The two agree bit for bit on finite inputs as long as no product or
+// partial sum falls below float32's normal range (|x| < 2⁻¹²⁶), which real
+// weights and activations never approach: VDPBF16PS flushes such values to
+// zero and Go keeps them, so there they differ by less than 2⁻¹²⁶ per term.
+// (Infinities and NaNs propagate in both; NaN payloads may differ.)
 //
 // Against float32 weights and activations, the relative error of each
 // product is at most 2⁻⁷+2⁻¹⁶ (two roundings to 8 significant bits, 2⁻⁸
