@@ -235,7 +235,8 @@ func (p *condPass) nodeCtx(n *graph.Node) (*condCtx, error) {
 			return nil, fmt.Errorf("node %s (%s) merges values from %v and %v, not the two branches of one TF1 conditional", n.Name, n.Op, a, b)
 		}
 		for _, c := range n.Control {
-			if !within(p.ctx[c], a.parent) {
+			// An effect in either branch may gate the Merge.
+			if cc := p.ctx[c]; !within(cc, a.parent) && cc != a && cc != b {
 				return nil, fmt.Errorf("node %s (%s) has a control input from %s, %v", n.Name, n.Op, c.Name, p.ctx[c])
 			}
 		}
@@ -379,6 +380,15 @@ func (p *condPass) rewrite(parent *condCtx, pred graph.Port) error {
 		m.Attrs = kernels.Attrs{"T": outTypes[j]}
 		m.Inputs = []graph.Port{{Node: iff, Out: j}}
 		m.NumOutputs = 1
+		// Control edges from the branches are the If's now (its control
+		// results).
+		kept := m.Control[:0]
+		for _, c := range m.Control {
+			if !inBranch[c] && !isSwitch[c] {
+				kept = append(kept, c)
+			}
+		}
+		m.Control = kept
 	}
 	dead := map[*graph.Node]bool{}
 	for _, s := range switches {
@@ -476,8 +486,17 @@ func branchFunction(name string, nodes []*graph.Node, args []graph.Port, argType
 		fg.Rets = append(fg.Rets, port(r))
 	}
 	fg.RetTypes = retTypes
+	// Effects nothing in the branch reads (at most a Merge's control edge)
+	// run as control results.
 	for _, n := range nodes {
-		if len(users[n]) == 0 && (n.NumOutputs == 0 || sideEffectOps[n.Op]) {
+		if !(n.NumOutputs == 0 || sideEffectOps[n.Op]) {
+			continue
+		}
+		read := false
+		for _, u := range users[n] {
+			read = read || inBranch[u.n]
+		}
+		if !read {
 			fg.ControlRets = append(fg.ControlRets, copies[n])
 		}
 	}

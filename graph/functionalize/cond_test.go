@@ -291,3 +291,38 @@ func TestCondDepthLimit(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestCondEffectOnMerge: a branch effect that only the Merge waits for
+// (a control edge) runs as a control result of the branch function.
+func TestCondEffectOnMerge(t *testing.T) {
+	b := newBuilder()
+	p := b.placeholder("p", tensor.Bool)
+	x := b.placeholder("x", tensor.Int32)
+	var effect *graph.Node
+	outs := b.cond("c", p, []graph.Port{x},
+		func(in []graph.Port, pv *graph.Node) []graph.Port {
+			effect = b.node("c/effect", "NoOp", 0, nil)
+			effect.Control = []*graph.Node{pv}
+			return []graph.Port{b.out("c/neg", "Neg", nil, in[0])}
+		},
+		func(in []graph.Port, _ *graph.Node) []graph.Port { return []graph.Port{in[0]} })
+	outs[0].Node.Control = []*graph.Node{effect}
+	lib := graph.Library{}
+	if err := functionalize.Graph(b.g, lib); err != nil {
+		t.Fatal(err)
+	}
+	noV1Cond(t, b.g, lib)
+	found := false
+	for _, f := range lib {
+		for _, c := range f.ControlRets {
+			found = found || c.Name == "c/effect"
+		}
+	}
+	if !found || len(outs[0].Node.Control) != 0 {
+		t.Fatalf("effect a control result: %v; Merge's control edges left: %d", found, len(outs[0].Node.Control))
+	}
+	out := run(t, b.g, lib, []graph.Port{p, x}, []*tensor.Tensor{tensor.Scalar(true), i32(4)}, outs[0])
+	if got := out[0].I32()[0]; got != -4 {
+		t.Fatalf("got %d, want -4", got)
+	}
+}
