@@ -7,7 +7,14 @@
                                    append JSON lines to OUT (METRIC: squared_l2|dot_product)
 
 Every peer searches the whole query batch with one thread (OMP/OpenBLAS = 1,
-faiss.omp_set_num_threads(1), hnswlib num_threads=1).
+faiss.omp_set_num_threads(1), hnswlib num_threads=1), pinned to CPU
+$ANN_PIN_CPU when set (run.sh sets it); indexes are built with
+$ANN_BUILD_THREADS threads (default 2), which is not timed.
+
+Peers: faiss Flat (exact, 1,000 queries), IVF-PQ 8-bit (+ refinement),
+IVF-PQ fast scan (4-bit, 2 or 4 dims per code, two list counts, refinement),
+HNSW-flat M 32 and 48, and hnswlib M 16, 32 (efConstruction 200) and 48
+(efConstruction 400), each over a sweep of its search setting.
 """
 import os
 
@@ -24,6 +31,9 @@ import time
 import numpy as np
 
 K = 10
+# Threads for building the peers' indexes (not timed: every search runs on
+# one thread). Build CPU seconds are reported as process time either way.
+BUILD_THREADS = int(os.environ.get("ANN_BUILD_THREADS", "2"))
 FMNIST = "/usr/share/datasets/fashion-mnist"
 
 
@@ -76,13 +86,21 @@ def emit(out, **kw):
 
 
 def timed_search(fn, q):
-    """Returns the results, wall-clock QPS and process-CPU-time QPS."""
-    fn(q[:200])  # warm up
-    c = time.process_time()
-    t = time.perf_counter()
-    I = fn(q)
-    wall = time.perf_counter() - t
-    cpu = time.process_time() - c
+    """Returns the results, wall-clock QPS and process-CPU-time QPS. With
+    ANN_PIN_CPU set, the search runs pinned to that CPU (builds are not)."""
+    pin = os.environ.get("ANN_PIN_CPU", "")
+    saved = os.sched_getaffinity(0)
+    if pin:
+        os.sched_setaffinity(0, {int(pin)})
+    try:
+        fn(q[:200])  # warm up
+        c = time.process_time()
+        t = time.perf_counter()
+        I = fn(q)
+        wall = time.perf_counter() - t
+        cpu = time.process_time() - c
+    finally:
+        os.sched_setaffinity(0, saved)
     return I, len(q) / wall, len(q) / cpu
 
 
@@ -94,6 +112,9 @@ def run(d, metric, outpath):
     base = np.load(os.path.join(d, "base.npy"))
     q = np.load(os.path.join(d, "queries.npy"))
     gt = np.load(os.path.join(d, "gt.npy"))
+    nq = int(os.environ.get("ANN_NQ", "0"))
+    if nq > 0:  # exploration only: the first nq queries
+        q, gt = q[:nq], gt[:nq]
     n, dim = base.shape
     ip = metric == "dot_product"
     fmetric = faiss.METRIC_INNER_PRODUCT if ip else faiss.METRIC_L2
@@ -138,47 +159,50 @@ def run(d, metric, outpath):
                 measure("faiss", "IVF%d,PQ%d,RFlat" % (nlist, m), build, "nprobe=%d,k_factor=%d" % (nprobe, kf),
                         lambda x: refine.search(x, K)[1])
 
-    # IVF-PQ fast scan (4-bit codes, SIMD LUTs), the closest peer to LUT16.
+    # IVF-PQ fast scan (4-bit codes, SIMD LUTs), the closest peer to LUT16:
+    # nlist lists with 4 and 2 dimensions per 4-bit code, and 4x the lists
+    # with 2 dimensions per code probed deeper; exact refinement throughout.
     if hasattr(faiss, "IndexIVFPQFastScan") and "fastscan" in want:
-        for m in (dim // 4, dim // 2):  # 4 and 2 dimensions per 4-bit code
+        for nl, m, probes in ((nlist, dim // 4, (2, 4, 8, 16)), (nlist, dim // 2, (2, 4, 8, 16)),
+                              (4 * nlist, dim // 2, (8, 16, 32, 64))):
             t = time.process_time()
             quant = faiss.IndexFlatIP(dim) if ip else faiss.IndexFlatL2(dim)
-            fs = faiss.IndexIVFPQFastScan(quant, dim, nlist, m, 4, fmetric)
+            fs = faiss.IndexIVFPQFastScan(quant, dim, nl, m, 4, fmetric)
             fs.train(base)
             refine = faiss.IndexRefineFlat(fs)
             refine.add(base)
             build = time.process_time() - t
-            for nprobe in (2, 4, 8, 16):
+            for nprobe in probes:
                 fs.nprobe = nprobe
                 for kf in (2, 5, 10):
                     refine.k_factor = kf
-                    measure("faiss", "IVF%d,PQ%dx4fs,RFlat" % (nlist, m), build, "nprobe=%d,k_factor=%d" % (nprobe, kf),
+                    measure("faiss", "IVF%d,PQ%dx4fs,RFlat" % (nl, m), build, "nprobe=%d,k_factor=%d" % (nprobe, kf),
                             lambda x: refine.search(x, K)[1])
 
-    # faiss HNSW.
-    if "hnsw" not in want:
-        hnsw_efs = ()
-    else:
-        hnsw_efs = (16, 32, 64)
+    # faiss HNSW (flat storage), M 32 and 48.
+    for M in ((32, 48) if "hnsw" in want else ()):
         t = time.process_time()
-        hnsw = faiss.IndexHNSWFlat(dim, 32, fmetric)
-        hnsw.hnsw.efConstruction = 40
+        hnsw = faiss.IndexHNSWFlat(dim, M, fmetric)
+        hnsw.hnsw.efConstruction = 200
+        faiss.omp_set_num_threads(BUILD_THREADS)  # build only, not timed
         hnsw.add(base)
+        faiss.omp_set_num_threads(1)
         build = time.process_time() - t
-    for ef in hnsw_efs:
-        hnsw.hnsw.efSearch = ef
-        measure("faiss", "HNSW32", build, "efSearch=%d" % ef, lambda x: hnsw.search(x, K)[1])
+        for ef in (16, 32, 64, 128, 256):
+            hnsw.hnsw.efSearch = ef
+            measure("faiss", "HNSW%d,efC=200" % M, build, "efSearch=%d" % ef, lambda x: hnsw.search(x, K)[1])
 
-    # hnswlib.
-    for M in ((16,) if "hnswlib" in want else ()):
+    # hnswlib, M 16, 32 and 48 (M 48 with efConstruction 400).
+    for M in ((16, 32, 48) if "hnswlib" in want else ()):
+        efc = 400 if M >= 48 else 200
         t = time.process_time()
         h = hnswlib.Index(space="ip" if ip else "l2", dim=dim)
-        h.init_index(max_elements=n, ef_construction=200, M=M)
-        h.add_items(base, num_threads=1)
+        h.init_index(max_elements=n, ef_construction=efc, M=M)
+        h.add_items(base, num_threads=BUILD_THREADS)  # build only, not timed
         build = time.process_time() - t
-        for ef in (10, 20, 40, 80):
+        for ef in (10, 15, 20, 30, 40, 60, 80, 120, 160, 240):
             h.set_ef(ef)
-            measure("hnswlib", "M=%d,efC=200" % M, build, "ef=%d" % ef, lambda x: h.knn_query(x, k=K, num_threads=1)[0])
+            measure("hnswlib", "M=%d,efC=%d" % (M, efc), build, "ef=%d" % ef, lambda x: h.knn_query(x, k=K, num_threads=1)[0])
     out.close()
 
 
