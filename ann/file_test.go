@@ -121,13 +121,14 @@ func TestLoadCorrupt(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	for _, tc := range []struct {
-		m     DistanceMeasure
-		int8  bool
-		brute bool
-	}{{DotProduct, false, false}, {SquaredL2, true, false}, {Cosine, false, true}} {
+		m                     DistanceMeasure
+		int8, brute, f16, sph bool
+	}{{DotProduct, false, false, false, false}, {SquaredL2, true, false, false, false}, {Cosine, false, true, false, false},
+		{DotProduct, false, false, true, true}} {
 		data := clustered(11, 70, 5)
 		ix, err := Build(data, 70, 5, Config{DistanceMeasure: tc.m, NumLeaves: 3, NumLeavesToSearch: 2,
-			ReorderingNumNeighbors: 5, ReorderingInt8: tc.int8, BruteForce: tc.brute, Seed: 1})
+			ReorderingNumNeighbors: 5, ReorderingInt8: tc.int8, BruteForce: tc.brute, ReorderingFloat16: tc.f16,
+			Spherical: tc.sph, Seed: 1})
 		if err != nil {
 			f.Fatal(err)
 		}
