@@ -20,6 +20,9 @@ import (
 // The weights must be request-independent; they are split per gate at
 // lowering time so no gorgonia slice of a weight is needed.
 func (lw *lowerer) gru(n *graph.Node, in []*value) ([]*value, error) {
+	if len(in) == 6 {
+		return nil, lw.unsupported(n, "a Keras mask input (Masking or Embedding mask_zero) is not lowered")
+	}
 	if len(in) != 5 {
 		return nil, fmt.Errorf("takes 5 inputs, got %d", len(in))
 	}
