@@ -53,6 +53,7 @@ bench:
 	sh bench/gru/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./bench/keras3/
+	$(GO) test -run '^$$' -bench V1GRULoop -benchtime 2s -count 3 ./graph/fuse/
 	$(GO) run ./bench/grpc -duration 5s -warmup 1s -concurrency 1,8,32
 	bench/loadtest/matrix.sh 3 5 1,16,64
 	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 | tee bench/loadtest/RESULTS-echo.txt
