@@ -5,8 +5,8 @@
 #   and of a [64,14,6] GRU batch against encoding/json and strconv; decode of
 #   the four bodies of BenchmarkDecode, by the entry point and by the DOM
 #   decoder alone);
-# - rapidjson_peer.cc (g++ -O2 against Debian's rapidjson-dev 1.1.0, as TF
-#   Serving parses: see the file) on the same four bodies, which the test
+# - rapidjson_peer.cc (g++ -O2 -DNDEBUG, as TF Serving's opt builds, against
+#   Debian's rapidjson-dev 1.1.0, parsing as TF Serving parses: see the file) on the same four bodies, which the test
 #   binary writes out.
 # Go and C++ rounds alternate COUNT times (default 3); the summary gives each
 # body's median MB/s and the ratio ours / rapidjson.
@@ -17,7 +17,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go test -c -o "$tmp/jsontensor.test" ./server/restapi/jsontensor/
 (cd "$tmp" && JSONTENSOR_BENCH_BODIES="$tmp" ./jsontensor.test -test.run '^TestWriteBenchBodies$' >/dev/null)
-g++ -O2 -std=c++17 -o "$tmp/rapidjson_peer" bench/jsontensor/rapidjson_peer.cc
+g++ -O2 -DNDEBUG -std=c++17 -o "$tmp/rapidjson_peer" bench/jsontensor/rapidjson_peer.cc
 bodies="gru spark onerow strings"
 uptime
 for i in $(seq "${COUNT:-3}"); do
