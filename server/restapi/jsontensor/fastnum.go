@@ -150,7 +150,7 @@ func scanNumberFast(b []byte, p int) (numResult, int, bool) {
 // scanDouble is GetDouble of the number at b[p] (scanNumber's value as a
 // float64), with the digits of common numbers read eight at a time.
 func scanDouble(b []byte, p int) (float64, int, bool) {
-	if d, e, ok := scanDoubleFast(b, p); ok {
+	if d, e, _, ok := scanDoubleFast(b, p); ok {
 		return d, e, true
 	}
 	r, e, ok := scanNumber(b, p)
@@ -203,10 +203,11 @@ func digitsValue(x uint64, k int) uint64 {
 // or 7 digits and a fraction of at most 7, no exponent, and 16 bytes before
 // the end of b; false means "ask scanNumber". Each part is read as one
 // eight-byte word, and the bytes after it (the '.', the terminator) are
-// taken from the same word, so a number costs two loads.
-func scanDoubleFast(b []byte, p int) (float64, int, bool) {
+// taken from the same word, so a number costs two loads. It also returns
+// the byte after the number (b[end]).
+func scanDoubleFast(b []byte, p int) (float64, int, byte, bool) {
 	if p < 0 || p+16 > len(b) {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	x := load8(b, p)
 	minus := byte(x) == '-'
@@ -221,36 +222,37 @@ func scanDoubleFast(b []byte, p int) (float64, int, bool) {
 	if byte(x) != '0' {
 		k = digitRun(x)
 		if k == 0 || k >= avail {
-			return 0, 0, false
+			return 0, 0, 0, false
 		}
 		m = digitsValue(x, k)
 	}
 	p += k
-	switch byte(x >> (8 * uint(k))) {
+	switch c := byte(x >> (8 * uint(k))); c {
 	case '.':
 	case 'e', 'E':
-		return 0, 0, false
+		return 0, 0, 0, false
 	default:
 		// An integer: GetDouble of rapidjson's int64/uint64, where a
 		// negative zero is the integer 0.
 		if minus {
-			return float64(-int64(m)), p, true
+			return float64(-int64(m)), p, c, true
 		}
-		return float64(m), p, true
+		return float64(m), p, c, true
 	}
 	p++
 	y := load8(b, p)
 	f := digitRun(y)
 	if f == 0 || f == 8 || k+f > 16 {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	if t := byte(y >> (8 * uint(f))); t == 'e' || t == 'E' {
-		return 0, 0, false
+	t := byte(y >> (8 * uint(f)))
+	if t == 'e' || t == 'E' {
+		return 0, 0, 0, false
 	}
 	m = m*swarPow10[f] + digitsValue(y, f)
 	d := float64(m) / pow10[f]
 	if minus {
 		d = -d
 	}
-	return d, p + f, true
+	return d, p + f, t, true
 }

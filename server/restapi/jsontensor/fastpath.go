@@ -438,27 +438,35 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 		for {
 			var e int
 			var ok bool
+			var t byte // b[e], when known
 			if f32 != nil {
 				var d float64
-				if d, e, ok = scanDoubleFast(b, p); !ok {
+				if d, e, t, ok = scanDoubleFast(b, p); !ok {
 					d, e, ok = scanDouble(b, p)
+					t = at(b, e)
 				}
 				if !ok || i >= len(f32) {
 					return nil, false
 				}
 				f32[i] = float32(d)
-			} else if e, ok = storeNumber(b, p, i, f32, f64, i32, i64); !ok {
-				return nil, false
+			} else {
+				if e, ok = storeNumber(b, p, i, f32, f64, i32, i64); !ok {
+					return nil, false
+				}
+				t = at(b, e)
 			}
 			i++
-			p = skipSpace(b, e)
-			if p >= len(b) {
-				return nil, false
+			if t != ',' {
+				p = skipSpace(b, e)
+				if p >= len(b) {
+					return nil, false
+				}
+				if b[p] != ',' {
+					break
+				}
+				e = p
 			}
-			if b[p] != ',' {
-				break
-			}
-			p = skipSpace(b, p+1)
+			p = skipSpace(b, e+1)
 			if p >= len(b) || b[p] == '[' {
 				return nil, false
 			}

@@ -342,9 +342,9 @@ func TestFastNumbers(t *testing.T) {
 				t.Fatalf("%q: fast %+v end %d, DOM %+v end %d ok %v", b, got, end, want, wantEnd, wantOK)
 			}
 		}
-		if got, end, ok := scanDoubleFast(b, 0); ok {
+		if got, end, term, ok := scanDoubleFast(b, 0); ok {
 			swarN++
-			if !wantOK || math.Float64bits(got) != math.Float64bits(want.double()) || end != wantEnd {
+			if !wantOK || math.Float64bits(got) != math.Float64bits(want.double()) || end != wantEnd || term != b[end] {
 				t.Fatalf("%q: scanDoubleFast %v end %d, DOM %v end %d ok %v", b, got, end, want.double(), wantEnd, wantOK)
 			}
 		}
