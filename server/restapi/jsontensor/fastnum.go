@@ -249,8 +249,10 @@ func scanDoubleFast(b []byte, p int) (float64, int, byte, bool) {
 	if t == 'e' || t == 'E' {
 		return 0, 0, 0, false
 	}
-	m = m*swarPow10[f] + digitsValue(y, f)
-	d := float64(m) / pow10[f]
+	m = m*swarPow10[f&7] + digitsValue(y, f)
+	// m < 10^16 < 2^63: the signed conversion is one instruction and
+	// rounds as the unsigned one.
+	d := float64(int64(m)) / pow10[f&7]
 	if minus {
 		d = -d
 	}
