@@ -71,6 +71,14 @@ var pow5 = func() (t [56]u128) {
 	return t
 }()
 
+// pow5lo holds 5^q for q = 0..27, the powers below 2^64.
+var pow5lo = func() (t [28]uint64) {
+	for q := range t {
+		t[q] = pow5[q].lo
+	}
+	return t
+}()
+
 // floatFormat describes one binary format for appendFast.
 type floatFormat struct {
 	mantBits uint // explicit mantissa bits (23, 52)
@@ -86,7 +94,8 @@ var (
 // log10Pow2 is floor(log10(2^k)) for |k| <= 1100 (TestLog10Pow2 checks
 // every k against exact arithmetic).
 func log10Pow2(k int) int {
-	return int(math.Floor(float64(k) * 0.30102999566398119521))
+	// 1292913986 / 2^32 is log10(2) within 2e-11; the shift floors.
+	return (k * 1292913986) >> 32
 }
 
 // scaled returns v × 10^q = fl + r/d exactly for v = m × 2^e, with h/d
@@ -158,10 +167,10 @@ func scaled(m uint64, e, q int) (fl uint64, r, d, h u128, ok bool) {
 // whether the result parses back to v: within half an ulp of v (a quarter
 // ulp below v when quarterBelow), bounds included when even.
 func roundDigits(m uint64, e, q int, even, quarterBelow bool) (dig uint64, roundTrips, ok bool) {
-	if q >= 0 && q < len(pow5) && pow5[q].hi == 0 && e+q < 0 && e+q > -62 {
+	if uint(q) < uint(len(pow5lo)) && e+q < 0 && e+q > -62 {
 		// The usual case (|v| from about 1e-9 to 1e9): everything fits
 		// 64 bits. a = v × 10^q × 2^s exactly.
-		hi, a := bits.Mul64(m, pow5[q].lo)
+		hi, a := bits.Mul64(m, pow5lo[q])
 		if hi == 0 {
 			s := uint(-(e + q))
 			fl, r, d := a>>s, a&(1<<s-1), uint64(1)<<s
@@ -178,7 +187,7 @@ func roundDigits(m uint64, e, q int, even, quarterBelow bool) (dig uint64, round
 			if !up && quarterBelow {
 				lhs <<= 1
 			}
-			h := pow5[q].lo
+			h := pow5lo[q]
 			return fl, lhs < h || (even && lhs == h), true
 		}
 	}

@@ -275,7 +275,11 @@ func (w *prettyWriter) float32s(v []float32) bool {
 		if cap(w.buf)-len(w.buf) < need {
 			w.grow()
 		}
-		w.buf = append(w.buf, sep...)
+		if w.single {
+			w.buf = append(w.buf, ',', ' ')
+		} else {
+			w.buf = append(w.buf, sep...)
+		}
 		w.buf = AppendFloat32(w.buf, x)
 	}
 	w.top().count += len(v) - 1
