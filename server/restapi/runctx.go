@@ -60,8 +60,16 @@ const (
 func (d *runDeadlines) start(parent context.Context, deadline time.Time) *runCtx {
 	c := &runCtx{Context: parent, deadline: deadline, owner: d}
 	d.mu.Lock()
-	if d.head == len(d.q) {
+	switch {
+	case d.head == len(d.q):
 		d.q, d.head = d.q[:0], 0
+	case d.head > 64 && d.head > len(d.q)/2:
+		// Under steady load the queue is never empty: move the pending
+		// part to the front, so the array does not grow with the dropped
+		// ones before head.
+		n := copy(d.q, d.q[d.head:])
+		clear(d.q[n:])
+		d.q, d.head = d.q[:n], 0
 	}
 	// Insert by deadline, from the end: requests that computed their
 	// deadlines in another order arrive here at most a few places apart.

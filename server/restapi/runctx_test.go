@@ -162,3 +162,27 @@ func TestRunCtxConcurrent(t *testing.T) {
 		t.Fatalf("queue holds %d (live %d)", len(d.q)-d.head, d.live)
 	}
 }
+
+// TestRunCtxSteadyLoad: with requests always in flight the queue is never
+// empty; its array must still stay about as large as the requests in
+// flight.
+func TestRunCtxSteadyLoad(t *testing.T) {
+	var d runDeadlines
+	var inflight []*runCtx
+	for i := range 100_000 {
+		inflight = append(inflight, d.start(context.Background(), time.Now().Add(time.Hour)))
+		if i >= 8 {
+			inflight[0].stop()
+			inflight = inflight[1:]
+		}
+	}
+	d.mu.Lock()
+	n := cap(d.q)
+	d.mu.Unlock()
+	if n > 512 {
+		t.Fatalf("queue array holds %d slots for 9 requests in flight", n)
+	}
+	for _, c := range inflight {
+		c.stop()
+	}
+}
