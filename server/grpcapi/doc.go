@@ -4,6 +4,9 @@
 //	    MultiInference, GetModelMetadata
 //	tensorflow.serving.ModelService: GetModelStatus, HandleReloadConfigRequest
 //
+// (and, registered on GRPCServer by package modelserver, the Open Inference
+// Protocol's inference.GRPCInferenceService from package server/kserve,
+// whose ModelInfer this server admits and observes as a Predict),
 // plus grpc.health.v1 (Options.EnableHealthService, the
 // --enable_grpc_healthcheck_service flag) and server reflection.
 //

@@ -27,7 +27,9 @@
 // them; TF Serving answers 400 "Missing model name in request."; see
 // models.go), MLflow's scoring protocol (POST /invocations, GET /ping,
 // /health and /version, for the one model served or --mlflow_default_model;
-// see mlflow.go), and limits on every input (issue 11), each
+// see mlflow.go), /v2 and the paths under it handed to Options.V2 (the
+// Open Inference Protocol, package server/kserve, sharing the worker pool
+// through Options.Workers), and limits on every input (issue 11), each
 // answered with {"error": "..."} naming its flag:
 //   - body: Options.MaxBodyBytes (default 64 MiB), before and while gzip is
 //     decompressed (one layer only), 413;
