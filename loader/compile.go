@@ -353,7 +353,11 @@ func optimize(ctx context.Context, sess *graph.Session, im *Imported, name strin
 		}
 	}
 	if half {
-		if _, err := fuse.BF16MatMuls(g, fold.Charge); err != nil {
+		var charge func(int64) bool
+		if im.budget != nil {
+			charge = func(bytes int64) bool { return im.budget.take(0, bytes) == nil }
+		}
+		if _, err := fuse.BF16MatMuls(g, charge); err != nil {
 			return err
 		}
 	}
