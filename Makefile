@@ -59,6 +59,7 @@ bench:
 	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 | tee bench/loadtest/RESULTS-echo.txt
 	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 -g | tee -a bench/loadtest/RESULTS-echo.txt
 	sh bench/ann/run.sh
+	sh bench/bf16/run.sh
 	bench/batching/run.sh 4 1,4,16,32,64 christopher_stock 3
 	bench/batching/run.sh 4 1,4,16,32,64 beagle_music_genre 3
 	bench/kernels/run.sh
@@ -69,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePredictRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseClassifyRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteResponse$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
+	$(GO) test -run '^$$' -fuzz '^FuzzMatMul$$' -fuzztime $(FUZZTIME) ./kernels/bf16/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME) ./server/restapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./server/manager/
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./servable/redact/
