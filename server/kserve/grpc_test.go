@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,5 +258,31 @@ func TestAdmissionShared(t *testing.T) {
 	}
 	if _, err := h.client.ModelInfer(context.Background(), greq); err != nil {
 		t.Errorf("ModelInfer after release: %v", err)
+	}
+}
+
+// TestPerClientLimit: a client over --admission_max_in_flight_per_client
+// gets 429 with Retry-After on REST infer and RESOURCE_EXHAUSTED naming
+// the flag on ModelInfer.
+func TestPerClientLimit(t *testing.T) {
+	lim := admission.New(admission.Options{Fixed: 4, MaxPerClient: 1})
+	h := newHarness(t, harnessOpts{kserve: func(o *kserve.Options) { o.Admission = lim },
+		grpc: func(o *grpcapi.Options) { o.Admission = lim }})
+	tk, err := lim.AcquireFrom(context.Background(), netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]}`)
+	r := h.do(t, "POST", "/v2/models/m/infer", nil, body)
+	if r.code != 429 || r.header.Get("Retry-After") != "1" || !strings.Contains(string(r.body), "--admission_max_in_flight_per_client=1") {
+		t.Errorf("REST infer over the client's limit: %d %v %s", r.code, r.header, r.body)
+	}
+	greq := &kservepb.ModelInferRequest{ModelName: "m", Inputs: []*kservepb.ModelInferRequest_InferInputTensor{
+		{Name: "x", Datatype: "FP32", Shape: []int64{1, 1}, Contents: &kservepb.InferTensorContents{Fp32Contents: []float32{1}}}}}
+	_, err = h.client.ModelInfer(context.Background(), greq)
+	wantCode(t, "ModelInfer over the client's limit", err, codes.ResourceExhausted, "--admission_max_in_flight_per_client=1")
+	tk.Release(false)
+	if r := h.do(t, "POST", "/v2/models/m/infer", nil, body); r.code != 200 {
+		t.Errorf("REST infer after release: %d %s", r.code, r.body)
 	}
 }

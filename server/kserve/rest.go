@@ -294,13 +294,17 @@ func (s *Server) restInfer(ctx *fasthttp.RequestCtx, name, version string) {
 		if !deadline.IsZero() {
 			actx, cancel = context.WithDeadline(actx, deadline)
 		}
-		tk, err := s.opts.Admission.Acquire(actx)
+		tk, err := s.opts.Admission.AcquireConn(actx, ctx.ConnID(), ctx.Conn())
 		cancel()
 		if err != nil {
 			code := httpStatus(status.CodeOf(err))
-			if admission.IsRefusal(err) {
-				code = fasthttp.StatusServiceUnavailable
+			if rc, closeConn := admission.HTTPStatus(err); rc != 0 {
+				// 503 for overload, 429 for the client's own limit.
+				code = rc
 				ctx.Response.Header.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds))
+				if closeConn {
+					ctx.SetConnectionClose()
+				}
 			}
 			s.answerError(ctx, code, err.Error())
 			s.observe(ctx, ri, start, err, code)
