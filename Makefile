@@ -55,6 +55,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./bench/keras3/
 	$(GO) test -run '^$$' -bench V1GRULoop -benchtime 2s -count 3 ./graph/fuse/
 	$(GO) run ./bench/grpc -duration 5s -warmup 1s -concurrency 1,8,32
+	$(GO) run ./bench/kserve -duration 3s -warmup 1s -concurrency 1,8,32
+	$(GO) run ./bench/kserve -duration 3s -warmup 1s -concurrency 1,8,32 -batch 16
 	bench/loadtest/matrix.sh 3 5 1,16,64
 	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 | tee bench/loadtest/RESULTS-echo.txt
 	bench/loadtest/compare_wrk.sh -d 3 -c 16 -r 5 -g | tee -a bench/loadtest/RESULTS-echo.txt
@@ -71,6 +73,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseClassifyRequest$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteResponse$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzMatMul$$' -fuzztime $(FUZZTIME) ./kernels/bf16/
+	$(GO) test -run '^$$' -fuzz '^FuzzRESTInfer$$' -fuzztime $(FUZZTIME) ./server/kserve/
+	$(GO) test -run '^$$' -fuzz '^FuzzGRPCInfer$$' -fuzztime $(FUZZTIME) ./server/kserve/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoute$$' -fuzztime $(FUZZTIME) ./server/restapi/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./server/manager/
 	$(GO) test -run '^$$' -fuzz '^FuzzString$$' -fuzztime $(FUZZTIME) ./servable/redact/
