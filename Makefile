@@ -50,6 +50,7 @@ test-short:
 # bench/*/RESULTS.md and are summarised in BENCHMARKS.md.
 bench:
 	bench/rest/run.sh 5 32 2
+	$(GO) test -run '^$$' -bench 'Serve|Bare' -benchmem ./bench/rest/
 	sh bench/jsontensor/run.sh
 	sh bench/gru/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
@@ -75,6 +76,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWriteResponse$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzFastDecode$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzStage1$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
+	$(GO) test -run '^$$' -fuzz '^FuzzFloatFormat$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
+	$(GO) test -run '^$$' -fuzz '^FuzzWriteSeq$$' -fuzztime $(FUZZTIME) ./server/restapi/jsontensor/
 	$(GO) test -run '^$$' -fuzz '^FuzzMatMul$$' -fuzztime $(FUZZTIME) ./kernels/bf16/
 	$(GO) test -run '^$$' -fuzz '^FuzzRESTInfer$$' -fuzztime $(FUZZTIME) ./server/kserve/
 	$(GO) test -run '^$$' -fuzz '^FuzzGRPCInfer$$' -fuzztime $(FUZZTIME) ./server/kserve/
