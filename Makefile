@@ -52,7 +52,7 @@ bench:
 	bench/rest/run.sh 5 32 2
 	$(GO) test -run '^$$' -bench 'Serve|Bare' -benchmem ./bench/rest/
 	sh bench/jsontensor/run.sh
-	sh bench/gru/run.sh
+	sh bench/rnn/run.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/gorgonia/
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./bench/keras3/
 	$(GO) test -run '^$$' -bench V1GRULoop -benchtime 2s -count 3 ./graph/fuse/
