@@ -16,7 +16,6 @@ import (
 
 	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
-	"github.com/tfserve/tfserve/server/admission"
 	"github.com/tfserve/tfserve/server/restapi"
 	"github.com/tfserve/tfserve/server/restapi/jsontensor"
 	"github.com/tfserve/tfserve/server/workers"
@@ -278,40 +277,21 @@ func appendTensorMeta(b []byte, ts []tensorMeta) []byte {
 func (s *Server) restInfer(ctx *fasthttp.RequestCtx, name, version string) {
 	start := time.Now()
 	ri := restapi.RequestInfo{Model: name, API: "predict"}
-	var deadline time.Time
-	if h := ctx.Request.Header.Peek(restapi.RequestTimeoutHeader); len(h) > 0 {
-		ms, err := strconv.ParseInt(string(h), 10, 64)
-		if err != nil || ms < 0 || ms > int64(24*time.Hour/time.Millisecond) {
-			err := status.New(status.InvalidArgument, "Invalid "+restapi.RequestTimeoutHeader+
-				" header: want milliseconds from 0 to 86400000")
-			s.observe(ctx, ri, start, err, s.answerStatus(ctx, err))
-			return
-		}
-		deadline = ctx.Time().Add(time.Duration(ms) * time.Millisecond)
+	deadline, err := restapi.ClientDeadline(ctx)
+	if err != nil {
+		s.observe(ctx, ri, start, err, s.answerStatus(ctx, err))
+		return
 	}
-	if s.opts.Admission != nil {
-		actx, cancel := context.Background(), context.CancelFunc(func() {})
-		if !deadline.IsZero() {
-			actx, cancel = context.WithDeadline(actx, deadline)
+	tk, code, err := restapi.Acquire(ctx, s.opts.Admission, deadline)
+	if err != nil {
+		if code == 0 {
+			code = httpStatus(status.CodeOf(err))
 		}
-		tk, err := s.opts.Admission.AcquireConn(actx, ctx.ConnID(), ctx.Conn())
-		cancel()
-		if err != nil {
-			code := httpStatus(status.CodeOf(err))
-			if rc, closeConn := admission.HTTPStatus(err); rc != 0 {
-				// 503 for overload, 429 for the client's own limit.
-				code = rc
-				ctx.Response.Header.Set("Retry-After", strconv.Itoa(admission.RetryAfterSeconds))
-				if closeConn {
-					ctx.SetConnectionClose()
-				}
-			}
-			s.answerError(ctx, code, err.Error())
-			s.observe(ctx, ri, start, err, code)
-			return
-		}
-		defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
+		s.answerError(ctx, code, err.Error())
+		s.observe(ctx, ri, start, err, code)
+		return
 	}
+	defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
 	slot := s.pool.Take()
 	defer slot.Release()
 	bp := s.getBuf()

@@ -1,7 +1,6 @@
 package restapi
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -467,36 +466,25 @@ func (s *Server) mlflowInvocations(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var rn runner
-	if h := ctx.Request.Header.Peek(RequestTimeoutHeader); len(h) > 0 {
-		ms, err := strconv.ParseInt(string(h), 10, 64)
-		if err != nil || ms < 0 || ms > int64(24*time.Hour/time.Millisecond) {
-			s.mlflowAnswer(ctx, name, start, badRequest("Invalid "+RequestTimeoutHeader+
-				" header: want milliseconds from 0 to 86400000"))
-			return
-		}
-		rn.deadline = ctx.Time().Add(time.Duration(ms) * time.Millisecond)
+	var err error
+	if rn.deadline, err = ClientDeadline(ctx); err != nil {
+		s.mlflowAnswer(ctx, name, start, badRequest(err.Error()))
+		return
 	}
-	if s.opts.Admission != nil {
-		actx, cancel := context.Background(), context.CancelFunc(func() {})
-		if !rn.deadline.IsZero() {
-			actx, cancel = context.WithDeadline(actx, rn.deadline)
-		}
-		tk, err := s.opts.Admission.AcquireConn(actx, ctx.ConnID(), ctx.Conn())
-		cancel()
-		if err != nil {
-			e := statusErr(err)
-			if code := refusalStatus(ctx, err); code != 0 {
-				mc := mlUnavailable
-				if code == fasthttp.StatusTooManyRequests {
-					mc = mlLimitExceeded
-				}
-				e = &mlflowErr{code: mc, msg: err.Error(), st: status.CodeOf(err), http: code}
+	tk, code, err := Acquire(ctx, s.opts.Admission, rn.deadline)
+	if err != nil {
+		e := statusErr(err)
+		if code != 0 {
+			mc := mlUnavailable
+			if code == fasthttp.StatusTooManyRequests {
+				mc = mlLimitExceeded
 			}
-			s.mlflowAnswer(ctx, name, start, e)
-			return
+			e = &mlflowErr{code: mc, msg: err.Error(), st: status.CodeOf(err), http: code}
 		}
-		defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
+		s.mlflowAnswer(ctx, name, start, e)
+		return
 	}
+	defer func() { tk.Release(ctx.Response.StatusCode() == fasthttp.StatusOK) }()
 	rn.slot = s.pool.Take()
 	defer rn.slot.Release()
 	bp := s.getBuf()
