@@ -183,19 +183,22 @@ func (r *Refusal) Reason() Reason { return r.reason }
 
 // IsRefusal reports whether err refuses a request for overload (and not for
 // its deadline or its cancellation).
-func IsRefusal(err error) bool {
+func IsRefusal(err error) bool { return refusalOf(err) != nil }
+
+// refusalOf returns the *Refusal in err's chain, or nil.
+func refusalOf(err error) *Refusal {
 	// errors.As would move its target to the heap on every call.
 	for err != nil {
-		if _, ok := err.(*Refusal); ok {
-			return true
+		if r, ok := err.(*Refusal); ok {
+			return r
 		}
 		u, ok := err.(interface{ Unwrap() error })
 		if !ok {
-			return false
+			return nil
 		}
 		err = u.Unwrap()
 	}
-	return false
+	return nil
 }
 
 // RetryAfterSeconds is the Retry-After value of a refusal: overload is
@@ -335,20 +338,14 @@ func ClientOf(a net.Addr) netip.Addr {
 // limit, 503 for overload, both with Retry-After: RetryAfterSeconds), and
 // whether to close its connection; 0 for other errors.
 func HTTPStatus(err error) (code int, closeConn bool) {
-	for e := err; e != nil; {
-		if r, ok := e.(*Refusal); ok {
-			if r.PerClient() {
-				return 429, false
-			}
-			return 503, r.closeConn
-		}
-		u, ok := e.(interface{ Unwrap() error })
-		if !ok {
-			break
-		}
-		e = u.Unwrap()
+	switch r := refusalOf(err); {
+	case r == nil:
+		return 0, false
+	case r.PerClient():
+		return 429, false
+	default:
+		return 503, r.closeConn
 	}
-	return 0, false
 }
 
 // Listener returns ln throttled while connections are shed (ln itself
