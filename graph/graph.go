@@ -84,6 +84,32 @@ func (g *Graph) NodeByName(name string) *Node {
 // Library holds the functions that call and control-flow nodes refer to.
 type Library map[string]*Graph
 
+// UniqueName returns name, or name_k for the first k = 1, 2, … that lib
+// does not hold: a name for a function a rewrite adds.
+func (lib Library) UniqueName(name string) string {
+	out := name
+	for k := 1; ; k++ {
+		if _, taken := lib[out]; !taken {
+			return out
+		}
+		out = fmt.Sprintf("%s_%d", name, k)
+	}
+}
+
+// SanitizeName keeps [A-Za-z0-9_] of s; other bytes become '_' (node
+// names made part of a function name).
+func SanitizeName(s string) string {
+	b := []byte(s)
+	for i, r := range b {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
 // Ops used by the executor itself rather than by a kernel.
 const (
 	OpArg         = "_Arg"

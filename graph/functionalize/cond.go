@@ -351,14 +351,14 @@ func (p *condPass) rewrite(parent *condCtx, pred graph.Port) error {
 	if base != "" {
 		base += "_"
 	}
-	base += sanitize(pred.Node.Name)
+	base += graph.SanitizeName(pred.Node.Name)
 	outTypes := make([]tensor.DType, len(merges))
 	for j, m := range merges {
 		outTypes[j] = m.Attrs.Type("T", tensor.Invalid)
 	}
 	var fnames [2]string
 	for k := range nodes {
-		name := uniqueFunc(p.lib, fmt.Sprintf("%s_cond_%s", base, [2]string{"else", "then"}[k]))
+		name := p.lib.UniqueName(fmt.Sprintf("%s_cond_%s", base, [2]string{"else", "then"}[k]))
 		fnames[k] = name
 		var rets []graph.Port
 		for _, m := range merges {
@@ -524,28 +524,4 @@ func (p *condPass) nodeName(name string) string {
 	}
 	p.names[out] = true
 	return out
-}
-
-// sanitize keeps [A-Za-z0-9_] of a name, others become '_'.
-func sanitize(s string) string {
-	b := []byte(s)
-	for i, r := range b {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
-		default:
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-// uniqueFunc returns name, or name_k, whichever lib does not hold.
-func uniqueFunc(lib graph.Library, name string) string {
-	out := name
-	for k := 1; ; k++ {
-		if _, taken := lib[out]; !taken {
-			return out
-		}
-		out = fmt.Sprintf("%s_%d", name, k)
-	}
 }

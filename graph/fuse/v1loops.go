@@ -686,7 +686,7 @@ func (m *rnnLoop) weights(w *graph.Node) error {
 // rewrite turns w (in h, whose nodes sit in where) into an If on "the loop
 // runs exactly the input's steps from t = 0", fused when it does.
 func (m *rnnLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph.Library) error {
-	base := sanitizeName(w.Name)
+	base := graph.SanitizeName(w.Name)
 	i32 := map[string]any{"T": tensor.Int32}
 	taken := make(map[string]bool, len(h.Nodes))
 	for _, n := range h.Nodes {
@@ -735,7 +735,7 @@ func (m *rnnLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph
 		}
 	}
 	// Else: the loop as it was.
-	elseName := uniqueName(lib, base+"_loop")
+	elseName := lib.UniqueName(base + "_loop")
 	ef := &graph.Graph{Name: elseName}
 	args(ef)
 	loop := ef.AddNode(&graph.Node{Name: w.Name, Op: w.Op, Attrs: w.Attrs, NumOutputs: w.NumOutputs, Where: elseName})
@@ -747,7 +747,7 @@ func (m *rnnLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph
 	}
 	ef.RetTypes = m.types
 	// Then: the fused layer.
-	thenName := uniqueName(lib, base+"_fused")
+	thenName := lib.UniqueName(base + "_fused")
 	tf := &graph.Graph{Name: thenName}
 	args(tf)
 	arg := func(i int) graph.Port { return graph.Port{Node: tf.Args[i]} }
@@ -792,26 +792,4 @@ func (m *rnnLoop) rewrite(h *graph.Graph, where string, w *graph.Node, lib graph
 	w.Attrs = kernels.Attrs{"Tcond": tensor.Bool, "Tin": m.types, "Tout": m.types,
 		"then_branch": kernels.FuncRef{Name: thenName}, "else_branch": kernels.FuncRef{Name: elseName}}
 	return nil
-}
-
-func sanitizeName(s string) string {
-	b := []byte(s)
-	for i, r := range b {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_':
-		default:
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
-
-func uniqueName(lib graph.Library, name string) string {
-	out := name
-	for k := 1; ; k++ {
-		if _, taken := lib[out]; !taken {
-			return out
-		}
-		out = fmt.Sprintf("%s_%d", name, k)
-	}
 }
