@@ -309,15 +309,9 @@ func parseJSON(body []byte, maxDepth int) (*document, error) {
 	if len(body) > math.MaxUint32 {
 		return nil, status.New(status.InvalidArgument, "JSON Parse error: request body too large")
 	}
-	doc, errc, errOff := parseDocument(body, maxDepth)
-	if errc == errDepth {
-		return nil, status.New(status.InvalidArgument, "JSON Parse error: "+
-			limits.Invalid("JSON nesting depth", int64(maxDepth)+1, int64(maxDepth), "request_max_json_depth").Error()+
-			" at offset: "+strconv.Itoa(errOff))
-	}
+	doc, errc, errOff := parseDocument(body, maxDepth, false)
 	if errc != errNone {
-		return nil, status.New(status.InvalidArgument,
-			"JSON Parse error: "+parseErrText[errc]+" at offset: "+strconv.Itoa(errOff))
+		return nil, parseError(errc, errOff, maxDepth)
 	}
 	if doc.nodes[0].kind != kObject {
 		return nil, status.New(status.InvalidArgument, "JSON Value: "+doc.debugString(0)+" Is not object")
@@ -325,9 +319,22 @@ func parseJSON(body []byte, maxDepth int) (*document, error) {
 	return doc, nil
 }
 
+// parseError is a failed parse's INVALID_ARGUMENT: "JSON Parse error:
+// <rapidjson's text> at offset: N", or the --request_max_json_depth limit.
+func parseError(errc parseErrCode, errOff, maxDepth int) error {
+	if errc == errDepth {
+		return status.New(status.InvalidArgument, "JSON Parse error: "+
+			limits.Invalid("JSON nesting depth", int64(maxDepth)+1, int64(maxDepth), "request_max_json_depth").Error()+
+			" at offset: "+strconv.Itoa(errOff))
+	}
+	return status.New(status.InvalidArgument,
+		"JSON Parse error: "+parseErrText[errc]+" at offset: "+strconv.Itoa(errOff))
+}
+
 // parseDocument runs the parser; on failure it returns rapidjson's error
-// code and offset.
-func parseDocument(body []byte, maxDepth int) (*document, parseErrCode, int) {
+// code and offset. whole also requires nothing but whitespace after the
+// top-level value (TF Serving's kParseStopWhenDoneFlag does not).
+func parseDocument(body []byte, maxDepth int, whole bool) (*document, parseErrCode, int) {
 	doc := &document{body: body, nodes: make([]node, 0, countNodes(body, maxDepth))}
 	p := parser{body: body, doc: doc, maxDepth: maxDepth}
 	// rapidjson's UTF-8 MemoryStream wrapper skips the bytes EF, BB, BF
@@ -336,6 +343,12 @@ func parseDocument(body []byte, maxDepth int) (*document, parseErrCode, int) {
 	p.consume(0xBB)
 	p.consume(0xBF)
 	p.run()
+	if whole && p.errc == errNone {
+		p.skipWS()
+		if p.pos < len(body) {
+			p.fail(errRootNotSingular, p.pos)
+		}
+	}
 	if p.errc != errNone {
 		return nil, p.errc, p.errOff
 	}
@@ -896,14 +909,7 @@ func (d *document) strEq(i int, s string) bool {
 
 func (d *document) getDouble(i int) float64 {
 	n := &d.nodes[i]
-	switch {
-	case n.flags&fDouble != 0:
-		return math.Float64frombits(n.v)
-	case n.flags&fInt64 != 0:
-		return float64(int64(n.v))
-	default:
-		return float64(n.v)
-	}
+	return numResult{flags: n.flags, v: n.v}.double()
 }
 
 func (d *document) is(i int, flag uint8) bool {

@@ -254,7 +254,7 @@ func TestCountNodesExact(t *testing.T) {
 		`{"instances": [[[0.1, 0.2], [0.3, 0.4]]]}`, `[0,0,0]`, `{"a":1,"b":[2]}`, `{"a":"]\"[,:","b":{"c":true}}`,
 		`{"x": [null, false, -1e5, "s\"", {"k": [1]}]}` + "\x00 trailing [[[",
 	} {
-		d, errc, _ := parseDocument([]byte(s), 300)
+		d, errc, _ := parseDocument([]byte(s), 300, false)
 		if errc != errNone {
 			t.Fatalf("%s: %v", s, parseErrText[errc])
 		}

@@ -102,7 +102,7 @@ func TestAgainstRapidJSONAndAbseil(t *testing.T) {
 		switch cmd {
 		case "P":
 			body := unb64(t, arg)
-			doc, errc, off := parseDocument(body, math.MaxInt)
+			doc, errc, off := parseDocument(body, math.MaxInt, false)
 			var got string
 			if errc != errNone {
 				got = "ERR " + strconv.Itoa(off) + " " + parseErrText[errc]

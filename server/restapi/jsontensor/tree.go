@@ -2,9 +2,7 @@ package jsontensor
 
 import (
 	"math"
-	"strconv"
 
-	"github.com/tfserve/tfserve/servable/limits"
 	"github.com/tfserve/tfserve/servable/status"
 )
 
@@ -42,28 +40,11 @@ func ParseTree(body []byte, maxDepth int) (*Tree, error) {
 	if len(body) > math.MaxUint32 {
 		return nil, status.New(status.InvalidArgument, "JSON Parse error: request body too large")
 	}
-	doc := &document{body: body, nodes: make([]node, 0, countNodes(body, maxDepth))}
-	p := parser{body: body, doc: doc, maxDepth: maxDepth}
-	p.consume(0xEF)
-	p.consume(0xBB)
-	p.consume(0xBF)
-	p.run()
-	if p.errc == errNone {
-		p.skipWS()
-		if p.pos < len(body) {
-			p.fail(errRootNotSingular, p.pos)
-		}
+	doc, errc, errOff := parseDocument(body, maxDepth, true)
+	if errc != errNone {
+		return nil, parseError(errc, errOff, maxDepth)
 	}
-	switch p.errc {
-	case errNone:
-		return &Tree{d: doc}, nil
-	case errDepth:
-		return nil, status.New(status.InvalidArgument, "JSON Parse error: "+
-			limits.Invalid("JSON nesting depth", int64(maxDepth)+1, int64(maxDepth), "request_max_json_depth").Error()+
-			" at offset: "+strconv.Itoa(p.errOff))
-	}
-	return nil, status.New(status.InvalidArgument,
-		"JSON Parse error: "+parseErrText[p.errc]+" at offset: "+strconv.Itoa(p.errOff))
+	return &Tree{d: doc}, nil
 }
 
 // Root is the top-level value.
