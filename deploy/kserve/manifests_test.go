@@ -1,27 +1,23 @@
 package kserve
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tfserve/tfserve/internal/kubetest"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tfserve/tfserve/proto/kservepb"
 	"github.com/tfserve/tfserve/servable"
@@ -111,58 +107,26 @@ type manifests struct {
 	isvcs    []*inferenceService
 }
 
-func decodeStrict(doc []byte, m *manifests) error {
-	js, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		return err
-	}
-	var tm metav1.TypeMeta
-	if err := json.Unmarshal(js, &tm); err != nil {
-		return err
-	}
-	var obj any
-	switch tm.APIVersion + " " + tm.Kind {
+// pick returns the type a document's apiVersion and kind name (for
+// kubetest.DecodeStrict), kept in m.
+func (m *manifests) pick(typ string) any {
+	switch typ {
 	case "serving.kserve.io/v1alpha1 ClusterServingRuntime", "serving.kserve.io/v1alpha1 ServingRuntime":
 		o := &servingRuntime{}
-		m.runtimes, obj = append(m.runtimes, o), o
+		m.runtimes = append(m.runtimes, o)
+		return o
 	case "serving.kserve.io/v1beta1 InferenceService":
 		o := &inferenceService{}
-		m.isvcs, obj = append(m.isvcs, o), o
-	default:
-		return fmt.Errorf("unexpected object %q %q", tm.APIVersion, tm.Kind)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(obj); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
+		m.isvcs = append(m.isvcs, o)
+		return o
 	}
 	return nil
 }
 
 func load(t *testing.T) manifests {
 	t.Helper()
-	paths, err := filepath.Glob("*.yaml")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no manifests: %v", err)
-	}
 	var m manifests
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, doc := range bytes.Split(b, []byte("\n---")) {
-			if len(bytes.TrimSpace(doc)) == 0 {
-				continue
-			}
-			if err := decodeStrict(doc, &m); err != nil {
-				t.Fatalf("%s document %d: %v", p, i, err)
-			}
-		}
-	}
+	kubetest.Load(t, "*.yaml", m.pick)
 	if len(m.runtimes) != 1 || len(m.isvcs) < 2 {
 		t.Fatalf("want one runtime and the example InferenceServices; got %d and %d", len(m.runtimes), len(m.isvcs))
 	}
@@ -173,7 +137,7 @@ func TestStrictDecoderRejectsUnknownFields(t *testing.T) {
 	var m manifests
 	good := "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: a}\n" +
 		"spec:\n  predictor:\n    model:\n      modelFormat: {name: tensorflow}\n      args: [--port=1]\n"
-	if err := decodeStrict([]byte(good), &m); err != nil {
+	if err := kubetest.DecodeStrict([]byte(good), m.pick); err != nil {
 		t.Fatalf("valid InferenceService: %v", err)
 	}
 	for _, bad := range []string{
@@ -183,7 +147,7 @@ func TestStrictDecoderRejectsUnknownFields(t *testing.T) {
 		"apiVersion: serving.kserve.io/v1alpha1\nkind: ServingRuntime\nmetadata: {name: a}\nspec:\n  containers: [{name: c, prots: []}]\n",
 		"apiVersion: serving.kserve.io/v1\nkind: ServingRuntime\nmetadata: {name: a}\n",
 	} {
-		if err := decodeStrict([]byte(bad), &m); err == nil {
+		if err := kubetest.DecodeStrict([]byte(bad), m.pick); err == nil {
 			t.Errorf("accepted:\n%s", bad)
 		}
 	}

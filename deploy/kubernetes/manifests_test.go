@@ -1,9 +1,7 @@
 package kubernetes
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,13 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfserve/tfserve/internal/kubetest"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/tfserve/tfserve/servable"
 	"github.com/tfserve/tfserve/server/flags"
@@ -49,68 +48,34 @@ type manifests struct {
 	hpas        []*autoscalingv2.HorizontalPodAutoscaler
 }
 
-// decodeStrict converts one YAML document to JSON and decodes it into the
-// API type its apiVersion and kind name, rejecting unknown fields (a
-// misspelt or misplaced field would otherwise be dropped silently, as
-// `kubectl apply` without server-side validation does).
-func decodeStrict(doc []byte, m *manifests) error {
-	js, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		return err
-	}
-	var tm metav1.TypeMeta
-	if err := json.Unmarshal(js, &tm); err != nil {
-		return err
-	}
-	var obj any
-	switch tm.APIVersion + " " + tm.Kind {
+// pick returns the API type a document's apiVersion and kind name (for
+// kubetest.DecodeStrict), kept in m.
+func (m *manifests) pick(typ string) any {
+	switch typ {
 	case "v1 ConfigMap":
 		o := &corev1.ConfigMap{}
-		m.configMaps, obj = append(m.configMaps, o), o
+		m.configMaps = append(m.configMaps, o)
+		return o
 	case "apps/v1 Deployment":
 		o := &appsv1.Deployment{}
-		m.deployments, obj = append(m.deployments, o), o
+		m.deployments = append(m.deployments, o)
+		return o
 	case "v1 Service":
 		o := &corev1.Service{}
-		m.services, obj = append(m.services, o), o
+		m.services = append(m.services, o)
+		return o
 	case "autoscaling/v2 HorizontalPodAutoscaler":
 		o := &autoscalingv2.HorizontalPodAutoscaler{}
-		m.hpas, obj = append(m.hpas, o), o
-	default:
-		return fmt.Errorf("unexpected object %q %q", tm.APIVersion, tm.Kind)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(obj); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data")
+		m.hpas = append(m.hpas, o)
+		return o
 	}
 	return nil
 }
 
 func load(t *testing.T) manifests {
 	t.Helper()
-	paths, err := filepath.Glob("*.yaml")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no manifests: %v", err)
-	}
 	var m manifests
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, doc := range bytes.Split(b, []byte("\n---")) {
-			if len(bytes.TrimSpace(doc)) == 0 {
-				continue
-			}
-			if err := decodeStrict(doc, &m); err != nil {
-				t.Fatalf("%s document %d: %v", p, i, err)
-			}
-		}
-	}
+	kubetest.Load(t, "*.yaml", m.pick)
 	if len(m.configMaps) != 1 || len(m.deployments) != 1 || len(m.services) != 1 || len(m.hpas) != 1 {
 		t.Fatalf("want one ConfigMap, Deployment, Service and HPA; got %d %d %d %d",
 			len(m.configMaps), len(m.deployments), len(m.services), len(m.hpas))
@@ -121,7 +86,7 @@ func load(t *testing.T) manifests {
 func TestStrictDecoderRejectsUnknownFields(t *testing.T) {
 	var m manifests
 	good := "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{port: 1}]\n"
-	if err := decodeStrict([]byte(good), &m); err != nil {
+	if err := kubetest.DecodeStrict([]byte(good), m.pick); err != nil {
 		t.Fatalf("valid Service: %v", err)
 	}
 	for _, bad := range []string{
@@ -130,7 +95,7 @@ func TestStrictDecoderRejectsUnknownFields(t *testing.T) {
 		"apiVersion: v1\nkind: Deployment\nmetadata: {name: a}\n",
 		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n  replicas: two\n",
 	} {
-		if err := decodeStrict([]byte(bad), &m); err == nil {
+		if err := kubetest.DecodeStrict([]byte(bad), m.pick); err == nil {
 			t.Errorf("accepted:\n%s", bad)
 		}
 	}
