@@ -5,15 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"math"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/tfserve/tfserve/internal/fixtures"
 	"github.com/tfserve/tfserve/internal/golden"
@@ -58,37 +53,8 @@ func fixtureServer(t *testing.T, models map[string]string) (restBase string, cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest, err := restapi.New(restapi.Options{Models: mgr, V2: ks.HandleHTTP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go rest.Serve(rln)
-	gs, err := grpcapi.New(grpcapi.Options{Models: mgr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks.Register(gs.GRPCServer())
-	gln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(gln)
-	conn, err := grpc.NewClient(gln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		gs.Shutdown(ctx)
-		rest.Shutdown(ctx)
-	})
-	return "http://" + rln.Addr().String(), kservepb.NewGRPCInferenceServiceClient(conn)
+	base, _, client := serveBoth(t, ks, restapi.Options{Models: mgr, V2: ks.HandleHTTP}, grpcapi.Options{Models: mgr})
+	return base, client
 }
 
 // flatten returns a nested JSON array's numbers in row-major order and its

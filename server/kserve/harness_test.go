@@ -72,42 +72,12 @@ func newHarness(t testing.TB, ho harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rest, err := restapi.New(restapi.Options{Models: mgr, V2: ks.HandleHTTP, MaxBodyBytes: ho.restBody})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go rest.Serve(rln)
 	gopts := grpcapi.Options{Models: mgr, Limits: ko.Limits}
 	if ho.grpc != nil {
 		ho.grpc(&gopts)
 	}
-	gs, err := grpcapi.New(gopts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks.Register(gs.GRPCServer())
-	gln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go gs.Serve(gln)
-	conn, err := grpc.NewClient(gln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		gs.Shutdown(ctx)
-		rest.Shutdown(ctx)
-	})
-	return &harness{mgr: mgr, ks: ks, base: "http://" + rln.Addr().String(), gaddr: gln.Addr().String(),
-		client: kservepb.NewGRPCInferenceServiceClient(conn), http: &http.Client{Timeout: 10 * time.Second}}
+	base, gaddr, client := serveBoth(t, ks, restapi.Options{Models: mgr, V2: ks.HandleHTTP, MaxBodyBytes: ho.restBody}, gopts)
+	return &harness{mgr: mgr, ks: ks, base: base, gaddr: gaddr, client: client, http: &http.Client{Timeout: 10 * time.Second}}
 }
 
 type reply struct {
@@ -135,4 +105,42 @@ func (h *harness) do(t *testing.T, method, path string, hdr map[string]string, b
 		t.Fatal(err)
 	}
 	return reply{resp.StatusCode, resp.Header, b}
+}
+
+// serveBoth serves ks over REST (restapi with ro, whose V2 hook is ks's) and
+// gRPC (grpcapi with gopts, ks registered) on loopback until the test ends. It
+// returns the REST base URL, the gRPC address and a gRPC client.
+func serveBoth(t testing.TB, ks *kserve.Server, ro restapi.Options, gopts grpcapi.Options) (string, string, kservepb.GRPCInferenceServiceClient) {
+	t.Helper()
+	rest, err := restapi.New(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go rest.Serve(rln)
+	gs, err := grpcapi.New(gopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks.Register(gs.GRPCServer())
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go gs.Serve(gln)
+	conn, err := grpc.NewClient(gln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		gs.Shutdown(ctx)
+		rest.Shutdown(ctx)
+	})
+	return "http://" + rln.Addr().String(), gln.Addr().String(), kservepb.NewGRPCInferenceServiceClient(conn)
 }
