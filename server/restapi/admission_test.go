@@ -69,8 +69,10 @@ func TestClientDeadlineBoundsTheRun(t *testing.T) {
 	if n := model.Runs.Load(); n != 0 {
 		t.Errorf("%d runs started after a passed deadline; want 0", n)
 	}
+	// The deadline is long enough that a slow machine still starts the run
+	// before it passes (50 ms did not, once), and far shorter than the sleep.
 	start := time.Now()
-	r = h.do("POST", path, []byte(body), map[string]string{RequestTimeoutHeader: "50"})
+	r = h.do("POST", path, []byte(body), map[string]string{RequestTimeoutHeader: "1000"})
 	h.expectError(r, 504, "Deadline Exceeded")
 	if n := model.Runs.Load(); n != 1 {
 		t.Errorf("%d runs; want the one stopped by its deadline", n)
