@@ -13,6 +13,7 @@
 # Usage: [OUT=dir] bench/overload/run.sh [burst-seconds] [extra tfserve flags...]
 #   e.g. bench/overload/run.sh 5 --enable_admission_control=false
 #        OUT=bench/overload/out-shed bench/overload/run.sh 5 --admission_shed_connections
+#        MODELS=half_plus_two CASES="x4 x4c4096" bench/overload/run.sh 5
 # Writes $OUT (default bench/overload/out)/{*.json,*.jsonl,metrics-*.txt,results.json,overload.svg}.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,12 @@ fx=../shared/fixtures
 models=("half_plus_two=$fx/tfserving/servables/tensorflow/testdata/saved_model_half_plus_two_cpu"
         "christopher_stock=$fx/keras/gru/christopher_stock")
 cases=("x1:1:512" "x2:2:512" "x4:4:512" "x4c4096:4:4096")
+# MODELS / CASES (space-separated names and labels) pick a subset, e.g.
+# MODELS=half_plus_two CASES=x4 for a quick look at one cell.
+if [ -n "${CASES:-}" ]; then
+  picked=(); for c in "${cases[@]}"; do [[ " $CASES " == *" ${c%%:*} "* ]] && picked+=("$c"); done
+  cases=("${picked[@]}")
+fi
 port=18611
 mon=$out/monitoring.config
 echo 'prometheus_config { enable: true path: "/monitoring/prometheus/metrics" }' > "$mon"
@@ -34,6 +41,7 @@ scrape() { curl -sf "http://127.0.0.1:$port/monitoring/prometheus/metrics" > "$1
 rss() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 for spec in "${models[@]}"; do
   name=${spec%%=*}; path=${spec#*=}
+  [ -n "${MODELS:-}" ] && [[ " $MODELS " != *" $name "* ]] && continue
   taskset -c 0 bin/tfserve --model_name="$name" --model_base_path="$path" --rest_api_port=$port --port=0 \
     --monitoring_config_file="$mon" "$@" 2>"$out/server-$name.log" &
   pid=$!

@@ -77,6 +77,11 @@ type Options struct {
 	// Conns configures it; its zero Target, Window and Clock take
 	// QueueTarget, Window and Clock.
 	Conns ConnOptions
+	// Dispatch turns on dispatch mode (dispatch.go) while the scheduler's
+	// latency (SchedLatency, nil: the runtime's 90th percentile per Window)
+	// stays over QueueTarget (--admission_dispatch).
+	Dispatch     bool
+	SchedLatency func() time.Duration
 	// Clock; nil means SystemClock.
 	Clock Clock
 }
@@ -116,6 +121,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Conns.Clock == nil {
 		o.Conns.Clock = o.Clock
+	}
+	if o.Dispatch && o.SchedLatency == nil {
+		o.SchedLatency = NewSchedLatency(0.9).Read
 	}
 	return o
 }
@@ -208,6 +216,7 @@ const RetryAfterSeconds = 1
 // Stats is a snapshot of a Limiter, for metrics.
 type Stats struct {
 	Limit, InFlight, Queued int
+	Dispatching             bool // in dispatch mode (dispatch.go)
 	Admitted                uint64
 	NotAdmitted             [numReasons]uint64 // by Reason
 }
@@ -235,6 +244,7 @@ type Limiter struct {
 	admitted uint64
 	refused  [numReasons]uint64
 	clients  map[netip.Addr]int // requests admitted or waiting, by client (MaxPerClient)
+	disp     dispatch
 }
 
 // window gathers the latencies of one adaptive-limit update.
@@ -461,6 +471,10 @@ func (l *Limiter) enter(ctx context.Context) (*waiter, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.shed.arrive(now)
+	l.watchSchedLocked(now)
+	if l.disp.on {
+		return l.enqueueLocked(now), nil
+	}
 	if l.queue.Len() == 0 && l.inFlight < l.limit {
 		l.codel.observe(now, 0)
 		l.admitLocked()
@@ -477,10 +491,15 @@ func (l *Limiter) enter(ctx context.Context) (*waiter, error) {
 		// likely to be served in time; it makes room.
 		l.refuseWaiterLocked(now, l.queue.Front().Value.(*waiter), l.full)
 	}
+	return l.pushLocked(now, l.codel.slough()), nil
+}
+
+// pushLocked queues a waiter whose wait is checked again after d.
+func (l *Limiter) pushLocked(now time.Time, d time.Duration) *waiter {
 	w := &waiter{enq: now, ch: make(chan error, 1)}
 	w.elem = l.queue.PushBack(w)
-	w.timer = l.clock.AfterFunc(l.codel.slough(), func() { l.expire(w) })
-	return w, nil
+	w.timer = l.clock.AfterFunc(d, func() { l.expire(w) })
+	return w
 }
 
 func (l *Limiter) admitLocked() {
@@ -527,7 +546,7 @@ func (l *Limiter) expire(w *waiter) {
 	l.codel.observe(now, l.oldestAgeLocked(now))
 	l.sweepLocked(now)
 	if w.elem != nil {
-		w.timer = l.clock.AfterFunc(l.codel.maxWait()-now.Sub(w.enq), func() { l.expire(w) })
+		w.timer = l.clock.AfterFunc(l.maxWaitLocked()-now.Sub(w.enq), func() { l.expire(w) })
 	}
 }
 
@@ -536,7 +555,7 @@ func (l *Limiter) expire(w *waiter) {
 func (l *Limiter) sweepLocked(now time.Time) {
 	for f := l.queue.Front(); f != nil; f = l.queue.Front() {
 		w := f.Value.(*waiter)
-		if now.Sub(w.enq) < l.codel.maxWait() {
+		if now.Sub(w.enq) < l.maxWaitLocked() {
 			return
 		}
 		l.refuseWaiterLocked(now, w, l.timeout)
@@ -578,6 +597,10 @@ func (l *Limiter) release(start time.Time, sample bool) {
 	if sample && l.grad != nil {
 		l.sampleLocked(now, now.Sub(start))
 	}
+	if l.disp.on {
+		l.disp.waker.wake()
+		return
+	}
 	l.grantLocked(now)
 }
 
@@ -608,18 +631,23 @@ func (l *Limiter) grantLocked(now time.Time) {
 		if e == nil {
 			return
 		}
-		w := e.Value.(*waiter)
-		l.removeLocked(w)
-		l.admitLocked()
-		w.ch <- nil
+		l.grantWaiterLocked(e.Value.(*waiter))
 	}
+}
+
+// grantWaiterLocked takes w out of the queue and admits it.
+func (l *Limiter) grantWaiterLocked(w *waiter) {
+	l.removeLocked(w)
+	l.admitLocked()
+	w.ch <- nil
 }
 
 // Stats returns counters and the current limit, for metrics.
 func (l *Limiter) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Stats{Limit: l.limit, InFlight: l.inFlight, Queued: l.queue.Len(), Admitted: l.admitted, NotAdmitted: l.refused}
+	return Stats{Limit: l.limit, InFlight: l.inFlight, Queued: l.queue.Len(), Dispatching: l.disp.on,
+		Admitted: l.admitted, NotAdmitted: l.refused}
 }
 
 // ShedRatio is the fraction of requests refused for overload over the last

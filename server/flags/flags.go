@@ -108,6 +108,7 @@ type Options struct {
 	AdmissionQueueTargetMicros   int64   // --admission_queue_target_micros (5000)
 	AdmissionQueueIntervalMicros int64   // --admission_queue_interval_micros (100000)
 	AdmissionShedConnections     bool    // --admission_shed_connections (false)
+	AdmissionDispatch            bool    // --admission_dispatch (false)
 	AdmissionMaxPerClient        int     // --admission_max_in_flight_per_client (0: off)
 	ReadyzMaxShedRatio           float64 // --readyz_max_shed_ratio (0: off)
 
@@ -142,7 +143,7 @@ func isImplemented(name string) bool {
 		"rest_api_max_connections", "rest_api_max_header_bytes", "rest_api_ssl_config_file",
 		"grpc_allow_reload_config", "allowed_model_base_paths",
 		"enable_admission_control", "admission_max_in_flight", "admission_min_in_flight", "admission_max_queue",
-		"admission_queue_target_micros", "admission_queue_interval_micros", "admission_shed_connections", "admission_max_in_flight_per_client",
+		"admission_queue_target_micros", "admission_queue_interval_micros", "admission_shed_connections", "admission_dispatch", "admission_max_in_flight_per_client",
 		"readyz_max_shed_ratio",
 		"access_log", "mlflow_default_model":
 		return true
@@ -241,6 +242,8 @@ func newFlagSet(o *Options, usage io.Writer) *flag.FlagSet {
 	fs.Int64Var(&o.AdmissionQueueIntervalMicros, "admission_queue_interval_micros", 100_000, "CoDel interval: the longest any request waits for admission")
 	fs.BoolVar(&o.AdmissionShedConnections, "admission_shed_connections", false,
 		"while the Go scheduler's latency stays over the queue target, serve only the REST connections already served (a budget adapted to the latency) and answer others 503 with Connection: close")
+	fs.BoolVar(&o.AdmissionDispatch, "admission_dispatch", false,
+		"while the Go scheduler's latency stays over the queue target, park every model request and admit the newest first, refusing those that waited the queue interval")
 	fs.IntVar(&o.AdmissionMaxPerClient, "admission_max_in_flight_per_client", 0,
 		"model requests one client address may have running or waiting; more are refused at once (REST 429 + Retry-After, gRPC RESOURCE_EXHAUSTED); 0: no limit")
 	fs.Float64Var(&o.ReadyzMaxShedRatio, "readyz_max_shed_ratio", 0,

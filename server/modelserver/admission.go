@@ -34,6 +34,7 @@ func admissionOptions(o flags.Options) admission.Options {
 		// REST's connections; gRPC multiplexes its requests on a few.
 		ShedConnections: o.AdmissionShedConnections,
 		MaxPerClient:    max(o.AdmissionMaxPerClient, 0),
+		Dispatch:        o.AdmissionDispatch,
 	}
 }
 
@@ -52,6 +53,14 @@ func registerAdmissionMetrics(reg *prometheus.Registry, lim *admission.Limiter) 
 			func(s admission.Stats) int { return s.InFlight }),
 		gauge("tfserve_admission_queued", "Model requests waiting for admission.",
 			func(s admission.Stats) int { return s.Queued }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tfserve_admission_dispatching",
+			Help: "1 while every model request waits for admission and the newest is served first (--admission_dispatch)."},
+			func() float64 {
+				if lim.Stats().Dispatching {
+					return 1
+				}
+				return 0
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tfserve_admission_connection_budget",
 			Help: "REST connections served while shedding connections (0 when not shedding; --admission_shed_connections)."},
 			func() float64 {

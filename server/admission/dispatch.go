@@ -1,0 +1,94 @@
+package admission
+
+import "time"
+
+// Dispatch mode (Options.Dispatch). Under a CPU overload from many
+// connections, requests wait before any handler sees them: each connection
+// with a request is a runnable goroutine, a busy scheduler runs them in
+// arrival order and looks for newly arrived requests only when its run
+// queues are empty or every 10 ms, so a request waits behind every other
+// connection's (Little's law over the clients' pool), and the in-flight
+// limit never binds: on a saturated CPU a handler runs to completion before
+// the next one is admitted.
+//
+// While the scheduler's latency stays over the queue target, every request
+// therefore waits for admission, parked (it costs no CPU and holds its
+// client's connection, so the client sends nothing more on it), and one
+// dispatcher goroutine admits the newest first, as many as the limit
+// allows. The dispatcher is woken through the network poller (pollWaker),
+// so it runs only once the scheduler has polled the network: after every
+// connection whose request arrived meanwhile has read it and parked. The
+// requests served are thus the newest; the oldest are refused when they
+// have waited the queue interval (QueueTimeout), which bounds how often a
+// waiting client's connection costs a refusal. Dispatch mode ends when the
+// dispatcher finds nobody waiting; it starts again at the next reading of
+// the scheduler's latency over the target (at most once a window).
+type dispatch struct {
+	on      bool
+	waker   *pollWaker // the running dispatcher's, while on
+	schedAt time.Time  // when the scheduler's latency was last read
+}
+
+// watchSchedLocked reads the scheduler's latency once per window and turns
+// dispatch mode on while it is over the target.
+func (l *Limiter) watchSchedLocked(now time.Time) {
+	if !l.opts.Dispatch || l.disp.on || l.opts.MaxQueue == 0 || now.Sub(l.disp.schedAt) < l.opts.Window {
+		return
+	}
+	l.disp.schedAt = now
+	if l.opts.SchedLatency() > l.opts.QueueTarget {
+		w, err := newPollWaker()
+		if err != nil {
+			return // no dispatch mode on this platform
+		}
+		l.disp.on, l.disp.waker = true, w
+		go l.dispatchLoop(w)
+	}
+}
+
+// enqueueLocked queues a request in dispatch mode, making room by refusing
+// the oldest waiter when the queue is full.
+func (l *Limiter) enqueueLocked(now time.Time) *waiter {
+	l.codel.observe(now, l.oldestAgeLocked(now))
+	l.sweepLocked(now)
+	if l.queue.Len() >= l.opts.MaxQueue {
+		l.refuseWaiterLocked(now, l.queue.Front().Value.(*waiter), l.full)
+	}
+	w := l.pushLocked(now, l.opts.QueueInterval)
+	if l.inFlight < l.limit {
+		// No release is coming to wake the dispatcher.
+		l.disp.waker.wake()
+	}
+	return w
+}
+
+// dispatchLoop admits waiters, newest first, each time it is woken, until
+// dispatch mode ends.
+func (l *Limiter) dispatchLoop(w *pollWaker) {
+	defer w.close()
+	for {
+		err := w.wait()
+		l.mu.Lock()
+		now := l.clock.Now()
+		l.codel.observe(now, l.oldestAgeLocked(now))
+		l.sweepLocked(now)
+		for l.inFlight < l.limit && l.queue.Len() > 0 {
+			l.grantWaiterLocked(l.queue.Back().Value.(*waiter))
+		}
+		if err != nil || l.queue.Len() == 0 {
+			l.disp.on, l.disp.waker = false, nil
+			l.grantLocked(now) // after an error, whoever still waits
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+	}
+}
+
+// maxWaitLocked is how long a request may wait for admission now.
+func (l *Limiter) maxWaitLocked() time.Duration {
+	if l.disp.on {
+		return l.opts.QueueInterval
+	}
+	return l.codel.maxWait()
+}
