@@ -76,6 +76,7 @@ func TestAdmissionMetrics(t *testing.T) {
 		"tfserve_admission_not_admitted_total{reason=client_limit}":      0,
 		// Without --admission_shed_connections nothing is read or shed.
 		"tfserve_admission_connection_budget": 0, "tfserve_scheduling_latency_seconds": 0,
+		"tfserve_admission_dispatching": 0,
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -90,13 +91,13 @@ func TestAdmissionMetrics(t *testing.T) {
 func TestAdmissionOptionsFromFlags(t *testing.T) {
 	o, err := flags.Parse([]string{"--admission_max_in_flight=7", "--admission_max_queue=0",
 		"--admission_queue_target_micros=2000", "--admission_queue_interval_micros=50000",
-		"--admission_shed_connections", "--admission_max_in_flight_per_client=3"}, nil)
+		"--admission_shed_connections", "--admission_max_in_flight_per_client=3", "--admission_dispatch"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := admissionOptions(o)
 	if got.Fixed != 7 || got.MaxQueue != 0 || got.QueueTarget != 2*time.Millisecond || got.QueueInterval != 50*time.Millisecond ||
-		!got.ShedConnections || got.MaxPerClient != 3 {
+		!got.ShedConnections || got.MaxPerClient != 3 || !got.Dispatch {
 		t.Fatalf("options %+v", got)
 	}
 	if lim := newAdmission(flags.Defaults(), &observability{}); lim == nil || lim.Stats().Limit < 2 {
