@@ -159,10 +159,10 @@ func scanDouble(b []byte, p int) (float64, int, bool) {
 
 const (
 	swarZeros = 0x3030303030303030
-	swarHigh  = 0xF0F0F0F0F0F0F0F0
-	swarSix   = 0x0606060606060606
-	swarLow7  = 0x7F7F7F7F7F7F7F7F
 	swarTop   = 0x8080808080808080
+	// swarTen carries a byte from 0..9 to 0x76..0x7F and one from
+	// 10..0x89 to bit 7.
+	swarTen = 0x7676767676767676
 )
 
 // swarPow10 holds 10^k for the digit runs of scanDoubleFast.
@@ -178,24 +178,25 @@ func load8(b []byte, p int) uint64 {
 // digitRun returns how many of the 8 bytes of x (first byte lowest) are
 // ASCII digits before the first non-digit.
 func digitRun(x uint64) int {
-	// A byte is a digit when its high nibble is 3 and adding 6 keeps it 3.
-	// Carries out of a byte only come from non-digits (>= 0xFA) and only
-	// disturb the bytes after them, which do not count.
-	nd := (x&swarHigh ^ swarZeros) | ((x+swarSix)&swarHigh ^ swarZeros)
-	// Bit 7 of each non-zero byte of nd.
-	m := ((nd & swarLow7) + swarLow7 | nd) & swarTop
-	return bits.TrailingZeros64(m) >> 3
+	// t holds c-'0' for each byte c: a digit gives 0..9, and takes no
+	// borrow from the byte before it as long as that one is a digit too.
+	// The first non-digit gives 0xD0 and more (it borrowed, bit 7 set) or
+	// 10..0xC9 (bit 7 set, or set once 0x76 is added). Borrows and carries
+	// only disturb the bytes after it, which do not count.
+	t := x - swarZeros
+	return bits.TrailingZeros64((t+swarTen|t)&swarTop) >> 3
 }
 
 // digitsValue returns the value of the first k (1..8) digits of x.
 func digitsValue(x uint64, k int) uint64 {
-	// Digit values, the first k moved to the top bytes so that the value
-	// has 8-k leading zero digits.
-	x = (x - swarZeros) << (64 - 8*uint(k))
-	// Combine neighbours: bytes to 2-digit, then 4-digit, then 8-digit.
-	x = (x*10 + x>>8) & 0x00FF00FF00FF00FF
-	x = (x*100 + x>>16) & 0x0000FFFF0000FFFF
-	return (x*10000 + x>>32) & 0xFFFFFFFF
+	// The first k bytes moved to the top, so that the value has 8-k
+	// leading zero digits (zero bytes); then neighbours are combined, with
+	// the ASCII bits masked off: bytes to 2-digit values (10*a + b =
+	// (2561*v)>>8), then 4-digit, then 8-digit.
+	x <<= 64 - 8*uint(k)
+	x = (x & 0x0F0F0F0F0F0F0F0F) * 2561 >> 8
+	x = (x & 0x00FF00FF00FF00FF) * 6553601 >> 16
+	return (x & 0x0000FFFF0000FFFF) * 42949672960001 >> 32
 }
 
 // scanDoubleFast handles numbers with at most 16 significant digits (so
