@@ -728,7 +728,9 @@ func TestRunPanicAndDeadline(t *testing.T) {
 }
 
 // TestUnloadWaitsForInFlight checks that a version is closed only after a
-// request that outlived its deadline has returned.
+// request that outlived its deadline has returned. The run ends when the
+// test lets it (not on a timer), and its deadline is long enough that a
+// loaded machine still starts it before the deadline passes (5 ms was not).
 func TestUnloadWaitsForInFlight(t *testing.T) {
 	base := t.TempDir()
 	writeVersion(t, base, "1", "ok 1")
@@ -738,20 +740,33 @@ func TestUnloadWaitsForInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	fm := r.all()[0]
-	fm.Sleep = 150 * time.Millisecond
+	hold := make(chan struct{})
+	endRun := sync.OnceFunc(func() { close(hold) })
+	defer endRun() // before the manager's Close
+	fm.Hold = hold
 	fm.IgnoreCtx = true // keeps computing past the deadline
 	h, _ := m.Get(Spec{Name: "m"})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err := h.Run(ctx, "sleep", map[string]*tensor.Tensor{"x": tensor.FromSlice(tensor.Shape{1}, []float32{1})}, nil)
 	if status.CodeOf(err) != status.DeadlineExceeded {
 		t.Fatalf("want DeadlineExceeded, got %v", err)
 	}
+	if n := fm.Started.Load(); n != 1 {
+		t.Fatalf("%d runs started; want the one that outlived its deadline", n)
+	}
 	h.Release()
 	writeVersion(t, base, "2", "ok 2")
+	eventually(t, "v2 serving", func() bool { return latestVersion(m, "m") == 2 })
+	time.Sleep(20 * time.Millisecond) // a few polls: v1 must not be closed under its run
+	if st := statusOf(t, m, "m")[1]; st.State == StateEnd || fm.CloseCalled.Load() != 0 {
+		t.Fatalf("v1 closed (state %v, Close called %d times) while its run was in flight", st.State, fm.CloseCalled.Load())
+	}
+	endRun()
 	eventually(t, "v1 END", func() bool { return statusOf(t, m, "m")[1].State == StateEnd })
-	if fm.Runs.Load() != 1 || fm.RunsAfter.Load() != 0 {
-		t.Fatalf("v1 closed before its in-flight run finished: runs=%d after=%d", fm.Runs.Load(), fm.RunsAfter.Load())
+	if fm.Runs.Load() != 1 || fm.RunsAfter.Load() != 0 || fm.CloseCalled.Load() != 1 {
+		t.Fatalf("v1 after its run finished: runs=%d after=%d closed=%d; want 1, 0, 1",
+			fm.Runs.Load(), fm.RunsAfter.Load(), fm.CloseCalled.Load())
 	}
 }
 

@@ -41,8 +41,15 @@ type HalfPlusTwo struct {
 	Sleep     time.Duration
 	SleepAll  bool
 	IgnoreCtx bool
+	// Hold, when set, replaces Sleep: the sleeping signatures wait until
+	// it is closed (or, unless IgnoreCtx, until ctx ends), so that a test
+	// decides when a run ends instead of racing a timer.
+	Hold chan struct{}
 
 	Runs atomic.Int64 // completed Run calls
+	// Started counts Run calls begun on an open model, so that a test can
+	// wait for a request to reach the model instead of sleeping.
+	Started atomic.Int64
 	// RunsWithSlot counts Run calls whose context carried a held worker
 	// slot (package workers).
 	RunsWithSlot atomic.Int64
@@ -122,6 +129,18 @@ func (m *HalfPlusTwo) Signatures() map[string]*servable.Signature {
 }
 
 func (m *HalfPlusTwo) wait(ctx context.Context) error {
+	if m.Hold != nil {
+		if m.IgnoreCtx {
+			<-m.Hold
+			return nil
+		}
+		select {
+		case <-m.Hold:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if m.IgnoreCtx {
 		time.Sleep(m.Sleep)
 		return nil
@@ -142,6 +161,7 @@ func (m *HalfPlusTwo) Run(ctx context.Context, sig string, in map[string]*tensor
 		m.RunsAfter.Add(1)
 		return nil, errors.New("fakemodel: Run after Close")
 	}
+	m.Started.Add(1)
 	defer m.Runs.Add(1)
 	if workers.FromContext(ctx).Held() {
 		m.RunsWithSlot.Add(1)
