@@ -146,12 +146,25 @@ func TestQueueFullAndLimits(t *testing.T) {
 	if _, err := m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"x": x}, nil); status.CodeOf(err) != status.InvalidArgument {
 		t.Errorf("oversized task: got %v", err)
 	}
-	// One open batch (waiting an hour) fills the single queue slot.
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// One open batch (waiting an hour) fills the single queue slot. The
+	// second task is sent once the first has opened it (a fixed 10 ms
+	// sleep could end first on a loaded machine).
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	one := tensor.New(tensor.Float32, tensor.Shape{1, 2})
 	go m.Run(ctx, "serving_default", map[string]*tensor.Tensor{"x": one}, nil)
-	time.Sleep(10 * time.Millisecond)
+	q := m.(*model).queue("serving_default")
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		q.mu.Lock()
+		opened := q.enqueued == 1
+		q.mu.Unlock()
+		if opened {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the first task did not open a batch in 30 s")
+		}
+	}
 	two := tensor.New(tensor.Float32, tensor.Shape{2, 2})
 	_, err = m.Run(context.Background(), "serving_default", map[string]*tensor.Tensor{"x": two}, nil)
 	if status.CodeOf(err) != status.Unavailable {
