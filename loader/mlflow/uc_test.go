@@ -251,7 +251,9 @@ func TestUnityCatalogHostileAnswers(t *testing.T) {
 	uc.addVersion("c.s.m", 1, "s3://uc-bucket/m/1")
 	uc.setAlias("c.s.m", "a", 1)
 	var logs syncbuf.Buffer
-	cfg := Config{RegistryURI: "databricks-uc", DatabricksHost: uc.srv.URL, Token: ucToken, Timeout: 300 * time.Millisecond}
+	// Each registry call must beat the timeout, even on a loaded machine;
+	// the stalled answer below waits for it.
+	cfg := Config{RegistryURI: "databricks-uc", DatabricksHost: uc.srv.URL, Token: ucToken, Timeout: 2 * time.Second}
 	opts := ucOpts(t, &logs, cfg)
 	ctx := context.Background()
 	open := func(uri string) source.Source {
@@ -308,7 +310,7 @@ func TestUnityCatalogHostileAnswers(t *testing.T) {
 		{"model-versions/get", func(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
-			case <-time.After(3 * time.Second):
+			case <-time.After(30 * time.Second):
 			}
 		}, versions, "deadline exceeded"},
 		{"registered-models/alias", ok(mv(`"version": "x1", "status": "READY"`)), aliasVersions, "not a version number"},
