@@ -27,23 +27,31 @@ import (
 
 // testServer is an in-process HTTP server on 127.0.0.1 that records the
 // bodies it receives and answers 400 to bodies containing "bad", 503 to
-// bodies containing "busy" and 200 otherwise, after an optional delay.
+// bodies containing "busy" and 200 otherwise, after an optional delay. It
+// also counts the client connections (by remote address) and the most
+// requests it served at once.
 type testServer struct {
 	*httptest.Server
-	delay time.Duration
-	count atomic.Int64
-	mu    sync.Mutex
-	seen  []string
+	delay       time.Duration
+	count       atomic.Int64
+	inflight    atomic.Int64
+	inflightMax atomic.Int64
+	mu          sync.Mutex
+	seen        []string
+	remotes     map[string]bool
 }
 
 func newTestServer(t *testing.T, delay time.Duration) *testServer {
 	t.Helper()
-	ts := &testServer{delay: delay}
+	ts := &testServer{delay: delay, remotes: map[string]bool{}}
 	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raiseTo(&ts.inflightMax, ts.inflight.Add(1))
+		defer ts.inflight.Add(-1)
 		body, _ := io.ReadAll(r.Body)
 		ts.count.Add(1)
 		ts.mu.Lock()
 		ts.seen = append(ts.seen, string(body))
+		ts.remotes[r.RemoteAddr] = true
 		ts.mu.Unlock()
 		if ts.delay > 0 {
 			time.Sleep(ts.delay)
@@ -64,6 +72,13 @@ func newTestServer(t *testing.T, delay time.Duration) *testServer {
 	}))
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// connections is the number of client connections the server saw.
+func (ts *testServer) connections() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return len(ts.remotes)
 }
 
 func (ts *testServer) predictURL() string { return ts.URL + "/v1/models/m:predict" }
