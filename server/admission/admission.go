@@ -505,6 +505,7 @@ func (l *Limiter) pushLocked(now time.Time, d time.Duration) *waiter {
 func (l *Limiter) admitLocked() {
 	l.inFlight++
 	l.admitted++
+	l.disp.earn()
 	l.win.maxInFlight = max(l.win.maxInFlight, l.inFlight)
 }
 
@@ -546,7 +547,12 @@ func (l *Limiter) expire(w *waiter) {
 	l.codel.observe(now, l.oldestAgeLocked(now))
 	l.sweepLocked(now)
 	if w.elem != nil {
-		w.timer = l.clock.AfterFunc(l.maxWaitLocked()-now.Sub(w.enq), func() { l.expire(w) })
+		d := l.maxWaitLocked() - now.Sub(w.enq)
+		if d <= 0 {
+			// Dispatch mode without a refusal to spend: at the longest hold.
+			d = dispatchMaxHold*l.opts.QueueInterval - now.Sub(w.enq)
+		}
+		w.timer = l.clock.AfterFunc(d, func() { l.expire(w) })
 	}
 }
 
@@ -555,7 +561,8 @@ func (l *Limiter) expire(w *waiter) {
 func (l *Limiter) sweepLocked(now time.Time) {
 	for f := l.queue.Front(); f != nil; f = l.queue.Front() {
 		w := f.Value.(*waiter)
-		if now.Sub(w.enq) < l.maxWaitLocked() {
+		age := now.Sub(w.enq)
+		if age < l.maxWaitLocked() || !l.disp.mayRefuse(age, l.opts.QueueInterval) {
 			return
 		}
 		l.refuseWaiterLocked(now, w, l.timeout)

@@ -18,15 +18,46 @@ import "time"
 // allows. The dispatcher is woken through the network poller (pollWaker),
 // so it runs only once the scheduler has polled the network: after every
 // connection whose request arrived meanwhile has read it and parked. The
-// requests served are thus the newest; the oldest are refused when they
-// have waited the queue interval (QueueTimeout), which bounds how often a
-// waiting client's connection costs a refusal. Dispatch mode ends when the
+// requests served are thus the newest; the oldest are refused once they
+// have waited the queue interval (QueueTimeout), but no more often than one
+// per dispatchAdmitsPerRefusal admissions (or after dispatchMaxHold
+// intervals): each refusal frees a client connection for another request,
+// so with many connections refusing at the rate they age would spend the
+// CPU on refusals instead of on the requests served. Dispatch mode ends when the
 // dispatcher finds nobody waiting; it starts again at the next reading of
 // the scheduler's latency over the target (at most once a window).
 type dispatch struct {
 	on      bool
 	waker   *pollWaker // the running dispatcher's, while on
 	schedAt time.Time  // when the scheduler's latency was last read
+	tokens  float64    // refusals of aged waiters earned by admissions
+}
+
+// Refusals of waiters that aged in dispatch mode.
+const (
+	dispatchAdmitsPerRefusal = 8  // admissions that earn one refusal
+	dispatchTokenCap         = 64 // refusals saved up at most
+	dispatchMaxHold          = 10 // intervals after which a waiter is refused anyway
+)
+
+// earn credits an admission in dispatch mode.
+func (d *dispatch) earn() {
+	if d.on {
+		d.tokens = min(d.tokens+1.0/dispatchAdmitsPerRefusal, dispatchTokenCap)
+	}
+}
+
+// mayRefuse reports whether a waiter of age (at least the queue's maximum
+// wait) is refused now, spending a refusal in dispatch mode.
+func (d *dispatch) mayRefuse(age, interval time.Duration) bool {
+	switch {
+	case !d.on || age >= dispatchMaxHold*interval:
+		return true
+	case d.tokens >= 1:
+		d.tokens--
+		return true
+	}
+	return false
 }
 
 // watchSchedLocked reads the scheduler's latency once per window and turns

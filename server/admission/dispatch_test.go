@@ -89,56 +89,87 @@ func TestDispatchAdmitsNewestFirst(t *testing.T) {
 	tk.Release(true)
 }
 
-// A request that waited the queue interval in dispatch mode is refused
-// (QueueTimeout); one beyond MaxQueue pushes out the oldest (QueueFull).
+// In dispatch mode a request that waited the queue interval is refused
+// when admissions have earned a refusal (one per dispatchAdmitsPerRefusal),
+// else after dispatchMaxHold intervals; one beyond MaxQueue pushes out the
+// oldest (QueueFull).
 func TestDispatchRefusesTheOldest(t *testing.T) {
-	var high atomic.Bool
-	high.Store(true)
-	const interval = 50 * time.Millisecond
-	l := dispatchLimiter(t, &high, interval)
+	if runtime.GOOS != "linux" {
+		t.Skip("dispatch mode needs an eventfd")
+	}
+	const interval = 10 * time.Millisecond
+	c := newFakeClock()
+	l := New(Options{Fixed: 1, MaxQueue: 4, QueueInterval: interval, Window: time.Nanosecond, Dispatch: true,
+		SchedLatency: func() time.Duration { return time.Second }, Clock: c})
 	held, err := l.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	_, err = l.Acquire(context.Background())
-	var r *Refusal
-	if !errors.As(err, &r) || r.Reason() != QueueTimeout {
-		t.Fatalf("err %v; want a QueueTimeout refusal", err)
+	got := make(chan acquired, 8)
+	wait := func(name string) {
+		t.Helper()
+		queued := l.Stats().Queued
+		c.Advance(time.Nanosecond) // a new window: the latency is read again
+		go func() {
+			tk, err := l.Acquire(context.Background())
+			got <- acquired{name, tk, err}
+		}()
+		waitFor(t, name+" to queue", func() bool { return l.Stats().Queued == queued+1 })
 	}
-	if el := time.Since(start); el < interval {
-		t.Fatalf("refused after %v; want at least the interval %v", el, interval)
+	refused := func(name string, reason Reason) {
+		t.Helper()
+		a := <-got
+		var r *Refusal
+		if a.name != name || !errors.As(a.err, &r) || r.Reason() != reason {
+			t.Fatalf("%s: err %v; want %s refused for %v", a.name, a.err, name, reason)
+		}
 	}
 
-	// Fill the queue (8) with long waits, then one more.
-	l2 := dispatchLimiter(t, &high, time.Minute)
-	held2, err := l2.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	// One admission so far: no refusal earned; held until 10 intervals.
+	wait("x")
+	c.Advance(2 * interval)
+	if s := l.Stats(); s.Queued != 1 || s.NotAdmitted[QueueTimeout] != 0 {
+		t.Fatalf("after 2 intervals: %+v; want x still waiting", s)
 	}
-	errs := make(chan acquired, 9)
-	for i := range 9 {
-		go func() {
-			tk, err := l2.Acquire(context.Background())
-			errs <- acquired{"", tk, err}
-		}()
-		waitFor(t, "queue to grow", func() bool { return l2.Stats().Queued == min(i+1, 8) && l2.Stats().NotAdmitted[QueueFull] == uint64(max(0, i-7)) })
-	}
-	a := <-errs
-	if !errors.As(a.err, &r) || r.Reason() != QueueFull {
-		t.Fatalf("err %v; want the oldest refused QueueFull", a.err)
-	}
-	high.Store(false)
-	held2.Release(true)
-	for range 8 {
-		a := <-errs
+	c.Advance(dispatchMaxHold*interval - 2*interval)
+	refused("x", QueueTimeout)
+
+	// Eight more admissions earn a refusal: the next aged waiter goes at
+	// the interval.
+	for i := range dispatchAdmitsPerRefusal {
+		wait("y")
+		held.Release(true)
+		a := <-got
 		if a.err != nil {
-			t.Fatal(a.err)
+			t.Fatalf("admission %d: %v", i, a.err)
+		}
+		held = a.t
+	}
+	wait("z")
+	c.Advance(interval)
+	refused("z", QueueTimeout)
+
+	// A full queue makes room by refusing its oldest.
+	for _, name := range []string{"q0", "q1", "q2", "q3", "q4"} {
+		wait(name)
+		if name == "q3" {
+			break
+		}
+	}
+	go func() {
+		tk, err := l.Acquire(context.Background())
+		got <- acquired{"q4", tk, err}
+	}()
+	refused("q0", QueueFull)
+	held.Release(true)
+	for _, want := range []string{"q4", "q3", "q2", "q1"} {
+		a := <-got
+		if a.err != nil || a.name != want {
+			t.Fatalf("admitted %q (%v); want %q", a.name, a.err, want)
 		}
 		a.t.Release(true)
 	}
-	held.Release(true)
-	waitFor(t, "both dispatchers to stop", func() bool { return !l.Stats().Dispatching && !l2.Stats().Dispatching })
+	waitFor(t, "the dispatcher to stop", func() bool { return !l.Stats().Dispatching })
 }
 
 // Without Dispatch the scheduler's latency is not read.
