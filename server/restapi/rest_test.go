@@ -399,11 +399,18 @@ func TestGzipAndBodyLimit(t *testing.T) {
 	}
 }
 
+// TestTimeout: a run that outlives --rest_api_timeout_in_ms is answered 504
+// when the timeout passes. The sleeping run ends only when the test ends
+// (not on a timer that a loaded machine could let fire first), and the
+// timeout is long enough that a slow machine still answers the fast
+// request within it.
 func TestTimeout(t *testing.T) {
-	h := twoVersions(t, func(o *Options) { o.Timeout = 30 * time.Millisecond }, func(m *fakemodel.HalfPlusTwo) {
-		m.Sleep = 300 * time.Millisecond
+	hold := make(chan struct{})
+	h := twoVersions(t, func(o *Options) { o.Timeout = time.Second }, func(m *fakemodel.HalfPlusTwo) {
+		m.Hold = hold
 		m.IgnoreCtx = true // keeps running past the deadline: the server must stop waiting
 	})
+	t.Cleanup(func() { close(hold) }) // before the harness's shutdown
 	r := h.post("/v1/models/m:predict", `{"signature_name": "sleep", "instances": [1.0]}`)
 	h.expectError(r, 504, "Deadline Exceeded")
 	// Fast signatures are unaffected.
