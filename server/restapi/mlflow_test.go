@@ -563,6 +563,14 @@ func TestMLflowAdmissionAndMetrics(t *testing.T) {
 		t.Errorf("the run did not carry its worker slot")
 	}
 
+	// From here the model runs until its request's deadline passes: the
+	// deadline below is long enough that a loaded machine still admits and
+	// starts the request before it passes (30 ms was not), and no timer in
+	// the model can end the run first. (Set before the limiter's Acquire,
+	// which orders it before the next run.)
+	hold := make(chan struct{})
+	m.Hold = hold
+	t.Cleanup(func() { close(hold) }) // before the harness's shutdown
 	held, err := lim.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -573,7 +581,7 @@ func TestMLflowAdmissionAndMetrics(t *testing.T) {
 	}
 	held.Release(false)
 
-	r = h.send("POST", "/invocations", "application/json", []byte(body), map[string]string{RequestTimeoutHeader: "30"})
+	r = h.send("POST", "/invocations", "application/json", []byte(body), map[string]string{RequestTimeoutHeader: "1000"})
 	if r.code != 504 || r.body != "Request processing time exceeded limit" {
 		t.Errorf("deadline: %d %q", r.code, r.body)
 	}
