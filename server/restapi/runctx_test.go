@@ -23,7 +23,9 @@ func TestRunCtxExpires(t *testing.T) {
 	if c.Value(ctxKey{}) != "v" {
 		t.Fatal("Value does not reach the parent")
 	}
-	if err := c.Err(); err != nil {
+	// Err is nil until the deadline; a machine slow enough to pass it by
+	// now may already see it expired.
+	if err := c.Err(); err != nil && time.Now().Before(start.Add(30*time.Millisecond)) {
 		t.Fatalf("Err before the deadline: %v", err)
 	}
 	select {
@@ -74,17 +76,20 @@ func TestRunCtxStop(t *testing.T) {
 
 // TestRunCtxOrder starts contexts with deadlines out of order and stops
 // some: each live one ends at its own deadline, not before, and stopped
-// ones stay Canceled.
+// ones stay Canceled (those stopped before their deadline; on a machine
+// slow enough to reach the deadline first, either answer is right).
 func TestRunCtxOrder(t *testing.T) {
 	var d runDeadlines
-	base := time.Now().Add(20 * time.Millisecond)
+	base := time.Now().Add(100 * time.Millisecond)
 	r := rand.New(rand.NewPCG(1, 2))
 	var cs []*runCtx
+	stoppedEarly := map[int]bool{}
 	for i := range 40 {
 		c := d.start(context.Background(), base.Add(time.Duration(r.IntN(40))*time.Millisecond))
 		cs = append(cs, c)
 		if i%3 == 0 {
 			c.stop()
+			stoppedEarly[i] = time.Now().Before(c.deadline)
 		}
 	}
 	for i, c := range cs {
@@ -105,8 +110,9 @@ func TestRunCtxOrder(t *testing.T) {
 		}
 	}
 	for i := 0; i < len(cs); i += 3 {
-		if !errors.Is(cs[i].Err(), context.Canceled) {
-			t.Fatalf("stopped context %d: Err = %v", i, cs[i].Err())
+		err := cs[i].Err()
+		if !errors.Is(err, context.Canceled) && (stoppedEarly[i] || !errors.Is(err, context.DeadlineExceeded)) {
+			t.Fatalf("stopped context %d: Err = %v (stopped before its deadline: %v)", i, err, stoppedEarly[i])
 		}
 	}
 	d.mu.Lock()
