@@ -113,10 +113,13 @@ func (k *keepAlive) post(t *testing.T, path, body string) (*http.Response, strin
 
 // While the scheduler's latency stays over the target, the connections
 // already served keep being served and a request on any other is refused
-// with 503 and its connection closed.
+// with 503 and its connection closed. The target is far above what a loaded
+// machine makes a request wait before it is read (the incumbent's last
+// request re-enters after a window in which it sent nothing, and with the
+// default 5 ms target its read delay, in 4 ms jiffies, could refuse it).
 func TestShedConnectionsServesIncumbents(t *testing.T) {
 	lim := admission.New(admission.Options{ShedConnections: true, Window: time.Millisecond,
-		Conns: admission.ConnOptions{Min: 1, Latency: func() time.Duration { return time.Second }}})
+		Conns: admission.ConnOptions{Min: 1, Target: 10 * time.Second, Latency: func() time.Duration { return time.Minute }}})
 	h := twoVersions(t, func(o *Options) { o.Admission = lim }, nil)
 	const path, body = "/v1/models/m:predict", `{"instances": [4.0]}`
 	a := dialKeepAlive(t, h)
