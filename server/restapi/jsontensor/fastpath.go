@@ -434,43 +434,20 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 		// A run of numbers: this one and those after commas in the same
 		// list (which would be a list too deep were it to open one), counted
 		// in run, not in memory.
-		run := 0
-		for {
-			var e int
-			var ok bool
-			var t byte // b[e], when known
-			if f32 != nil {
-				var d float64
-				if d, e, t, ok = scanDoubleFast(b, p); !ok {
-					d, e, ok = scanDouble(b, p)
-					t = at(b, e)
-				}
-				if !ok || i >= len(f32) {
-					return nil, false
-				}
-				f32[i] = float32(d)
-			} else {
-				if e, ok = storeNumber(b, p, i, f32, f64, i32, i64); !ok {
-					return nil, false
-				}
-				t = at(b, e)
-			}
-			i++
-			if t != ',' {
-				p = skipSpace(b, e)
-				if p >= len(b) {
-					return nil, false
-				}
-				if b[p] != ',' {
-					break
-				}
-				e = p
-			}
-			p = skipSpace(b, e+1)
-			if p >= len(b) || b[p] == '[' {
-				return nil, false
-			}
-			run++
+		var (
+			run int
+			ok  bool
+		)
+		switch {
+		case f32 != nil:
+			p, i, run, ok = floatRun(b, p, f32, i)
+		case f64 != nil:
+			p, i, run, ok = floatRun(b, p, f64, i)
+		default:
+			p, i, run, ok = intRun(b, p, i, i32, i64)
+		}
+		if !ok {
+			return nil, false
 		}
 		count[level-1] += run
 		// After a value: ',' and the next value, or ']' closing a list.
@@ -506,6 +483,152 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 				return &tensor.Tensor{DType: dt, Shape: s, Data: data}, true
 			}
 		}
+	}
+}
+
+// afterNumber returns the offset of the first byte at or after e (the end
+// of a number) that is not whitespace, false at the end of b.
+func afterNumber(b []byte, e int) (int, bool) {
+	p := skipSpace(b, e)
+	return p, p < len(b)
+}
+
+// afterComma returns the offset of the value after the comma at b[p],
+// false at the end of b or where that value is a list (a list in a run of
+// numbers is too deep).
+func afterComma(b []byte, p int) (int, bool) {
+	p = skipSpace(b, p+1)
+	return p, p < len(b) && b[p] != '['
+}
+
+// intRun is floatRun for the integer dtypes: one of i32 and i64 is
+// non-nil.
+func intRun(b []byte, p, i int, i32 []int32, i64 []int64) (int, int, int, bool) {
+	run := 0
+	for {
+		e, ok := storeNumber(b, p, i, nil, nil, i32, i64)
+		if !ok {
+			return 0, 0, 0, false
+		}
+		i++
+		if p, ok = afterNumber(b, e); !ok {
+			return 0, 0, 0, false
+		}
+		if b[p] != ',' {
+			return p, i, run, true
+		}
+		if p, ok = afterComma(b, p); !ok {
+			return 0, 0, 0, false
+		}
+		run++
+	}
+}
+
+// floatRun parses the run of numbers at b[p] (a number, then each number
+// after a comma, up to the first byte after a number that is neither a
+// comma nor whitespace) into dst[i:], as fillDense's loop for the integer
+// dtypes does with storeNumber. It returns the offset of that byte, the
+// next i, and the number of commas.
+//
+// The common numbers are parsed in the loop itself, with scanDoubleFast's
+// arithmetic (see there; TestFloatRun holds the two to the DOM parser), and
+// a comma followed by a number (or by one space and a number) goes straight
+// to it: a run of such numbers costs no call per number. Anything else
+// takes scanDouble and the general whitespace handling.
+func floatRun[T float32 | float64](b []byte, p int, dst []T, i int) (int, int, int, bool) {
+	run := 0
+	for {
+		if i >= len(dst) {
+			return 0, 0, 0, false
+		}
+		var (
+			d  float64
+			e  int
+			t  byte
+			ok bool
+		)
+	fast:
+		switch {
+		case p+16 <= len(b):
+			// scanDoubleFast, inline.
+			x := load8(b, p)
+			q := p
+			minus := byte(x) == '-'
+			avail := 8
+			if minus {
+				x >>= 8
+				q++
+				avail = 7
+			}
+			var m uint64
+			k := 1
+			if byte(x) != '0' {
+				k = digitRun(x)
+				if k == 0 || k >= avail {
+					break fast
+				}
+				m = digitsValue(x, k)
+			}
+			q += k
+			switch c := byte(x >> (8 * uint(k))); c {
+			case '.':
+			case 'e', 'E':
+				break fast
+			default:
+				if minus {
+					d, e, t, ok = float64(-int64(m)), q, c, true
+				} else {
+					d, e, t, ok = float64(m), q, c, true
+				}
+				break fast
+			}
+			q++
+			y := load8(b, q)
+			f := digitRun(y)
+			if f == 0 || f == 8 {
+				break fast
+			}
+			t = byte(y >> (8 * uint(f)))
+			if t == 'e' || t == 'E' {
+				break fast
+			}
+			m = m*swarPow10[f&7] + digitsValue(y, f)
+			d = float64(int64(m)) / pow10[f&7]
+			if minus {
+				d = -d
+			}
+			e, ok = q+f, true
+		}
+		if !ok {
+			if d, e, ok = scanDouble(b, p); !ok {
+				return 0, 0, 0, false
+			}
+			t = at(b, e)
+		}
+		dst[i] = T(d)
+		i++
+		if t == ',' && e+2 < len(b) {
+			// The next number, after ',' or ", ".
+			q := e + 1
+			if b[q] == ' ' {
+				q++
+			}
+			if c := b[q]; c == '-' || isDigit(c) {
+				p = q
+				run++
+				continue
+			}
+		}
+		if p, ok = afterNumber(b, e); !ok {
+			return 0, 0, 0, false
+		}
+		if b[p] != ',' {
+			return p, i, run, true
+		}
+		if p, ok = afterComma(b, p); !ok {
+			return 0, 0, 0, false
+		}
+		run++
 	}
 }
 
