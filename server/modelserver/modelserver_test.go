@@ -3,10 +3,12 @@ package modelserver
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,7 +72,10 @@ func TestRunAndGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	fm := fakemodel.New()
-	fm.Sleep = 300 * time.Millisecond
+	hold := make(chan struct{}) // the slow request runs until the shutdown has begun
+	endRun := sync.OnceFunc(func() { close(hold) })
+	defer endRun()
+	fm.Hold = hold
 	deps := fakeDeps()
 	deps.Load = func(_ context.Context, d string, lo LoadOptions) (servable.Model, error) {
 		if d != filepath.Join(dir, "3") || lo.Engine != "default" {
@@ -107,8 +112,24 @@ func TestRunAndGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		slow <- result{code: resp.StatusCode, body: string(b)}
 	}()
-	time.Sleep(100 * time.Millisecond) // let the request reach the model
-	r.stop()
+	eventually(t, "the slow request to reach the model", func() bool { return fm.Started.Load() == 1 })
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		r.stop()
+	}()
+	// The shutdown has begun once new connections are refused; the slow
+	// request is still in the model then.
+	eventually(t, "the listener to close", func() bool {
+		c, err := net.DialTimeout("tcp", r.rest.String(), time.Second)
+		if err == nil {
+			c.Close()
+			return false
+		}
+		return true
+	})
+	endRun()
+	<-stopped
 	if res := <-slow; res.err != nil || res.code != 200 || !strings.Contains(res.body, "4.0") {
 		t.Fatalf("in-flight request during shutdown: %+v", res)
 	}
@@ -117,6 +138,18 @@ func TestRunAndGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(url + "/healthz"); err == nil {
 		t.Fatal("server still accepting after shutdown")
+	}
+}
+
+// eventually polls cond until it holds, failing the test after 30 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after 30 s waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
