@@ -25,21 +25,23 @@ import (
 	"github.com/tfserve/tfserve/tensor"
 )
 
-// gatedModel wraps fakemodel's y = 0.5x + 2 and counts runs; while hold is
-// set, runs that start wait until release is closed.
+// gatedModel wraps fakemodel's y = 0.5x + 2 and counts runs; the runs
+// after the first holdAfter wait until release is closed. (The model
+// decides, not the test's goroutine: a starved test goroutine that set a
+// flag after the warm-up found the workers had used up their requests.)
 type gatedModel struct {
 	*fakemodel.HalfPlusTwo
-	hold     atomic.Bool
-	release  chan struct{}
-	started  atomic.Int64
-	finished atomic.Int64
-	blocked  atomic.Int64 // runs waiting on release now
+	holdAfter int64
+	release   chan struct{}
+	started   atomic.Int64
+	finished  atomic.Int64
+	blocked   atomic.Int64 // runs waiting on release now
 }
 
 func (g *gatedModel) Run(ctx context.Context, sig string, in map[string]*tensor.Tensor, out []string) (map[string]*tensor.Tensor, error) {
-	g.started.Add(1)
+	n := g.started.Add(1)
 	defer g.finished.Add(1)
-	if g.hold.Load() {
+	if n > g.holdAfter {
 		g.blocked.Add(1)
 		<-g.release
 		g.blocked.Add(-1)
@@ -68,8 +70,12 @@ func TestDrainUnderLoad(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A fixed admission limit above the workers: the adaptive one starts at
+	// 4 per GOMAXPROCS and shrinks as latency grows, so with one CPU, or a
+	// loaded machine, fewer than workers/2 requests could reach the model,
+	// and the rest, queued, were refused after the CoDel interval.
 	opts, err := flags.Parse([]string{"--model_name=half", "--model_base_path=" + dir, "--port=0",
-		"--rest_api_num_threads=64", "--rest_api_timeout_in_ms=20000",
+		"--rest_api_num_threads=64", "--rest_api_timeout_in_ms=20000", "--admission_max_in_flight=64",
 		"--file_system_poll_wait_seconds=0", "--enable_model_warmup=false"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func TestDrainUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	model := &gatedModel{HalfPlusTwo: fakemodel.New(), release: make(chan struct{})}
+	model := &gatedModel{HalfPlusTwo: fakemodel.New(), holdAfter: warmupRequests, release: make(chan struct{})}
 	var releaseOnce sync.Once
 	release := func() { releaseOnce.Do(func() { close(model.release) }) }
 	defer release()
@@ -168,7 +174,6 @@ func TestDrainUnderLoad(t *testing.T) {
 		}
 	}
 	waitFor("warm-up answers", 30*time.Second, func() bool { return answered.Load() >= warmupRequests })
-	model.hold.Store(true)
 	waitFor("requests held in the model", 30*time.Second, func() bool { return model.blocked.Load() >= workers/2 })
 
 	cancelled.Store(true)
