@@ -86,10 +86,10 @@ func fastDecode(body []byte, budget *limits.Budget, sigs func(string) (*servable
 	if maxDepth < 2 || !pl.passA() || pl.instances == pl.inputs {
 		return nil, false
 	}
-	signame := string(pl.sigName)
-	resolved := signame
-	if resolved == "" {
-		resolved = servable.DefaultSignature
+	// The default name, named or not, costs no allocation.
+	resolved := servable.DefaultSignature
+	if len(pl.sigName) > 0 && string(pl.sigName) != servable.DefaultSignature {
+		resolved = string(pl.sigName)
 	}
 	sig, err := sigs(resolved)
 	if err != nil || sig == nil || len(sig.Inputs) == 0 {
