@@ -29,7 +29,10 @@ func (e *NodeError) Unwrap() error { return e.Err }
 // runState is the per-run scratch the plans of a session reuse.
 type runState struct {
 	slots []*tensor.Tensor
-	kctx  kernels.Context
+	// in holds a step's inputs while its kernel runs (a kernel's in
+	// escapes through the call, so a stack array would move to the heap).
+	in   []*tensor.Tensor
+	kctx kernels.Context
 }
 
 func (s *Session) getRunState() *runState {
@@ -87,21 +90,19 @@ func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Te
 	defer func() {
 		clear(slots)
 		rs.slots = slots[:0]
+		clear(rs.in[:cap(rs.in)])
+		rs.in = rs.in[:0]
 		p.sess.runs.Put(rs)
 	}()
 	for i, s := range p.argSlots {
 		slots[s] = args[i]
 	}
-	var inBuf [8]*tensor.Tensor
 	for si := range p.steps {
 		st := &p.steps[si]
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		in := inBuf[:0]
-		if len(st.in) > len(inBuf) {
-			in = make([]*tensor.Tensor, 0, len(st.in))
-		}
+		in := rs.in[:0]
 		for _, s := range st.in {
 			v := slots[s]
 			if v == nil {
@@ -109,6 +110,7 @@ func (p *Plan) run(ctx context.Context, kctx *kernels.Context, args []*tensor.Te
 			}
 			in = append(in, v)
 		}
+		rs.in = in
 		outs, err := p.exec(ctx, kctx, st, in)
 		if err != nil {
 			var ne *NodeError

@@ -277,7 +277,7 @@ func intDivisionOp(op string) bool {
 	return false
 }
 
-func runArith[T number](op string, out, a, b *tensor.Tensor) error {
+func runArith[T number](op string, k *binKernel[T, T], out, a, b *tensor.Tensor) error {
 	// Vectorized float32 Add and Mul of same-sized operands.
 	if o, ok := out.Data.([]float32); ok {
 		ad, bd := a.Data.([]float32), b.Data.([]float32)
@@ -292,8 +292,7 @@ func runArith[T number](op string, out, a, b *tensor.Tensor) error {
 			}
 		}
 	}
-	k, ok := arithKernel[T](op)
-	if !ok {
+	if k == nil {
 		return noKernel(op, a.DType)
 	}
 	bd := b.Data.([]T)
@@ -313,11 +312,73 @@ func runArith[T number](op string, out, a, b *tensor.Tensor) error {
 			}
 		}
 	}
-	binaryBroadcast(out.Data.([]T), a.Data.([]T), a.Shape, bd, b.Shape, out.Shape, k)
+	binaryBroadcast(out.Data.([]T), a.Data.([]T), a.Shape, bd, b.Shape, out.Shape, *k)
 	return nil
 }
 
+// arithKernels holds one op's row kernels for every numeric type (nil
+// where the op has none). binaryArith builds them once per op: made per
+// call, their closures cost a run six allocations.
+type arithKernels struct {
+	f32 *binKernel[float32, float32]
+	f64 *binKernel[float64, float64]
+	i32 *binKernel[int32, int32]
+	i64 *binKernel[int64, int64]
+	u8  *binKernel[uint8, uint8]
+	i8  *binKernel[int8, int8]
+	i16 *binKernel[int16, int16]
+	u16 *binKernel[uint16, uint16]
+	u32 *binKernel[uint32, uint32]
+	u64 *binKernel[uint64, uint64]
+}
+
+// kernelFor returns arithKernel[T](op), or nil when there is none.
+func kernelFor[T number](op string) *binKernel[T, T] {
+	if k, ok := arithKernel[T](op); ok {
+		return &k
+	}
+	return nil
+}
+
+func newArithKernels(op string) *arithKernels {
+	return &arithKernels{
+		f32: kernelFor[float32](op), f64: kernelFor[float64](op),
+		i32: kernelFor[int32](op), i64: kernelFor[int64](op),
+		u8: kernelFor[uint8](op), i8: kernelFor[int8](op), i16: kernelFor[int16](op),
+		u16: kernelFor[uint16](op), u32: kernelFor[uint32](op), u64: kernelFor[uint64](op),
+	}
+}
+
+// binaryShape is BroadcastShape(a, b), without allocating when the result
+// is a or b itself (same shapes, or one side a scalar or broadcast only
+// along size-1 dims): the caller must not modify it.
+func binaryShape(a, b tensor.Shape) (tensor.Shape, error) {
+	if dominates(a, b) {
+		return a, nil
+	}
+	if dominates(b, a) {
+		return b, nil
+	}
+	return BroadcastShape(a, b)
+}
+
+// dominates reports whether broadcasting a with b gives a: a has at least
+// b's rank and each of b's dims equals a's or is 1.
+func dominates(a, b tensor.Shape) bool {
+	if len(b) > len(a) {
+		return false
+	}
+	off := len(a) - len(b)
+	for j, db := range b {
+		if db != 1 && db != a[off+j] {
+			return false
+		}
+	}
+	return true
+}
+
 func binaryArith(op string) Builder {
+	ks := newArithKernels(op)
 	return func(Attrs, int) (Func, error) {
 		return func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := checkInputs(op, in, 2); err != nil {
@@ -327,35 +388,35 @@ func binaryArith(op string) Builder {
 			if a.DType != b.DType {
 				return nil, Errorf("%s: inputs must have the same type, got %v and %v", op, a.DType, b.DType)
 			}
-			os, err := BroadcastShape(a.Shape, b.Shape)
+			os, err := binaryShape(a.Shape, b.Shape)
 			if err != nil {
 				return nil, err
 			}
-			out := ctx.New(a.DType, os)
+			out, res := ctx.new1(a.DType, os)
 			switch a.Data.(type) {
 			case []float32:
-				err = runArith[float32](op, out, a, b)
+				err = runArith(op, ks.f32, out, a, b)
 			case []float64:
-				err = runArith[float64](op, out, a, b)
+				err = runArith(op, ks.f64, out, a, b)
 			case []int32:
-				err = runArith[int32](op, out, a, b)
+				err = runArith(op, ks.i32, out, a, b)
 			case []int64:
-				err = runArith[int64](op, out, a, b)
+				err = runArith(op, ks.i64, out, a, b)
 			case []uint8:
-				err = runArith[uint8](op, out, a, b)
+				err = runArith(op, ks.u8, out, a, b)
 			case []int8:
-				err = runArith[int8](op, out, a, b)
+				err = runArith(op, ks.i8, out, a, b)
 			case []int16:
-				err = runArith[int16](op, out, a, b)
+				err = runArith(op, ks.i16, out, a, b)
 			case []uint16:
 				if a.DType != tensor.Uint16 {
 					return nil, noKernel(op, a.DType)
 				}
-				err = runArith[uint16](op, out, a, b)
+				err = runArith(op, ks.u16, out, a, b)
 			case []uint32:
-				err = runArith[uint32](op, out, a, b)
+				err = runArith(op, ks.u32, out, a, b)
 			case []uint64:
-				err = runArith[uint64](op, out, a, b)
+				err = runArith(op, ks.u64, out, a, b)
 			case []string:
 				if op != "Add" && op != "AddV2" {
 					return nil, noKernel(op, a.DType)
@@ -368,7 +429,7 @@ func binaryArith(op string) Builder {
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{out}, nil
+			return res, nil
 		}, nil
 	}
 }

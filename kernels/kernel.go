@@ -80,6 +80,30 @@ func (c *Context) New(dt tensor.DType, shape tensor.Shape) *tensor.Tensor {
 	return tensor.New(dt, shape)
 }
 
+// outBlock holds a kernel's one output tensor, its shape (up to four dims)
+// and the one-element slice the kernel returns, in one allocation.
+type outBlock struct {
+	t    tensor.Tensor
+	dims [4]int
+	res  [1]*tensor.Tensor
+}
+
+// new1 is New for a kernel with one output: it returns the zeroed tensor
+// and the result slice holding it. Without a context allocator and for
+// shapes of rank four or less the tensor, its shape and the slice take one
+// allocation besides the data.
+func (c *Context) new1(dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, []*tensor.Tensor) {
+	if (c != nil && c.Alloc != nil) || len(shape) > len(outBlock{}.dims) {
+		t := c.New(dt, shape)
+		return t, []*tensor.Tensor{t}
+	}
+	b := &outBlock{}
+	n := copy(b.dims[:], shape)
+	b.t = tensor.Tensor{DType: dt, Shape: b.dims[:n:n], Data: tensor.MakeSlice(dt, max(shape.NumElements(), 0))}
+	b.res[0] = &b.t
+	return &b.t, b.res[:]
+}
+
 // Func runs a kernel on its inputs and returns its outputs.
 type Func func(ctx *Context, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 

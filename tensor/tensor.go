@@ -203,13 +203,23 @@ type Tensor struct {
 	Data  any
 }
 
-// New allocates a zeroed tensor.
+// smallTensor is a tensor and its shape's dims in one allocation, for
+// shapes of rank four or less (most of them).
+type smallTensor struct {
+	t    Tensor
+	dims [4]int
+}
+
+// New allocates a zeroed tensor. Its shape is a copy of shape.
 func New(dt DType, shape Shape) *Tensor {
-	n := shape.NumElements()
-	if n < 0 {
-		n = 0
+	n := max(shape.NumElements(), 0)
+	if len(shape) > len(smallTensor{}.dims) {
+		return &Tensor{DType: dt, Shape: shape.Clone(), Data: MakeSlice(dt, n)}
 	}
-	return &Tensor{DType: dt, Shape: shape.Clone(), Data: MakeSlice(dt, n)}
+	b := &smallTensor{}
+	r := copy(b.dims[:], shape)
+	b.t = Tensor{DType: dt, Shape: b.dims[:r:r], Data: MakeSlice(dt, n)}
+	return &b.t
 }
 
 // MakeSlice allocates the Go slice that holds n elements of dt.

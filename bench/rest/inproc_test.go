@@ -9,6 +9,11 @@
 // BenchmarkBare is the peer: the bare handler of bench/rest/bare on the
 // same listener and client. TFSERVE_BENCH_FLAGS adds tfserve flags (for
 // example --rest_api_timeout_in_ms=0 --enable_admission_control=false).
+// TFSERVE_BENCH_GCTUNE_MIB=n paces the collector as cmd/tfserve does
+// (server/gctune with an n MiB floor; cmd/tfserve uses 256); without it
+// the process keeps Go's default GOGC=100. Besides ns/op each benchmark
+// reports cpu-ns/op, the process's CPU time (server, client and
+// collector) per request.
 package rest
 
 import (
@@ -18,7 +23,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +37,7 @@ import (
 	"github.com/tfserve/tfserve/internal/sourcetest"
 	"github.com/tfserve/tfserve/loader/modelwriter/demo"
 	"github.com/tfserve/tfserve/server/flags"
+	"github.com/tfserve/tfserve/server/gctune"
 	"github.com/tfserve/tfserve/server/loadfunc"
 	"github.com/tfserve/tfserve/server/manager"
 	"github.com/tfserve/tfserve/server/modelserver"
@@ -103,9 +113,19 @@ func run(b *testing.B, ln *fasthttputil.InmemoryListener, uri string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	gcTune(b)
+	runtime.GC()
 	b.ReportAllocs()
 	b.SetParallelism(8)
+	cpu0 := processCPU(b)
 	b.ResetTimer()
+	defer func() {
+		b.StopTimer()
+		// CPU time per request (server and client, all threads): steadier
+		// than ns/op on a shared, loaded machine, where wall time mostly
+		// measures the other tenants.
+		b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+	}()
 	b.RunParallel(func(pb *testing.PB) {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseRequest(req)
@@ -124,6 +144,33 @@ func run(b *testing.B, ln *fasthttputil.InmemoryListener, uri string) {
 				return
 			}
 		}
+	})
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcTune starts server/gctune when TFSERVE_BENCH_GCTUNE_MIB asks for it.
+func gcTune(b *testing.B) {
+	v := os.Getenv("TFSERVE_BENCH_GCTUNE_MIB")
+	if v == "" {
+		return
+	}
+	mib, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		b.Fatalf("TFSERVE_BENCH_GCTUNE_MIB: %v", err)
+	}
+	old := debug.SetGCPercent(100)
+	t := gctune.Start(mib<<20, os.Getenv)
+	b.Cleanup(func() {
+		t.Stop()
+		debug.SetGCPercent(old)
 	})
 }
 

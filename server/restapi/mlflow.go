@@ -543,9 +543,9 @@ func (s *Server) invoke(ctx *fasthttp.RequestCtx, rn runner, name string, csv bo
 	if err := servable.CheckInputs(sig, inputs); err != nil {
 		return out, runErr(err)
 	}
-	rctx, cancel := s.runContext(rn)
-	defer cancel()
-	outputs, err := h.Run(rctx, servable.DefaultSignature, inputs, nil)
+	run := s.runContext(rn)
+	defer run.end()
+	outputs, err := h.Run(run.ctx, servable.DefaultSignature, inputs, nil)
 	if err != nil {
 		return out, runErr(err)
 	}

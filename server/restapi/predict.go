@@ -22,28 +22,64 @@ type runner struct {
 	slot     *workers.Slot
 	deadline time.Time
 	served   *int64 // route.served: the version that serves the request
+	// rc, when not nil, is a zero run context in the request's state for
+	// runContext to start (saving an allocation); nil: runContext makes
+	// one.
+	rc *runCtx
+}
+
+// request is the state of one /v1/ request that outlives handle's frame
+// (the run's context keeps the slot; models may keep the context): one
+// allocation instead of three.
+type request struct {
+	slot   workers.Slot
+	served int64
+	run    runCtx
+}
+
+// runScope is a model run's context and what ends it.
+type runScope struct {
+	ctx    context.Context
+	rc     *runCtx            // a queued deadline (runctx.go), or nil
+	cancel context.CancelFunc // context.WithDeadline's, or nil
+}
+
+// end cancels the run's context (callers defer it).
+func (r runScope) end() {
+	switch {
+	case r.rc != nil:
+		r.rc.stop()
+	case r.cancel != nil:
+		r.cancel()
+	}
 }
 
 // runContext bounds a model run by --rest_api_timeout_in_ms and by the
 // client's deadline, whichever comes first; a run whose deadline has
-// passed stops before its first kernel (DEADLINE_EXCEEDED, 504).
-func (s *Server) runContext(rn runner) (context.Context, context.CancelFunc) {
-	ctx := workers.NewContext(context.Background(), rn.slot)
+// passed stops before its first kernel (DEADLINE_EXCEEDED, 504). The
+// context carries the request's worker slot (workers.FromContext).
+func (s *Server) runContext(rn runner) runScope {
 	deadline := rn.deadline
 	if s.opts.Timeout > 0 {
 		if d := time.Now().Add(s.opts.Timeout); deadline.IsZero() || d.Before(deadline) {
 			if s.opts.Timeout >= minQueuedTimeout {
 				// The usual case: no timer of its own (runctx.go).
-				c := s.deadlines.start(ctx, d)
-				return c, c.stop
+				c := rn.rc
+				if c == nil || c.owner != nil {
+					c = new(runCtx) // no state, or its context already used
+				}
+				s.deadlines.startIn(c, context.Background(), rn.slot, d)
+				return runScope{ctx: c, rc: c}
 			}
 			deadline = d
 		}
 	}
+	ctx := workers.NewContext(context.Background(), rn.slot)
 	if deadline.IsZero() {
-		return ctx, func() {}
+		return runScope{ctx: ctx}
 	}
-	return context.WithDeadline(ctx, deadline)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	return runScope{ctx: ctx, cancel: cancel}
 }
 
 // predict follows TF Serving's ProcessPredictRequest: the JSON is decoded
@@ -93,9 +129,9 @@ func (s *Server) predict(spec manager.Spec, rn runner, body, out []byte) ([]byte
 	if err := servable.CheckInputs(sig, req.Inputs); err != nil {
 		return out, err
 	}
-	ctx, cancel := s.runContext(rn)
-	defer cancel()
-	outputs, err := h.Run(ctx, req.SignatureName, req.Inputs, nil)
+	run := s.runContext(rn)
+	defer run.end()
+	outputs, err := h.Run(run.ctx, req.SignatureName, req.Inputs, nil)
 	if err != nil {
 		return out, err
 	}
@@ -164,9 +200,9 @@ func (s *Server) runExamples(spec manager.Spec, rn runner, body []byte, method s
 			fetch = append(fetch, o)
 		}
 	}
-	ctx, cancel := s.runContext(rn)
-	defer cancel()
-	outputs, err := h.Run(ctx, req.SignatureName, in, fetch)
+	run := s.runContext(rn)
+	defer run.end()
+	outputs, err := h.Run(run.ctx, req.SignatureName, in, fetch)
 	if err != nil {
 		return nil, nil, 0, nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tfserve/tfserve/server/workers"
 )
 
 // Run contexts for --rest_api_timeout_in_ms without a timer per request.
@@ -40,12 +42,15 @@ type runDeadlines struct {
 // runCtx is one request's run context (see above).
 type runCtx struct {
 	context.Context // the parent, for Value
-	deadline        time.Time
-	owner           *runDeadlines
-	state           atomic.Int32 // live, or why it ended
-	mu              sync.Mutex
-	done            chan struct{} // made by the first Done; under mu
-	dropped         bool          // out of owner's count; under owner.mu
+	// slot is the request's worker slot, the Value of workers' context
+	// key (in place of a context.WithValue layer); nil when none.
+	slot     *workers.Slot
+	deadline time.Time
+	owner    *runDeadlines
+	state    atomic.Int32 // live, or why it ended
+	mu       sync.Mutex
+	done     chan struct{} // made by the first Done; under mu
+	dropped  bool          // out of owner's count; under owner.mu
 }
 
 // runCtx states.
@@ -58,7 +63,16 @@ const (
 // start returns a context of parent that ends at deadline, which must be
 // at least minQueuedTimeout from now; the caller must call its stop.
 func (d *runDeadlines) start(parent context.Context, deadline time.Time) *runCtx {
-	c := &runCtx{Context: parent, deadline: deadline, owner: d}
+	c := new(runCtx)
+	d.startIn(c, parent, nil, deadline)
+	return c
+}
+
+// startIn is start into c, a zero runCtx that the caller allocated (in
+// its per-request state), carrying slot (when not nil) for
+// workers.FromContext.
+func (d *runDeadlines) startIn(c *runCtx, parent context.Context, slot *workers.Slot, deadline time.Time) {
+	c.Context, c.slot, c.deadline, c.owner = parent, slot, deadline, d
 	d.mu.Lock()
 	switch {
 	case d.head == len(d.q):
@@ -85,7 +99,6 @@ func (d *runDeadlines) start(parent context.Context, deadline time.Time) *runCtx
 		d.arm(deadline)
 	}
 	d.mu.Unlock()
-	return c
 }
 
 // arm sets the timer to fire at t; d.mu is held.
@@ -190,6 +203,15 @@ func (c *runCtx) Err() error {
 		return context.DeadlineExceeded
 	}
 	return nil
+}
+
+// Value answers workers' context key with the request's slot and asks the
+// parent for other keys.
+func (c *runCtx) Value(key any) any {
+	if c.slot != nil && workers.IsContextKey(key) {
+		return c.slot
+	}
+	return c.Context.Value(key)
 }
 
 func (c *runCtx) String() string { return "restapi.runCtx" }

@@ -325,11 +325,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	// The version that serves the request is recorded through rn.served,
 	// copied into r.served after dispatch: pointing rn into r would move
 	// the whole route to the heap (rn's slot and deadline leave through the
-	// run's context).
-	served := new(int64)
-	rn := runner{served: served, deadline: deadline}
-	rn.slot = s.pool.Take()
-	defer rn.slot.Release()
+	// run's context). The slot, the served version and the run's context
+	// share one allocation.
+	rq := new(request)
+	s.pool.TakeInto(&rq.slot)
+	defer rq.slot.Release()
+	rn := runner{slot: &rq.slot, served: &rq.served, deadline: deadline, rc: &rq.run}
 	s.headers(ctx)
 	if method == "OPTIONS" {
 		// CORS preflight, as TF Serving's http_server.cc answers it.
@@ -348,7 +349,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	bp := s.getBuf()
 	defer s.putBuf(bp)
 	out, err := s.dispatch(ctx, rn, &r, method, path, *bp)
-	r.served = *served
+	r.served = rq.served
 	httpStatus := 0
 	if err != nil {
 		out = jsontensor.AppendErrorResponse(out[:0], err.Error())

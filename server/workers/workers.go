@@ -28,12 +28,20 @@ func (p *Pool) Busy() int { return len(p.sem) + int(p.waiting.Load()) }
 
 // Take waits for a free worker and returns its slot, held.
 func (p *Pool) Take() *Slot {
+	s := new(Slot)
+	p.TakeInto(s)
+	return s
+}
+
+// TakeInto is Take into a slot the caller allocated, for example inside
+// its per-request state, to save an allocation per request. s must be a
+// new (zero) Slot: one slot is never taken twice.
+func (p *Pool) TakeInto(s *Slot) {
 	p.waiting.Add(1)
 	defer p.waiting.Add(-1)
 	p.sem <- struct{}{}
-	s := &Slot{p: p}
+	s.p = p
 	s.held.Store(true)
-	return s
 }
 
 // TakeContext is Take that gives up when ctx ends.
@@ -95,6 +103,14 @@ func NewContext(ctx context.Context, s *Slot) context.Context {
 		return ctx
 	}
 	return context.WithValue(ctx, slotKey{}, s)
+}
+
+// IsContextKey reports whether key is the context key NewContext stores a
+// slot under: a context type that carries the slot itself (without
+// context.WithValue) answers its Value(key) with the slot.
+func IsContextKey(key any) bool {
+	_, ok := key.(slotKey)
+	return ok
 }
 
 // FromContext returns the request's slot, or nil when its server bounds no
