@@ -438,17 +438,19 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 			run int
 			ok  bool
 		)
+		first := i
 		switch {
 		case f32 != nil:
-			p, i, run, ok = floatRun(b, p, f32, i)
+			p, i, ok = floatRun(b, p, f32, i)
 		case f64 != nil:
-			p, i, run, ok = floatRun(b, p, f64, i)
+			p, i, ok = floatRun(b, p, f64, i)
 		default:
-			p, i, run, ok = intRun(b, p, i, i32, i64)
+			p, i, ok = intRun(b, p, i, i32, i64)
 		}
 		if !ok {
 			return nil, false
 		}
+		run = i - first - 1
 		count[level-1] += run
 		// After a value: ',' and the next value, or ']' closing a list.
 		for {
@@ -503,24 +505,22 @@ func afterComma(b []byte, p int) (int, bool) {
 
 // intRun is floatRun for the integer dtypes: one of i32 and i64 is
 // non-nil.
-func intRun(b []byte, p, i int, i32 []int32, i64 []int64) (int, int, int, bool) {
-	run := 0
+func intRun(b []byte, p, i int, i32 []int32, i64 []int64) (int, int, bool) {
 	for {
 		e, ok := storeNumber(b, p, i, nil, nil, i32, i64)
 		if !ok {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
 		i++
 		if p, ok = afterNumber(b, e); !ok {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
 		if b[p] != ',' {
-			return p, i, run, true
+			return p, i, true
 		}
 		if p, ok = afterComma(b, p); !ok {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
-		run++
 	}
 }
 
@@ -528,18 +528,17 @@ func intRun(b []byte, p, i int, i32 []int32, i64 []int64) (int, int, int, bool) 
 // after a comma, up to the first byte after a number that is neither a
 // comma nor whitespace) into dst[i:], as fillDense's loop for the integer
 // dtypes does with storeNumber. It returns the offset of that byte, the
-// next i, and the number of commas.
+// next i.
 //
 // The common numbers are parsed in the loop itself, with scanDoubleFast's
 // arithmetic (see there; TestFloatRun holds the two to the DOM parser), and
 // a comma followed by a number (or by one space and a number) goes straight
 // to it: a run of such numbers costs no call per number. Anything else
 // takes scanDouble and the general whitespace handling.
-func floatRun[T float32 | float64](b []byte, p int, dst []T, i int) (int, int, int, bool) {
-	run := 0
+func floatRun[T float32 | float64](b []byte, p int, dst []T, i int) (int, int, bool) {
 	for {
 		if i >= len(dst) {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
 		var (
 			d  float64
@@ -601,7 +600,7 @@ func floatRun[T float32 | float64](b []byte, p int, dst []T, i int) (int, int, i
 		}
 		if !ok {
 			if d, e, ok = scanDouble(b, p); !ok {
-				return 0, 0, 0, false
+				return 0, 0, false
 			}
 			t = at(b, e)
 		}
@@ -615,20 +614,18 @@ func floatRun[T float32 | float64](b []byte, p int, dst []T, i int) (int, int, i
 			}
 			if c := b[q]; c == '-' || isDigit(c) {
 				p = q
-				run++
 				continue
 			}
 		}
 		if p, ok = afterNumber(b, e); !ok {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
 		if b[p] != ',' {
-			return p, i, run, true
+			return p, i, true
 		}
 		if p, ok = afterComma(b, p); !ok {
-			return 0, 0, 0, false
+			return 0, 0, false
 		}
-		run++
 	}
 }
 
