@@ -60,6 +60,13 @@ func uploadModel(t *testing.T, b *s3mem.Backend, prefix string, plus float32, ex
 	}
 }
 
+// swapAdmission is the servers' admission flag for loadUnderSwaps: a fixed
+// limit above its 4 clients. The adaptive limit can fall to max(CPUs, 2) on
+// a loaded machine, and requests queued behind it are then refused after
+// the CoDel interval (by design), which loadUnderSwaps would count as
+// requests failed by a swap.
+const swapAdmission = "--admission_max_in_flight=16"
+
 // loadUnderSwaps keeps 4 clients predicting while swap(i) moves the model
 // to y = 0.5x + plus[i]; every answer must come from one of the versions
 // and no request may fail.
@@ -131,7 +138,7 @@ func TestSwapFromS3(t *testing.T) {
 	b := startS3(t)
 	plus := []float32{2, 3, 4}
 	uploadModel(t, b, "models/hp/1", plus[0], nil)
-	url := startServer(t, []served{{name: "hp", base: "s3://bucket/models/hp"}}, "--file_system_poll_wait_seconds=1")
+	url := startServer(t, []served{{name: "hp", base: "s3://bucket/models/hp"}}, "--file_system_poll_wait_seconds=1", swapAdmission)
 	loadUnderSwaps(t, url+"/v1/models/hp:predict", plus, func(i int) {
 		uploadModel(t, b, fmt.Sprintf("models/hp/%d", i+1), plus[i], nil)
 	})
@@ -169,7 +176,7 @@ func TestSwapFromMLflowStage(t *testing.T) {
 	t.Cleanup(reg.Close)
 	t.Setenv("MLFLOW_TRACKING_URI", reg.URL)
 	t.Setenv("MLFLOW_TRACKING_TOKEN", "registry-token")
-	url := startServer(t, []served{{name: "reco", base: "models:/reco/Production"}}, "--file_system_poll_wait_seconds=1")
+	url := startServer(t, []served{{name: "reco", base: "models:/reco/Production"}}, "--file_system_poll_wait_seconds=1", swapAdmission)
 	loadUnderSwaps(t, url+"/v1/models/reco:predict", plus, func(i int) { production.Store(int64(i + 1)) })
 	if !sawToken.Load() {
 		t.Error("the registry never received the bearer token")
@@ -191,7 +198,7 @@ func TestTwentySwapsLocal(t *testing.T) {
 	if err := demo.HalfPlus(filepath.Join(base, "1"), 0.5, plus[0]); err != nil {
 		t.Fatal(err)
 	}
-	url := startServer(t, []served{{name: "hp", base: base}}, "--file_system_poll_wait_seconds=1")
+	url := startServer(t, []served{{name: "hp", base: base}}, "--file_system_poll_wait_seconds=1", swapAdmission)
 	loadUnderSwaps(t, url+"/v1/models/hp:predict", plus, func(i int) {
 		// Write beside the base path and rename in, so the poller never sees a
 		// half-written version.
