@@ -480,12 +480,28 @@ func fillDense(body []byte, v *denseValue, dt tensor.DType, maxDepth int) (*tens
 				if p != len(b) || i != n || limits.Elements(dims64(shape[:rank])) != int64(n) {
 					return nil, false
 				}
-				s := make(tensor.Shape, rank)
-				copy(s, shape[:rank])
-				return &tensor.Tensor{DType: dt, Shape: s, Data: data}, true
+				return denseTensor(dt, shape[:rank], data), true
 			}
 		}
 	}
+}
+
+// tensorWithDims is a tensor and the dimensions of its shape in one
+// allocation, for the ranks most requests have.
+type tensorWithDims struct {
+	t    tensor.Tensor
+	dims [4]int
+}
+
+// denseTensor returns a tensor of data with a copy of shape.
+func denseTensor(dt tensor.DType, shape []int, data any) *tensor.Tensor {
+	if len(shape) > len(tensorWithDims{}.dims) {
+		return &tensor.Tensor{DType: dt, Shape: slices.Clone(tensor.Shape(shape)), Data: data}
+	}
+	b := &tensorWithDims{}
+	r := copy(b.dims[:], shape)
+	b.t = tensor.Tensor{DType: dt, Shape: b.dims[:r:r], Data: data}
+	return &b.t
 }
 
 // afterNumber returns the offset of the first byte at or after e (the end
