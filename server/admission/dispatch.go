@@ -1,6 +1,9 @@
 package admission
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // Dispatch mode (Options.Dispatch). Under a CPU overload from many
 // connections, requests wait before any handler sees them: each connection
@@ -24,12 +27,14 @@ import "time"
 // intervals): each refusal frees a client connection for another request,
 // so with many connections refusing at the rate they age would spend the
 // CPU on refusals instead of on the requests served. Dispatch mode ends when the
-// dispatcher finds nobody waiting; it starts again at the next reading of
-// the scheduler's latency over the target (at most once a window).
+// dispatcher finds nobody waiting one queue interval after it last left a
+// request waiting; it starts again at the next reading of the scheduler's
+// latency over the target (at most once a window).
 type dispatch struct {
 	on      bool
 	waker   *pollWaker // the running dispatcher's, while on
 	schedAt time.Time  // when the scheduler's latency was last read
+	busyAt  time.Time  // when the dispatcher last left a request waiting
 	tokens  float64    // refusals of aged waiters earned by admissions
 }
 
@@ -72,7 +77,7 @@ func (l *Limiter) watchSchedLocked(now time.Time) {
 		if err != nil {
 			return // no dispatch mode on this platform
 		}
-		l.disp.on, l.disp.waker = true, w
+		l.disp.on, l.disp.waker, l.disp.busyAt = true, w, now
 		go l.dispatchLoop(w)
 	}
 }
@@ -103,16 +108,35 @@ func (l *Limiter) dispatchLoop(w *pollWaker) {
 		now := l.clock.Now()
 		l.codel.observe(now, l.oldestAgeLocked(now))
 		l.sweepLocked(now)
-		for l.inFlight < l.limit && l.queue.Len() > 0 {
-			l.grantWaiterLocked(l.queue.Back().Value.(*waiter))
+		l.dispatchLocked(now)
+		if l.queue.Len() > 0 {
+			l.disp.busyAt = now
 		}
-		if err != nil || l.queue.Len() == 0 {
+		if err != nil || now.Sub(l.disp.busyAt) >= l.opts.QueueInterval {
 			l.disp.on, l.disp.waker = false, nil
 			l.grantLocked(now) // after an error, whoever still waits
 			l.mu.Unlock()
 			return
 		}
 		l.mu.Unlock()
+	}
+}
+
+// dispatchLocked admits waiters, newest first, up to the dispatch limit:
+// the in-flight limit, but no more than max(CPUs, Options.Min), since the
+// requests admitted at once run one after the other on a saturated CPU. A
+// newest waiter that waited over 2 × target is refused instead while
+// admissions have earned refusals: serving it would count its wait.
+func (l *Limiter) dispatchLocked(now time.Time) {
+	lim := min(l.limit, max(runtime.GOMAXPROCS(0), l.opts.Min))
+	for l.inFlight < lim && l.queue.Len() > 0 {
+		w := l.queue.Back().Value.(*waiter)
+		if now.Sub(w.enq) > l.codel.slough() && l.disp.tokens >= 1 {
+			l.disp.tokens--
+			l.refuseWaiterLocked(now, w, l.timeout)
+			continue
+		}
+		l.grantWaiterLocked(w)
 	}
 }
 

@@ -9,20 +9,21 @@ import (
 	"time"
 )
 
-// dispatchLimiter is a one-at-a-time limiter in dispatch mode for as long
-// as *high is true (the scheduler's latency it reads is 1 s, else 0).
-func dispatchLimiter(t *testing.T, high *atomic.Bool, interval time.Duration) *Limiter {
+// dispatchLimiter is a one-at-a-time limiter on c in dispatch mode from
+// its first request for as long as *high is true (the scheduler's latency
+// it reads is 1 s, else 0).
+func dispatchLimiter(t *testing.T, c Clock, high *atomic.Bool, interval time.Duration, maxQueue int) *Limiter {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("dispatch mode needs an eventfd")
 	}
-	return New(Options{Fixed: 1, MaxQueue: 8, QueueInterval: interval, Window: time.Nanosecond, Dispatch: true,
+	return New(Options{Fixed: 1, MaxQueue: maxQueue, QueueInterval: interval, Window: time.Nanosecond, Dispatch: true,
 		SchedLatency: func() time.Duration {
 			if high.Load() {
 				return time.Second
 			}
 			return 0
-		}})
+		}, Clock: c})
 }
 
 // waitFor polls cond for up to 20 s.
@@ -41,18 +42,21 @@ type acquired struct {
 	err  error
 }
 
-// Requests that wait while dispatching are admitted newest first, and the
-// mode ends once nobody waits and the scheduler's latency is back down.
+// Requests that wait while dispatching are admitted newest first; the mode
+// ends at the first dispatch that finds nobody waiting one queue interval
+// after a request last waited.
 func TestDispatchAdmitsNewestFirst(t *testing.T) {
 	var high atomic.Bool
 	high.Store(true)
-	l := dispatchLimiter(t, &high, time.Minute)
+	const interval = 10 * time.Millisecond
+	c := newFakeClock()
+	l := dispatchLimiter(t, c, &high, interval, 8)
 	first, err := l.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := l.Stats(); s.Dispatching || s.InFlight != 1 || s.Admitted != 1 {
-		t.Fatalf("stats %+v; want one admitted through the dispatcher, which then stopped (nobody waits)", s)
+	if s := l.Stats(); !s.Dispatching || s.InFlight != 1 || s.Admitted != 1 {
+		t.Fatalf("stats %+v; want dispatching, one admitted", s)
 	}
 	got := make(chan acquired, 3)
 	for i, name := range []string{"a", "b", "c"} {
@@ -61,9 +65,6 @@ func TestDispatchAdmitsNewestFirst(t *testing.T) {
 			got <- acquired{name, tk, err}
 		}()
 		waitFor(t, name+" to queue", func() bool { return l.Stats().Queued == i+1 })
-	}
-	if !l.Stats().Dispatching {
-		t.Fatal("not dispatching while requests wait")
 	}
 	high.Store(false)
 	first.Release(true)
@@ -77,16 +78,24 @@ func TestDispatchAdmitsNewestFirst(t *testing.T) {
 		}
 		a.t.Release(true)
 	}
-	waitFor(t, "dispatch mode to end", func() bool { return !l.Stats().Dispatching })
-	if s := l.Stats(); s.Admitted != 4 || s.InFlight != 0 || s.Queued != 0 {
-		t.Fatalf("stats %+v; want 4 admitted, none in flight or waiting", s)
-	}
-	// Back to the plain limiter: admitted at once.
+	// Nobody waits, but a request waited less than an interval ago.
 	tk, err := l.Acquire(context.Background())
-	if err != nil || l.Stats().Dispatching {
-		t.Fatalf("after dispatch mode: %v, %+v", err, l.Stats())
+	if err != nil {
+		t.Fatal(err)
 	}
 	tk.Release(true)
+	if !l.Stats().Dispatching {
+		t.Fatal("dispatch mode ended within an interval of a request waiting")
+	}
+	c.Advance(interval)
+	if tk, err = l.Acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tk.Release(true)
+	waitFor(t, "dispatch mode to end", func() bool { return !l.Stats().Dispatching })
+	if s := l.Stats(); s.Admitted != 6 || s.InFlight != 0 || s.Queued != 0 {
+		t.Fatalf("stats %+v; want 6 admitted, none in flight or waiting", s)
+	}
 }
 
 // In dispatch mode a request that waited the queue interval is refused
@@ -94,13 +103,11 @@ func TestDispatchAdmitsNewestFirst(t *testing.T) {
 // else after dispatchMaxHold intervals; one beyond MaxQueue pushes out the
 // oldest (QueueFull).
 func TestDispatchRefusesTheOldest(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("dispatch mode needs an eventfd")
-	}
 	const interval = 10 * time.Millisecond
 	c := newFakeClock()
-	l := New(Options{Fixed: 1, MaxQueue: 4, QueueInterval: interval, Window: time.Nanosecond, Dispatch: true,
-		SchedLatency: func() time.Duration { return time.Second }, Clock: c})
+	var high atomic.Bool
+	high.Store(true)
+	l := dispatchLimiter(t, c, &high, interval, 4)
 	held, err := l.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +176,52 @@ func TestDispatchRefusesTheOldest(t *testing.T) {
 		}
 		a.t.Release(true)
 	}
-	waitFor(t, "the dispatcher to stop", func() bool { return !l.Stats().Dispatching })
+}
+
+// A newest waiter that waited over 2 × target is refused rather than
+// admitted while admissions have earned a refusal, and admitted otherwise.
+func TestDispatchRefusesAStaleNewest(t *testing.T) {
+	c := newFakeClock()
+	var high atomic.Bool
+	high.Store(true)
+	l := dispatchLimiter(t, c, &high, time.Second, 8)
+	held, err := l.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan acquired, 1)
+	stale := func() acquired {
+		go func() {
+			tk, err := l.Acquire(context.Background())
+			got <- acquired{"", tk, err}
+		}()
+		waitFor(t, "a waiter", func() bool { return l.Stats().Queued == 1 })
+		c.Advance(2*DefaultQueueTarget + time.Millisecond)
+		held.Release(true)
+		return <-got
+	}
+	// One admission: no refusal earned, the stale waiter is served.
+	a := stale()
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	held = a.t
+	for range dispatchAdmitsPerRefusal - 2 {
+		a = stale()
+		if a.err != nil {
+			t.Fatal(a.err)
+		}
+		held = a.t
+	}
+	// The eighth admission earned one.
+	a = stale()
+	var r *Refusal
+	if !errors.As(a.err, &r) || r.Reason() != QueueTimeout {
+		t.Fatalf("err %v; want the stale waiter refused (QueueTimeout)", a.err)
+	}
+	if s := l.Stats(); s.Admitted != dispatchAdmitsPerRefusal || s.InFlight != 0 {
+		t.Fatalf("stats %+v; want %d admitted, none in flight", s, dispatchAdmitsPerRefusal)
+	}
 }
 
 // Without Dispatch the scheduler's latency is not read.
