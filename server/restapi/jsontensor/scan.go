@@ -105,6 +105,10 @@ func prefixXor(x uint64) uint64 {
 // previous block through st.escaped). It updates st.escaped.
 func (st *s1State) escapedBytes(bs uint64) uint64 {
 	in := st.escaped
+	if bs|in == 0 {
+		// No backslash, none before: what follows gives 0 too.
+		return 0
+	}
 	// A backslash escaped from the previous block does not escape.
 	bs &^= in
 	starts := bs &^ (bs << 1)
@@ -126,8 +130,11 @@ func (st *s1State) escapedBytes(bs uint64) uint64 {
 func (st *s1State) structurals(q, bs, op, ws uint64) (structural, tail uint64) {
 	q &^= st.escapedBytes(bs)
 	// inString: from an opening quote (included) to its closing quote
-	// (excluded).
-	inString := prefixXor(q) ^ st.inString
+	// (excluded). Blocks of numbers have no quote.
+	inString := st.inString
+	if q != 0 {
+		inString ^= prefixXor(q)
+	}
 	st.inString = uint64(int64(inString) >> 63)
 	scalar := ^(op | ws)
 	nonQuote := scalar &^ q
