@@ -55,7 +55,9 @@ func TestGoldensEveryEngine(t *testing.T) {
 	}{
 		{"fused", loadfunc.Options{}, nil},
 		{"unfused", loadfunc.Options{DisableFusion: true}, nil},
-		{"gorgonia", loadfunc.Options{Engines: engines}, []string{"--engine=gorgonia"}},
+		// Gorgonia builds a graph per shape, 18–54× slower: a loaded machine
+		// must not turn that into the default 30 s request timeout.
+		{"gorgonia", loadfunc.Options{Engines: engines}, []string{"--engine=gorgonia", "--rest_api_timeout_in_ms=600000"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			url := startServerWith(t, models, c.opts, c.flags...)
