@@ -205,7 +205,8 @@ func digitsValue(x uint64, k int) uint64 {
 // the end of b; false means "ask scanNumber". Each part is read as one
 // eight-byte word, and the bytes after it (the '.', the terminator) are
 // taken from the same word, so a number costs two loads. It also returns
-// the byte after the number (b[end]).
+// the byte after the number (b[end]). floatRun (fastpath.go) has the same
+// arithmetic inline in its loop: a change here goes there too.
 func scanDoubleFast(b []byte, p int) (float64, int, byte, bool) {
 	if p < 0 || p+16 > len(b) {
 		return 0, 0, 0, false
